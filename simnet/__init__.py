@@ -1,0 +1,1 @@
+"""simnet: a simulated subtensor behind the bittensor SDK's own ``Substrate`` seam."""

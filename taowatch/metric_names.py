@@ -1,0 +1,105 @@
+"""Every metric name taowatch exposes, in one place.
+
+Exporters, the neuron runtime and the dashboard generator import these; the alert rules
+are YAML, so a test checks every name they use against live exposition instead.
+
+Label conventions shared by all components, so chain outcomes and runtime causes join in
+one query: ``netuid`` (subnet id as a decimal string), ``hotkey`` (ss58), ``uid`` where the
+neuron holds one, ``coldkey`` (ss58 of the owner) on identity-style series.
+"""
+
+from enum import StrEnum
+
+
+class Exporter(StrEnum):
+    """Series the agent's chain exporter yields (``agent`` on :9946 ``/metrics``)."""
+
+    # Per watched hotkey and subnet. Labels: netuid, hotkey, plus uid where registered.
+    NEURON_REGISTERED = "bittensor_neuron_registered"
+    NEURON_UID = "bittensor_neuron_uid"
+    NEURON_RANK = "bittensor_neuron_rank"
+    NEURON_TRUST = "bittensor_neuron_trust"
+    NEURON_VALIDATOR_TRUST = "bittensor_neuron_validator_trust"
+    NEURON_CONSENSUS = "bittensor_neuron_consensus"
+    NEURON_INCENTIVE = "bittensor_neuron_incentive"
+    NEURON_DIVIDENDS = "bittensor_neuron_dividends"
+    NEURON_EMISSION_ALPHA = "bittensor_neuron_emission_alpha"
+    NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"
+    NEURON_STAKE_TAO = "bittensor_neuron_stake_tao"
+    NEURON_ACTIVE = "bittensor_neuron_active"
+    NEURON_VALIDATOR_PERMIT = "bittensor_neuron_validator_permit"
+    NEURON_LAST_UPDATE_BLOCK = "bittensor_neuron_last_update_block"
+    NEURON_BLOCKS_SINCE_LAST_UPDATE = "bittensor_neuron_blocks_since_last_update"
+    NEURON_REGISTRATION_BLOCK = "bittensor_neuron_registration_block"
+    NEURON_IMMUNITY_REMAINING_BLOCKS = "bittensor_neuron_immunity_remaining_blocks"
+    NEURON_AXON_INFO = "bittensor_neuron_axon_info"  # labels + ip, port; value 1
+    NEURON_DEREGISTRATIONS = "bittensor_neuron_deregistrations"  # counter: *_total on the wire
+    NEURON_PRUNING_POSITION = "bittensor_neuron_pruning_position"  # 0 = evicted next
+    NEURON_VALIDATOR_TRUST_RANK = "bittensor_neuron_validator_trust_rank"  # 0 = highest
+
+    # Per subnet. Labels: netuid.
+    SUBNET_TEMPO_BLOCKS = "bittensor_subnet_tempo_blocks"
+    SUBNET_BLOCKS_SINCE_LAST_STEP = "bittensor_subnet_blocks_since_last_step"
+    SUBNET_IMMUNITY_PERIOD_BLOCKS = "bittensor_subnet_immunity_period_blocks"
+    SUBNET_ACTIVITY_CUTOFF_BLOCKS = "bittensor_subnet_activity_cutoff_blocks"
+    SUBNET_REGISTRATION_COST_TAO = "bittensor_subnet_registration_cost_tao"
+    SUBNET_NEURONS = "bittensor_subnet_neurons"
+    SUBNET_MAX_NEURONS = "bittensor_subnet_max_neurons"
+    SUBNET_ALPHA_PRICE_TAO = "bittensor_subnet_alpha_price_tao"
+    SUBNET_REGISTRATIONS_RECENT = "bittensor_subnet_registrations_recent"
+    SUBNET_VALIDATOR_TRUST_MEDIAN = "bittensor_subnet_validator_trust_median"
+
+    # Chain. No labels.
+    CHAIN_HEAD_BLOCK = "bittensor_chain_head_block"
+    CHAIN_FINALIZED_BLOCK = "bittensor_chain_finalized_block"
+    CHAIN_BLOCK_TIME_SECONDS = "bittensor_chain_block_time_seconds"
+    CHAIN_HEAD_TIMESTAMP_SECONDS = "bittensor_chain_head_timestamp_seconds"
+
+    # The exporter about itself.
+    EXPORTER_UP = "bittensor_exporter_up"
+    EXPORTER_POLL_DURATION_SECONDS = "bittensor_exporter_poll_duration_seconds"
+    EXPORTER_LAST_SUCCESS_TIMESTAMP_SECONDS = "bittensor_exporter_last_success_timestamp_seconds"
+    EXPORTER_SOURCE_BLOCK = "bittensor_exporter_source_block"
+    EXPORTER_POLL_INTERVAL_SECONDS = "bittensor_exporter_poll_interval_seconds"
+    EXPORTER_POLLS = "bittensor_exporter_polls"  # counter
+    EXPORTER_POLL_ERRORS = "bittensor_exporter_poll_errors"  # counter, label reason
+    EXPORTER_RPC_ENDPOINT_UP = "bittensor_exporter_rpc_endpoint_up"  # label endpoint
+    EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS = "bittensor_exporter_rpc_endpoint_head_lag_blocks"
+    EXPORTER_INFLUX_POINTS_WRITTEN = "bittensor_exporter_influx_points_written"  # counter
+    EXPORTER_INFLUX_WRITE_ERRORS = "bittensor_exporter_influx_write_errors"  # counter
+    EXPORTER_INFLUX_POINTS_DROPPED = "bittensor_exporter_influx_points_dropped"  # counter
+    EXPORTER_INFLUX_BUFFER_POINTS = "bittensor_exporter_influx_buffer_points"
+
+
+class Runtime(StrEnum):
+    """Series the bundled miner (:9947) and validator (:9948) expose about themselves.
+
+    Every series carries ``netuid`` and ``hotkey`` (the neuron's own), so it joins the
+    exporter's per-hotkey series.
+    """
+
+    AXON_REQUESTS = "bittensor_axon_requests"  # counter, labels route, status
+    AXON_REQUEST_DURATION_SECONDS = "bittensor_axon_request_duration_seconds"  # histogram
+    AXON_BLACKLISTED = "bittensor_axon_blacklisted"  # counter, label reason
+    AXON_INFLIGHT_REQUESTS = "bittensor_axon_inflight_requests"
+    AXON_QUEUE_DEPTH = "bittensor_axon_queue_depth"
+    METAGRAPH_LAST_SYNC_TIMESTAMP_SECONDS = "bittensor_neuron_metagraph_last_sync_timestamp_seconds"
+    METAGRAPH_SYNC_INTERVAL_SECONDS = "bittensor_neuron_metagraph_sync_interval_seconds"
+    METAGRAPH_SYNC_FAILURES = "bittensor_neuron_metagraph_sync_failures"  # counter
+    METAGRAPH_BLOCK = "bittensor_neuron_metagraph_block"
+    SELF_REGISTERED = "bittensor_neuron_self_registered"
+    BUILD_INFO = "bittensor_neuron_build_info"  # labels role, version; value 1
+    VALIDATOR_QUERIES = "bittensor_validator_queries"  # counter, label outcome
+    VALIDATOR_QUERY_DURATION_SECONDS = "bittensor_validator_query_duration_seconds"  # histogram
+    VALIDATOR_MINER_SCORE = "bittensor_validator_miner_score"  # label uid
+    VALIDATOR_SET_WEIGHTS = "bittensor_validator_set_weights"  # counter, label outcome
+    VALIDATOR_LAST_SET_WEIGHTS_BLOCK = "bittensor_validator_last_set_weights_block"
+    VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"
+
+
+# Default ports, one per component, so a host can run them all side by side.
+AGENT_PORT = 9946
+MINER_METRICS_PORT = 9947
+VALIDATOR_METRICS_PORT = 9948
+MINER_AXON_PORT = 8091
+SIMNET_PORT = 9955

@@ -1,0 +1,321 @@
+"""Client side of a simnet server: a ``bittensor.Substrate`` over loopback HTTP.
+
+``taowatch.chain.make_client("sim://HOST:PORT")`` wraps a :class:`RemoteSubstrate` in a
+``bittensor.Client``, so every component drives the unmodified SDK against the shared chain.
+Keys stay in this process: writes are signed here (:mod:`simnet.calls`) and only the signature
+travels. :class:`SimAdmin` drives the world (fund accounts, halt blocks, inject faults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from bittensor.balance import Balance
+from bittensor.result import ChainError, RpcConnectionError
+
+from simnet import wire
+from simnet.calls import compose, signing_payload
+
+
+class SimnetUnreachable(RpcConnectionError):
+    pass
+
+
+class _Http:
+    def __init__(self, host: str, port: int, timeout: float):
+        self.base = f"http://{host}:{port}"
+        self.timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def post(self, path: str, payload: dict, *, timeout: float | None = None, balance=None):
+        url = self.base + path
+        try:
+            async with self.session().post(
+                url,
+                data=wire.dumps(payload),
+                headers={"Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+            ) as resp:
+                body = await resp.read()
+                status = resp.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            detail = str(exc) or type(exc).__name__
+            raise SimnetUnreachable(
+                f"simnet at {self.base} did not answer ({detail}); "
+                "is `taowatch simnet serve` running on that address?"
+            ) from None
+        try:
+            reply = wire.loads(body, balance=balance)
+        except wire.WireError:
+            raise SimnetUnreachable(f"simnet at {self.base} sent an unreadable reply") from None
+        if not isinstance(reply, dict):
+            raise SimnetUnreachable(f"simnet at {self.base} sent an unreadable reply")
+        error = reply.get("error")
+        if error:
+            if error.get("kind") == "chain" and isinstance(error.get("value"), ChainError):
+                raise error["value"]
+            message = str(error.get("message", "unknown error"))
+            if status >= 500 or error.get("kind") == "rpc":
+                raise RpcConnectionError(f"simnet at {self.base}: {message}")
+            raise ChainError(message, error.get("kind"))
+        return reply.get("result")
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class RemoteSubstrate:
+    """The ``bittensor.Substrate`` protocol, answered by a simnet server."""
+
+    def __init__(self, host: str, port: int, *, timeout: float = 10.0):
+        self.host, self.port = host, port
+        self._http = _Http(host, port, timeout)
+        self.token_symbols: dict[int, str] = {}
+        self._block_time: float | None = None
+
+    def __repr__(self) -> str:
+        return f"RemoteSubstrate({self.host}:{self.port})"
+
+    def balance(self, rao: int, netuid: int = 0) -> Balance:
+        return Balance(rao, netuid, self.token_symbols.get(netuid))
+
+    async def _call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+        return await self._http.post(
+            "/rpc", {"method": method, "params": params}, timeout=timeout, balance=self.balance
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self._block_time = float(await self._call("block_time"))
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def block_hash(self, block: int | None = None) -> str:
+        return await self._call("block_hash", block=block)
+
+    async def block_number(self) -> int:
+        return await self._call("block_number")
+
+    async def finalized_block_number(self) -> int:
+        return await self._call("finalized_block_number")
+
+    async def block_time(self) -> float:
+        if self._block_time is None:
+            self._block_time = float(await self._call("block_time"))
+        return self._block_time
+
+    async def spec_version(self) -> int:
+        return await self._call("spec_version")
+
+    async def get_block(self, block_number: int | None = None, block_hash: str | None = None):
+        return await self._call("get_block", block_number=block_number, block_hash=block_hash)
+
+    async def query(self, module, storage_function, params=None, block_hash=None):
+        return await self._call(
+            "query",
+            module=module,
+            storage_function=storage_function,
+            params=params,
+            block_hash=block_hash,
+        )
+
+    async def map_has_entries(self, module, storage_function, params, block_hash=None) -> bool:
+        return await self._call(
+            "map_has_entries",
+            module=module,
+            storage_function=storage_function,
+            params=params,
+            block_hash=block_hash,
+        )
+
+    async def query_map(self, module, storage_function, params=None, block_hash=None):
+        return await self._call(
+            "query_map",
+            module=module,
+            storage_function=storage_function,
+            params=params,
+            block_hash=block_hash,
+        )
+
+    async def query_batch(self, module, storage_function, param_sets, block_hash=None):
+        return await self._call(
+            "query_batch",
+            module=module,
+            storage_function=storage_function,
+            param_sets=param_sets,
+            block_hash=block_hash,
+        )
+
+    async def runtime_call(self, api, method, params, block_hash=None):
+        return await self._call(
+            "runtime_call", api=api, method=method, params=params, block_hash=block_hash
+        )
+
+    async def constant(self, module: str, name: str) -> Any:
+        return await self._call("constant", module=module, name=name)
+
+    async def decode_scale(self, type_string: str, data: Any) -> Any:
+        return await self._call("decode_scale", type_string=type_string, data=data)
+
+    async def events(self, block_hash: str | None = None) -> list[dict]:
+        return await self._call("events", block_hash=block_hash)
+
+    async def blocks(self, *, finalized: bool = False) -> AsyncIterator[dict]:
+        # The server has no push channel: poll at a fraction of the block time and yield
+        # every number in order, so a slow consumer still sees each block once.
+        number = (await self.finalized_block_number()) if finalized else await self.block_number()
+        interval = max(0.05, (await self.block_time()) / 4)
+        while True:
+            await asyncio.sleep(interval)
+            head = (await self.finalized_block_number()) if finalized else await self.block_number()
+            while number < head:
+                number += 1
+                parent = await self.block_hash(number - 1)
+                yield {"header": {"number": number, "parentHash": parent}}
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def compose(self, call):
+        return compose(call)
+
+    async def estimate_fee(self, call, keypair) -> Balance:
+        return await self._call("estimate_fee", call=compose(call), address=keypair.ss58_address)
+
+    async def estimate_weight(self, call, keypair) -> dict:
+        return await self._call("estimate_weight", call=compose(call), address=keypair.ss58_address)
+
+    async def account_next_index(self, address: str) -> int:
+        return await self._call("account_next_index", address=address)
+
+    async def mev_next_key(self) -> bytes | None:
+        return await self._call("mev_next_key")
+
+    async def find_extrinsic(self, extrinsic_hash: str, block_hash: str):
+        return await self._call(
+            "find_extrinsic", extrinsic_hash=extrinsic_hash, block_hash=block_hash
+        )
+
+    def _signed(self, call, keypair, nonce: int, period: int) -> dict[str, Any]:
+        composed = compose(call)
+        payload = signing_payload(composed, signer=keypair.ss58_address, nonce=nonce, period=period)
+        return {
+            "call": composed,
+            "signer": keypair.ss58_address,
+            "crypto_type": int(getattr(keypair, "crypto_type", 1)),
+            "nonce": nonce,
+            "period": period,
+            "signature": bytes(keypair.sign(payload)),
+        }
+
+    async def sign_extrinsic(self, call, keypair, *, nonce: int, period: int) -> tuple[bytes, str]:
+        result = await self._call("sign_extrinsic", **self._signed(call, keypair, nonce, period))
+        return bytes(result[0]), str(result[1])
+
+    async def submit(
+        self,
+        call,
+        keypair,
+        *,
+        nonce=None,
+        period=128,
+        wait_for_inclusion=True,
+        wait_for_finalization=True,
+    ):
+        if nonce is None:
+            nonce = await self.account_next_index(keypair.ss58_address)
+        block_time = await self.block_time()
+        # Inclusion waits for the next block, finality a few more: allow for them.
+        timeout = self._http.timeout + (8 * block_time if wait_for_inclusion else 0)
+        return await self._call(
+            "submit",
+            timeout=timeout,
+            wait_for_inclusion=wait_for_inclusion,
+            wait_for_finalization=wait_for_finalization,
+            **self._signed(call, keypair, nonce, period),
+        )
+
+    # Offline signing and multisig are not simulated: say so in the SDK's own error type.
+    async def prepare(self, call, **_kwargs):
+        raise ChainError("simnet does not simulate offline-signed extrinsics", "Unsupported")
+
+    async def submit_signature(self, unsigned, signature, **_kwargs):
+        raise ChainError("simnet does not simulate offline-signed extrinsics", "Unsupported")
+
+    async def submit_signed(self, extrinsic, keypair, **_kwargs):
+        raise ChainError("simnet does not simulate pre-signed extrinsics", "Unsupported")
+
+    def multisig_account(self, signatories: list[str], threshold: int):
+        raise ChainError("simnet does not simulate multisig accounts", "Unsupported")
+
+    async def submit_multisig(self, call, keypair, multisig_account, **_kwargs):
+        raise ChainError("simnet does not simulate multisig accounts", "Unsupported")
+
+
+class SimAdmin:
+    """Drives a simnet server's world: what a scenario does, on demand (tests, CLI)."""
+
+    def __init__(self, host: str, port: int, *, timeout: float = 10.0):
+        self._http = _Http(host, port, timeout)
+
+    async def _op(self, op: str, **args: Any) -> Any:
+        return await self._http.post("/admin", {"op": op, "args": args})
+
+    async def status(self) -> dict[str, Any]:
+        return await self._op("status")
+
+    async def head(self) -> int:
+        return int((await self.status())["head"])
+
+    async def fund(self, ss58: str, tao: float) -> int:
+        return await self._op("fund", ss58=ss58, tao=tao)
+
+    async def halt(self, blocks: int | None = None) -> None:
+        await self._op("halt", blocks=blocks)
+
+    async def resume(self) -> None:
+        await self._op("resume")
+
+    async def set_faults(
+        self, error_rate: float = 0.0, latency: float = 0.0, drop_rate: float = 0.0
+    ):
+        return await self._op(
+            "set_faults", error_rate=error_rate, latency=latency, drop_rate=drop_rate
+        )
+
+    async def scale_stake(self, netuid: int, hotkey: str, factor: float) -> None:
+        await self._op("scale_stake", netuid=netuid, hotkey=hotkey, factor=factor)
+
+    async def register(self, netuid: int, hotkey: str, coldkey: str) -> int:
+        return await self._op("register", netuid=netuid, hotkey=hotkey, coldkey=coldkey)
+
+    async def deregister(self, netuid: int, hotkey: str) -> str:
+        return await self._op("deregister", netuid=netuid, hotkey=hotkey)
+
+    async def set_hyperparameter(self, netuid: int, name: str, value: Any) -> None:
+        await self._op("set_hyperparameter", netuid=netuid, name=name, value=value)
+
+    async def step(self, blocks: int = 1) -> int:
+        return await self._op("step", blocks=blocks)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def __aenter__(self) -> SimAdmin:
+        return self
+
+    async def __aexit__(self, *_exc) -> None:
+        await self.close()

@@ -1,0 +1,197 @@
+"""``taowatch simnet``: serve the simulated chain, or drive a running one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from taowatch.metric_names import SIMNET_PORT
+
+FAST_BLOCK_TIME = 0.25
+DEFAULT_NETWORK = f"sim://127.0.0.1:{SIMNET_PORT}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="taowatch simnet", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the chain as a server on loopback")
+    s.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=SIMNET_PORT, help=f"default {SIMNET_PORT}; 0 = any")
+    s.add_argument("--scenario", default="default", help="scenario YAML file, or 'default'")
+    speed = s.add_mutually_exclusive_group()
+    speed.add_argument("--block-time", type=float, help="seconds per block (scenario's otherwise)")
+    speed.add_argument("--fast", action="store_true", help=f"{FAST_BLOCK_TIME} s blocks")
+    speed.add_argument("--manual", action="store_true", help="no clock: blocks advance via admin")
+    s.add_argument("--ready-file", type=Path, help="write {host, port, pid} here once listening")
+    s.add_argument("--log-level", default="info")
+    s.add_argument("--log-format", choices=["plain", "json"], default="plain")
+
+    f = sub.add_parser("fund", help="give an account free balance")
+    f.add_argument("ss58", help="the account's ss58 address")
+    f.add_argument("--tao", type=float, required=True, help="amount in TAO")
+    f.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
+
+    st = sub.add_parser("status", help="show a running simnet's head, halt state and faults")
+    st.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
+
+    fl = sub.add_parser("faults", help="inject RPC faults into a running simnet (0 clears)")
+    fl.add_argument("--error-rate", type=float, default=0.0)
+    fl.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
+    fl.add_argument("--drop-rate", type=float, default=0.0)
+    fl.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return asyncio.run(_drive(args))
+
+
+def _admin(network: str):
+    from simnet.remote import SimAdmin
+    from taowatch.chain import NetworkError, parse_sim
+
+    try:
+        sim = parse_sim(network)
+    except NetworkError as exc:
+        raise SystemExit(f"taowatch simnet: {exc}") from None
+    if sim is None:
+        raise SystemExit(f"taowatch simnet: --network must be sim://HOST:PORT, got {network!r}")
+    return SimAdmin(sim.host, sim.port)
+
+
+async def _drive(args) -> int:
+    from bittensor.result import BittensorError
+
+    async with _admin(args.network) as admin:
+        try:
+            if args.command == "fund":
+                from bittensor import keyfiles
+
+                try:
+                    keyfiles.Keypair(ss58_address=args.ss58)
+                except Exception:
+                    print(
+                        f"taowatch simnet fund: {args.ss58!r} is not an ss58 address",
+                        file=sys.stderr,
+                    )
+                    return 2
+                rao = await admin.fund(args.ss58, args.tao)
+                print(f"funded {args.ss58} with {rao / 1e9:g} TAO")
+            elif args.command == "status":
+                print(json.dumps(await admin.status(), indent=2))
+            elif args.command == "faults":
+                print(
+                    json.dumps(
+                        await admin.set_faults(args.error_rate, args.latency, args.drop_rate)
+                    )
+                )
+        except BittensorError as exc:
+            print(f"taowatch simnet {args.command}: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _serve(args) -> int:
+    from taowatch.config import ConfigError
+    from taowatch.logs import setup_logging
+
+    setup_logging(args.log_level, args.log_format)
+    from simnet.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ConfigError as exc:
+        print(f"taowatch simnet serve: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
+    block_time = FAST_BLOCK_TIME if args.fast else (args.block_time or scenario.block_time)
+    if block_time <= 0:
+        print("taowatch simnet serve: --block-time must be > 0 seconds", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(scenario, args.host, args.port, block_time, args.manual, args.ready_file))
+    except OSError as exc:
+        print(
+            f"taowatch simnet serve: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
+            "pick another --port or stop what holds it",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+async def serve(scenario, host: str, port: int, block_time: float, manual: bool, ready_file):
+    import structlog
+    from aiohttp import web
+
+    from simnet.clock import BlockClock
+    from simnet.server import SimnetServer
+    from simnet.state import Chain
+    from simnet.substrate import SimSubstrate
+
+    log = structlog.get_logger("simnet")
+    chain = Chain(block_time=block_time)
+    substrate = SimSubstrate(chain)
+    server = SimnetServer(substrate)
+    from simnet.scenario import World
+
+    def apply_faults(spec) -> None:
+        f = server.faults
+        f.error_rate = spec.error_rate if spec else 0.0
+        f.latency = spec.latency if spec else 0.0
+        f.drop_rate = spec.drop_rate if spec else 0.0
+
+    server.world = World(chain, scenario, on_faults=apply_faults).build()
+    runner = web.AppRunner(server.app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = runner.addresses[0][1]
+    clock = None if manual else BlockClock(chain)
+    if clock:
+        clock.start()
+    log.info(
+        "serving",
+        network=f"sim://{host}:{bound_port}",
+        block_time=block_time,
+        scenario=scenario.name,
+        clock="manual" if manual else "running",
+    )
+    if ready_file:
+        _write_ready(ready_file, host, bound_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        last_report = chain.head
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=10)
+            except TimeoutError:
+                if chain.head != last_report:
+                    log.info(
+                        "progress", head=chain.head, halted=chain.halted, rpc_calls=server.calls
+                    )
+                    last_report = chain.head
+    finally:
+        log.info("stopping", head=chain.head)
+        if clock:
+            await clock.stop()
+        await runner.cleanup()
+
+
+def _write_ready(path: Path, host: str, port: int) -> None:
+    import os
+
+    # Written then renamed, so a waiting process never reads half a file.
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps({"host": host, "port": port, "pid": os.getpid()}))
+    tmp.replace(path)

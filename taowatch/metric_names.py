@@ -65,6 +65,7 @@ class Exporter(StrEnum):
     EXPORTER_POLL_ERRORS = "bittensor_exporter_poll_errors"  # counter, label reason
     EXPORTER_RPC_ENDPOINT_UP = "bittensor_exporter_rpc_endpoint_up"  # label endpoint
     EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS = "bittensor_exporter_rpc_endpoint_head_lag_blocks"
+    EXPORTER_RPC_ENDPOINT_ACTIVE = "bittensor_exporter_rpc_endpoint_active"  # 1 = polls read here
     EXPORTER_INFLUX_POINTS_WRITTEN = "bittensor_exporter_influx_points_written"  # counter
     EXPORTER_INFLUX_WRITE_ERRORS = "bittensor_exporter_influx_write_errors"  # counter
     EXPORTER_INFLUX_POINTS_DROPPED = "bittensor_exporter_influx_points_dropped"  # counter

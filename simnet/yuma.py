@@ -202,8 +202,8 @@ def _normalize(x: torch.Tensor) -> torch.Tensor:
 
 
 def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """num / den where den != 0, num unchanged where den == 0 (zero-sum columns are left alone)."""
-    return torch.where(den != 0, num / torch.where(den != 0, den, 1.0), num)
+    """num / den, leaving num unchanged where den == 0 (a zero-sum column is left alone)."""
+    return num / (den + (den == 0))
 
 
 def _to_u16(x: torch.Tensor) -> torch.Tensor:
@@ -241,12 +241,13 @@ def weighted_median_cols(stake: torch.Tensor, scores: torch.Tensor, kappa: float
     m, n = scores.shape
     if m == 0:
         return torch.zeros(n, dtype=F64)
-    values, order = torch.sort(scores, dim=0, descending=True)
-    cum = torch.cumsum(stake[order], dim=0)
+    # One column per row of the transposed copy: sorting and scanning along contiguous memory.
+    values, order = torch.sort(scores.t().contiguous(), dim=1, descending=True)
+    cum = torch.cumsum(stake[order], dim=1)
     reached = cum >= kappa
-    first = torch.argmax(reached.to(torch.uint8), dim=0)
-    median = values.gather(0, first.unsqueeze(0)).squeeze(0)
-    return torch.where(reached.any(dim=0), median, 0.0)
+    first = torch.argmax(reached.to(torch.uint8), dim=1)
+    median = values.gather(1, first.unsqueeze(1)).squeeze(1)
+    return torch.where(reached[:, -1], median, 0.0)
 
 
 def _empty_outputs() -> EpochOutputs:
@@ -289,7 +290,7 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
         permit[owner] = True
         new_permit[owner] = True
 
-    stake_act = _normalize(torch.where(active & permit, stake, 0.0))
+    stake_act = _normalize(stake * (active & permit))
 
     # Only permitted rows can carry weight; work on those p rows.
     rows = torch.nonzero(permit).squeeze(1)
@@ -298,8 +299,7 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
     self_col = rows != owner if owner is not None else torch.ones_like(rows, dtype=torch.bool)
     keep[torch.arange(rows.shape[0])[self_col], rows[self_col]] = False
     w.mul_(keep)
-    row_sum = w.sum(dim=1, keepdim=True)
-    w = torch.where(row_sum > 0, w / torch.where(row_sum > 0, row_sum, 1.0), w)
+    w = _safe_div(w, w.sum(dim=1, keepdim=True))
 
     s_rows = stake_act[rows]
     voters = s_rows > 0
@@ -331,9 +331,11 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
     delta = _safe_div(delta, delta_sum.unsqueeze(0)).mul_(alpha)
     # Rows formed explicitly: permitted rows (they carry dB) and rows written back.
     written = torch.nonzero(new_permit).squeeze(1)
-    formed = torch.unique(torch.cat([rows, written]))
+    formed_mask = permit | new_permit
+    formed = torch.nonzero(formed_mask).squeeze(1)
+    position = torch.cumsum(formed_mask, dim=0) - 1  # uid -> its row in ema_formed
     ema_formed = bonds.index_select(0, formed).mul_(f)
-    ema_formed[torch.searchsorted(formed, rows)] += delta
+    ema_formed.index_add_(0, position[rows], delta)
     ema_col_sum = col_sum * f + delta.sum(dim=0)
     del delta
     # D_i = sum_j B_ema_ij I_j / ema_col_sum_j; the untouched rows are B * f.
@@ -348,11 +350,10 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
     if formed.numel():
         col_max = torch.maximum(col_max, ema_formed.amax(dim=0))
     new_bonds = bonds.clone()
-    write_pos = torch.searchsorted(formed, written)
-    new_bonds[written] = torch.floor(
-        _safe_div(ema_formed[write_pos], col_max.unsqueeze(0)) * U16_MAX
-    ).clamp_(0, U16_MAX)
-    new_bonds[permit & ~new_permit] = 0.0
+    write_pos = position[written]
+    upscaled = _safe_div(ema_formed.index_select(0, write_pos), col_max.unsqueeze(0))
+    new_bonds.index_copy_(0, written, upscaled.mul_(U16_MAX).floor_().clamp_(0, U16_MAX))
+    new_bonds.index_fill_(0, torch.nonzero(permit & ~new_permit).squeeze(1), 0.0)
 
     combined = incentive + dividends
     emission_sum = combined.sum()

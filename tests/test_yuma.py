@@ -237,13 +237,26 @@ def test_top_k_permits_break_stake_ties_toward_the_higher_uid_and_skip_zero_stak
     assert out.validator_permit.tolist() == [False, True, True, False, True]
 
 
-def test_the_owner_keeps_a_permit_and_its_self_weight() -> None:
-    # uid 0 is the owner with no stake and no stored permit; its self-weight survives the
-    # diagonal mask (sparse path) but carries no stake, so only its permit shows.
-    out = both(world([0, 50, 50, 0], {(0, 0): 65535, (1, 3): 65535}, [1], owner_uid=0))
-    assert out.validator_permit.tolist() == [True, True, True, False]
-    # The owner's used permit is forced on, so losing the stored one does not clear its bonds.
-    assert out.validator_trust[0] == 0  # C_0 = 0: nobody with stake weights the owner
+def test_the_owner_keeps_a_permit_even_without_stake() -> None:
+    # uid 0 is the owner with no stake and no stored permit: both permits are forced on.
+    out = both(world([0, 50, 50, 0], {(1, 3): 65535}, [1], owner_uid=0, max_validators=1))
+    # top-1 nonzero stake: uids 1 and 2 tie, the higher uid wins; the owner is added on top.
+    assert out.validator_permit.tolist() == [True, False, True, False]
+
+
+def test_the_owners_self_weight_counts_but_nobody_elses_does() -> None:
+    # Owner uid 0 (stake 60) weights only itself; v1 (stake 40) weights m2.
+    # As owner its self-weight survives: C0 = 1 (.6 >= kappa), C2 = 0 (.4 < kappa), so the
+    # owner earns all the incentive and keeps full validator trust.
+    weights = {(0, 0): 65535, (1, 2): 65535}
+    owned = both(world([60, 40, 0], weights, [0, 1], owner_uid=0))
+    assert owned.incentive.tolist() == [65535, 0, 0]
+    assert owned.validator_trust.tolist() == [65535, 0, 0]
+    # Without an owner the self-weight is masked: no consensus anywhere, emission falls back
+    # to active stake.
+    plain = both(world([60, 40, 0], weights, [0, 1]))
+    assert plain.incentive.sum() == 0
+    assert near(plain.validator_emission, [600_000_000, 400_000_000, 0], 2)
 
 
 def test_self_weights_of_ordinary_validators_are_ignored() -> None:
@@ -407,6 +420,7 @@ def random_world(seed: int, n: int, max_validators: int, density: float) -> Epoc
         (16, 4, 0.4),  # n > max_validators
         (33, 8, 0.2),
         (48, 64, 0.1),
+        (96, 16, 0.15),
     ],
 )
 @pytest.mark.parametrize("seed", range(6))

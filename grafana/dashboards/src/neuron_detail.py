@@ -1,0 +1,371 @@
+"""Neuron detail: one hotkey over time, chain outcomes beside the runtime causes.
+
+The top half is what the chain says (registration, scores, stake, weight updates); the bottom
+half is what the miner or validator process says about itself. Both carry ``netuid`` and
+``hotkey``, and registration, stake and weight-update events are drawn across every panel as
+annotations, so "incentive fell" lines up with "requests started failing" by eye.
+"""
+
+from __future__ import annotations
+
+from taowatch.metric_names import Exporter as E
+from taowatch.metric_names import Runtime as R
+
+from . import common as c
+
+UID = "taowatch-neuron"
+FILENAME = "neuron-detail.json"
+
+_LEGEND = "{{hotkey}}"
+_SERVER_ERRORS = c.NEURON + ', status=~"5.."'
+
+
+def _annotations():
+    return [
+        c.PrometheusAnnotation(
+            "Registration changes",
+            f"changes({c.series(E.NEURON_REGISTERED)}[$__rate_interval]) > 0"
+            f" or increase({c.counter(E.NEURON_DEREGISTRATIONS)}[$__rate_interval]) > 0",
+            c.RED,
+            "Registration changed",
+            "sn{{netuid}} {{hotkey}}: registration state or deregistration count changed",
+        ),
+        c.PrometheusAnnotation(
+            "Stake changes",
+            f"changes({c.series(E.NEURON_STAKE_TAO)}[$__rate_interval]) > 0",
+            c.YELLOW,
+            "Stake changed",
+            "sn{{netuid}} {{hotkey}}: stake changed",
+        ),
+        c.PrometheusAnnotation(
+            "Weight updates",
+            f"changes({c.series(E.NEURON_LAST_UPDATE_BLOCK)}[$__rate_interval]) > 0",
+            c.BLUE,
+            "Weights set",
+            "sn{{netuid}} {{hotkey}}: the chain recorded a weight update",
+        ),
+    ]
+
+
+def build():
+    dash = (
+        c.base_dashboard(
+            UID,
+            "taowatch / Neuron detail",
+            "One hotkey over time: what the chain concluded about it, and what its own "
+            "runtime was doing at the time.",
+        )
+        .with_variable(
+            c.label_variable(
+                "netuid", "Subnet", E.NEURON_REGISTERED, multi=False, description="Subnet."
+            )
+        )
+        .with_variable(
+            c.label_variable(
+                "hotkey",
+                "Hotkey",
+                E.NEURON_REGISTERED,
+                c.SUBNET,
+                multi=False,
+                description="The hotkey to follow.",
+            )
+        )
+    )
+    for annotation in _annotations():
+        dash = dash.annotation(annotation)
+
+    dash = dash.with_row(c.row("Chain: what the chain concluded"))
+    dash = (
+        dash.with_panel(
+            c.stat_panel(
+                "Registered",
+                "Whether the hotkey holds a UID on this subnet now.",
+                c.NONE,
+                c.query(c.series(E.NEURON_REGISTERED), _LEGEND),
+                thresholds=c.falling(None, 1),
+                mappings=c.value_mappings(
+                    {0: ("NOT REGISTERED", c.RED), 1: ("REGISTERED", c.GREEN)}
+                ),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "UID",
+                "The UID the hotkey holds. A different UID after a gap is a re-registration.",
+                c.NONE,
+                c.query(c.series(E.NEURON_UID), _LEGEND),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Deregistrations",
+                "Times taowatch saw this hotkey lose its UID (counter kept across agent restarts).",
+                c.COUNT,
+                c.query(f"max({c.counter(E.NEURON_DEREGISTRATIONS)})", _LEGEND),
+                thresholds=c.rising(None, 1),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Validator permit",
+                "1 when the neuron holds a validator permit (may set weights that count).",
+                c.NONE,
+                c.query(c.series(E.NEURON_VALIDATOR_PERMIT), _LEGEND),
+                mappings=c.value_mappings({0: ("no permit", c.BLUE), 1: ("permit", c.GREEN)}),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Active",
+                "1 while the neuron has set weights within the subnet's activity cutoff.",
+                c.NONE,
+                c.query(c.series(E.NEURON_ACTIVE), _LEGEND),
+                thresholds=c.falling(None, 1),
+                mappings=c.value_mappings({0: ("INACTIVE", c.RED), 1: ("active", c.GREEN)}),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Immunity left",
+                "Blocks of immunity from pruning left. Orange where 'immunity ending' warns.",
+                c.BLOCKS,
+                c.query(c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS), _LEGEND),
+                thresholds=c.immunity_thresholds(),
+            )
+        )
+    )
+    dash = (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Incentive, dividends, consensus, trust",
+                "The chain's per-epoch scores for this neuron (0..1). Rank and trust are "
+                "exported as the chain stores them; the current runtime no longer updates them.",
+                c.RATIO,
+                c.query(c.series(E.NEURON_INCENTIVE), "incentive"),
+                c.query(c.series(E.NEURON_DIVIDENDS), "dividends"),
+                c.query(c.series(E.NEURON_CONSENSUS), "consensus"),
+                c.query(c.series(E.NEURON_TRUST), "trust"),
+                c.query(c.series(E.NEURON_RANK), "rank"),
+                min_value=0,
+                stepped=True,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Validator trust against peers",
+                "This neuron's validator trust beside the median of the subnet's permitted "
+                "validators: a drop in both is the subnet, a drop in this one alone is us.",
+                c.RATIO,
+                c.query(c.series(E.NEURON_VALIDATOR_TRUST), "validator trust"),
+                c.query(c.series(E.SUBNET_VALIDATOR_TRUST_MEDIAN, c.SUBNET), "subnet median"),
+                min_value=0,
+                stepped=True,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Stake",
+                "Stake on the hotkey in TAO. Yellow markers: every stake change.",
+                c.TAO,
+                c.query(c.series(E.NEURON_STAKE_TAO), "stake (TAO)"),
+                stepped=True,
+                width=6,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Stake (alpha)",
+                "Stake on the hotkey in the subnet's alpha token.",
+                c.ALPHA,
+                c.query(c.series(E.NEURON_STAKE_ALPHA), "stake (alpha)"),
+                stepped=True,
+                width=6,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Stake drop from recent peak",
+                "Share of the alpha stake's highest value over the stake-drop alert's window "
+                "that is gone now. Dashed lines: where the alert warns and pages.",
+                c.RATIO,
+                c.query(c.stake_drop_ratio(), "drop"),
+                thresholds=c.stake_drop_thresholds(),
+                min_value=0,
+                width=6,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Emission per epoch",
+                "Alpha emitted to the neuron at each epoch.",
+                c.ALPHA,
+                c.query(c.series(E.NEURON_EMISSION_ALPHA), "emission"),
+                min_value=0,
+                stepped=True,
+                width=6,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Tempos since last weight update",
+                "Blocks since the chain last recorded weights from this neuron, in tempos. "
+                "Dashed line: where the staleness alert warns; 'critical' is where it pages "
+                "(a share of the subnet's activity cutoff). Blue markers: weight updates.",
+                c.TEMPOS,
+                c.query(c.weights_age_tempos(), "tempos since update"),
+                c.query(c.weights_critical_tempos(), "critical"),
+                thresholds=c.weights_thresholds(),
+                min_value=0,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Eviction position",
+                "Place in the eviction order among non-immune neurons (0 = next to go), beside "
+                "the subnet's recent registrations: position 0 matters only while others "
+                "register.",
+                c.NONE,
+                c.query(c.series(E.NEURON_PRUNING_POSITION), "eviction position"),
+                c.query(c.series(E.SUBNET_REGISTRATIONS_RECENT, c.SUBNET), "recent registrations"),
+                thresholds=c.eviction_thresholds(),
+                min_value=0,
+                stepped=True,
+            )
+        )
+    )
+
+    dash = dash.with_row(c.row("Runtime: what the neuron was doing"))
+    runtime = c.NEURON
+    dash = (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Requests by status",
+                "Requests the miner's HTTP server answered per second, by route and status.",
+                c.PER_SECOND,
+                c.query(c.rate(R.AXON_REQUESTS, "route, status", runtime), "{{route}} {{status}}"),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Error ratio",
+                "Share of requests answered with a 5xx status. Dashed line: the miner "
+                "error-rate alert's threshold.",
+                c.RATIO,
+                c.query(
+                    f"sum(rate({c.counter(R.AXON_REQUESTS, _SERVER_ERRORS)}"
+                    "[$__rate_interval]))"
+                    f" / sum(rate({c.counter(R.AXON_REQUESTS, runtime)}[$__rate_interval]))",
+                    "5xx ratio",
+                ),
+                thresholds=c.rising(None, c.threshold("miner_error_ratio")),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Request latency",
+                "Request duration quantiles from the miner's histogram. Dashed line: the "
+                "latency alert's p95 threshold (the alert averages over a longer window).",
+                c.SECONDS,
+                c.query(c.quantile(0.5, R.AXON_REQUEST_DURATION_SECONDS, "hotkey"), "p50"),
+                c.query(c.quantile(0.95, R.AXON_REQUEST_DURATION_SECONDS, "hotkey"), "p95"),
+                thresholds=c.rising(None, c.threshold("miner_latency_p95_seconds")),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Blacklisted requests by reason",
+                "Requests refused before the handler (unregistered caller, no permit, low "
+                "stake, rate limit, queue full...), per second. 'surge line' is where the "
+                "blacklist-surge alert fires: its factor times the refusal rate over its "
+                "baseline window (and never below its minimum rate, the dashed line).",
+                c.PER_SECOND,
+                c.query(c.rate(R.AXON_BLACKLISTED, "reason", runtime), "{{reason}}"),
+                c.query(
+                    f"clamp_min({c.threshold('blacklist_surge_factor')} * sum("
+                    f"rate({c.counter(R.AXON_BLACKLISTED, runtime)}"
+                    f"[{c.window('blacklist_baseline_window')}])), "
+                    f"{c.threshold('blacklist_min_rate')})",
+                    "surge line",
+                ),
+                thresholds=c.rising(None, c.threshold("blacklist_min_rate")),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "In flight and queued",
+                "Requests being handled now and requests waiting in the stake-priority queue.",
+                c.COUNT,
+                c.query(f"sum({c.series(R.AXON_INFLIGHT_REQUESTS)})", "in flight"),
+                c.query(f"sum({c.series(R.AXON_QUEUE_DEPTH)})", "queued"),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Metagraph age",
+                "Age of the runtime's metagraph copy in sync intervals. Above the dashed line "
+                "the stale-metagraph alert fires: the neuron may be trusting deregistered "
+                "callers or scoring the wrong miners.",
+                "suffix: intervals",
+                c.query(
+                    f"(time() - {c.series(R.METAGRAPH_LAST_SYNC_TIMESTAMP_SECONDS)})"
+                    f" / {c.series(R.METAGRAPH_SYNC_INTERVAL_SECONDS)}",
+                    "age / sync interval",
+                ),
+                thresholds=c.rising(None, c.threshold("metagraph_stale_intervals")),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Metagraph sync failures",
+                "Failed metagraph syncs per second (RPC errors, timeouts).",
+                c.OPS,
+                c.query(c.rate(R.METAGRAPH_SYNC_FAILURES, "hotkey", runtime), "failures"),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Runtime sees itself registered",
+                "The runtime's own view of its registration (from its metagraph), beside the "
+                "exporter's. A disagreement means one of them is looking at stale data.",
+                c.NONE,
+                c.query(f"max({c.series(R.SELF_REGISTERED)})", "runtime"),
+                c.query(f"max({c.series(E.NEURON_REGISTERED)})", "exporter"),
+                min_value=0,
+                max_value=1,
+                stepped=True,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.table_panel(
+                "Runtime build",
+                "Role and version of the process serving this hotkey.",
+                [
+                    (
+                        "Processes",
+                        c.COUNT,
+                        f"count by (role, version, instance) ({c.series(R.BUILD_INFO)})",
+                        None,
+                    )
+                ],
+                hide=("Time", "job", "__name__"),
+                width=8,
+                height=8,
+            )
+        )
+    )
+    return dash

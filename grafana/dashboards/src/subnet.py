@@ -1,0 +1,176 @@
+"""Subnet: where is the epoch, what does a registration cost, and who is evicted next?
+
+The subnet-wide context for a neuron's numbers: tempo and epoch progress, registration cost
+and pace, alpha price, and the bottom of the eviction order (every neuron there when the
+agent exports whole subnets, the watched ones otherwise).
+"""
+
+from __future__ import annotations
+
+from taowatch.metric_names import Exporter as E
+
+from . import common as c
+
+UID = "taowatch-subnet"
+FILENAME = "subnet.json"
+
+_LEGEND = "sn{{netuid}}"
+_BOTTOM = 10
+
+
+def _subnet(name: str) -> str:
+    return f"max by (netuid) ({c.series(name, c.SUBNET)})"
+
+
+def build():
+    dash = c.base_dashboard(
+        UID,
+        "taowatch / Subnet",
+        "Tempo and epoch progress, registration cost and recent registrations, alpha price "
+        "and the bottom of the eviction order.",
+    ).with_variable(
+        c.label_variable("netuid", "Subnet", E.SUBNET_TEMPO_BLOCKS, description="Watched subnets.")
+    )
+
+    dash = dash.with_row(c.row("Epoch"))
+    dash = (
+        dash.with_panel(
+            c.stat_panel(
+                "Tempo",
+                "Blocks between the subnet's Yuma epochs.",
+                c.BLOCKS,
+                c.query(_subnet(E.SUBNET_TEMPO_BLOCKS), _LEGEND),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Epoch progress",
+                "How far the subnet is into its current tempo: incentive, dividends and "
+                "emission change only when this wraps.",
+                c.RATIO,
+                c.query(
+                    f"{_subnet(E.SUBNET_BLOCKS_SINCE_LAST_STEP)}"
+                    f" / {_subnet(E.SUBNET_TEMPO_BLOCKS)}",
+                    _LEGEND,
+                ),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Immunity period",
+                "Blocks a newly registered neuron is safe from pruning.",
+                c.BLOCKS,
+                c.query(_subnet(E.SUBNET_IMMUNITY_PERIOD_BLOCKS), _LEGEND),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Activity cutoff",
+                "Blocks without a weight update after which a validator counts as inactive.",
+                c.BLOCKS,
+                c.query(_subnet(E.SUBNET_ACTIVITY_CUTOFF_BLOCKS), _LEGEND),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Neurons",
+                "Registered neurons against the subnet's maximum: at the maximum every "
+                "registration evicts someone.",
+                c.COUNT,
+                c.query(_subnet(E.SUBNET_NEURONS), "sn{{netuid}} registered"),
+                c.query(_subnet(E.SUBNET_MAX_NEURONS), "sn{{netuid}} max"),
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Blocks since last epoch",
+                "Blocks since the subnet's last epoch step, a sawtooth that resets every tempo.",
+                c.BLOCKS,
+                c.query(_subnet(E.SUBNET_BLOCKS_SINCE_LAST_STEP), _LEGEND),
+                min_value=0,
+                width=24,
+                height=6,
+            )
+        )
+    )
+
+    dash = dash.with_row(c.row("Registration and price"))
+    dash = (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Registration cost",
+                "TAO burned to register on the subnet now.",
+                c.TAO,
+                c.query(_subnet(E.SUBNET_REGISTRATION_COST_TAO), _LEGEND),
+                min_value=0,
+                stepped=True,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Recent registrations",
+                "Registrations in the subnet's recent window. While this is above zero a "
+                "neuron at the bottom of the eviction order can be pruned.",
+                c.COUNT,
+                c.query(_subnet(E.SUBNET_REGISTRATIONS_RECENT), _LEGEND),
+                min_value=0,
+                stepped=True,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Alpha price",
+                "Price of the subnet's alpha token in TAO.",
+                "suffix: TAO/alpha",
+                c.query(_subnet(E.SUBNET_ALPHA_PRICE_TAO), _LEGEND),
+                min_value=0,
+                width=8,
+            )
+        )
+    )
+
+    dash = dash.with_row(c.row("Eviction order"))
+    bottom = f"bottomk by (netuid) ({_BOTTOM}, {c.series(E.NEURON_PRUNING_POSITION, c.SUBNET)})"
+    dash = dash.with_panel(
+        c.table_panel(
+            "Bottom of the eviction order",
+            f"The {_BOTTOM} non-immune neurons closest to eviction on each subnet (position "
+            "0 is pruned by the next registration), with what put them there: the chain "
+            "evicts the lowest emission first, then the oldest registration, then the lowest "
+            "UID. Covers every neuron when the agent exports whole subnets, the watched ones "
+            "otherwise.",
+            [
+                (
+                    "Position",
+                    c.NONE,
+                    bottom,
+                    c.eviction_thresholds(),
+                ),
+                (
+                    "Emission",
+                    c.ALPHA,
+                    f"{c.series(E.NEURON_EMISSION_ALPHA, c.SUBNET)} and on (netuid, hotkey) "
+                    f"{bottom}",
+                    None,
+                ),
+                (
+                    "Registered at block",
+                    c.NONE,
+                    f"{c.series(E.NEURON_REGISTRATION_BLOCK, c.SUBNET)} and on (netuid, hotkey)"
+                    f" {bottom}",
+                    None,
+                ),
+                (
+                    "UID",
+                    c.NONE,
+                    f"{c.series(E.NEURON_UID, c.SUBNET)} and on (netuid, hotkey) {bottom}",
+                    None,
+                ),
+            ],
+            height=10,
+        )
+    )
+    return dash

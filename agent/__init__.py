@@ -1,0 +1,1 @@
+"""The taowatch agent: config, scheduler, HTTP endpoints and the InfluxDB sink."""

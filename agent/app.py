@@ -1,0 +1,381 @@
+"""The agent's aiohttp application: wiring, lifecycle and HTTP endpoints.
+
+``create_app`` is a pure factory (no I/O): it builds the endpoint pool, the poller, the
+collector registry and, when enabled, the InfluxDB sink, and stores each under a typed
+``AppKey``. Everything that runs (the scheduler, the sink's writer, the chain clients) starts
+and stops in ``cleanup_ctx`` generators, so teardown mirrors setup and Ctrl-C / SIGTERM shuts
+down cleanly.
+
+Endpoints: ``/metrics`` (content-negotiated exposition), ``/healthz`` (200 only while polls
+succeed and the chain head moves), ``/api/status`` (JSON), ``/`` (landing page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import html
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.exposition import choose_encoder, gzip_accepted
+
+from agent.config import AgentConfig
+from agent.influx import InfluxSink, read_token
+from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
+from exporters.collector import ChainCollector
+from exporters.deregistration import DeregistrationTracker
+from exporters.endpoints import EndpointPool
+from taowatch import __version__
+
+# Until the chain tells us its block time, poll at mainnet's (12 s) pace.
+DEFAULT_INTERVAL = 12.0
+POLL_JOB_ID = "chain-poll"
+
+CONFIG_KEY = web.AppKey("config", AgentConfig)
+POLLER_KEY = web.AppKey("poller", ChainPoller)
+REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
+EXPOSITION_KEY = web.AppKey("exposition", "Exposition")
+SINK_KEY = web.AppKey("influx_sink", "InfluxSink | None")
+CLOCK_KEY = web.AppKey("clock", "Callable[[], float]")
+
+
+def build_plan(config: AgentConfig) -> WatchPlan:
+    hotkeys: list[tuple[int, str]] = []
+    coldkeys: list[ColdkeyWatch] = []
+    for entry in config.watch:
+        if entry.coldkey is not None:
+            netuids = tuple(entry.netuids) if entry.netuids is not None else None
+            coldkeys.append(ColdkeyWatch(entry.coldkey, netuids))
+        else:
+            hotkeys += [(entry.netuid, hk) for hk in entry.hotkeys or []]
+    return WatchPlan(
+        hotkeys=tuple(dict.fromkeys(hotkeys)),
+        coldkeys=tuple(coldkeys),
+        export_all=frozenset(config.export_all_neurons),
+        rediscover_every_polls=config.poll.rediscover_every_polls,
+        registration_window_blocks=config.poll.registration_window_blocks,
+        stake_drop_ratio=config.poll.stake_drop_ratio,
+    )
+
+
+class Exposition:
+    """Renders ``/metrics`` once per poll result and serves the same bytes until the next.
+
+    Every value in the exposition comes from immutable per-poll objects, so the bytes only
+    change when the poller swaps its snapshot or status (or the InfluxDB sink's counters
+    move). A scrape of a large snapshot (``export_all_neurons`` on many subnets) is then a
+    buffer copy; the render itself runs in a worker thread so the event loop keeps serving.
+    Process metrics (RSS, CPU) are as of the render, i.e. at most one poll old.
+    """
+
+    def __init__(self, registry: CollectorRegistry, generation: Callable[[], tuple]):
+        self._registry = registry
+        self._generation = generation
+        self._cache: dict[tuple[str, bool], tuple[tuple, bytes]] = {}
+        self._lock = asyncio.Lock()
+        self.renders = 0
+
+    async def render(self, accept: str, accept_encoding: str) -> tuple[bytes, str, bool]:
+        encoder, content_type = choose_encoder(accept)
+        compress = gzip_accepted(accept_encoding)
+        key = (content_type, compress)
+        async with self._lock:
+            generation = self._generation()
+            hit = self._cache.get(key)
+            if hit is not None and _same(hit[0], generation):
+                return hit[1], content_type, compress
+
+            def work() -> bytes:
+                body = encoder(self._registry)
+                return gzip.compress(body, compresslevel=6) if compress else body
+
+            body = await asyncio.to_thread(work)
+            self.renders += 1
+            self._cache[key] = (generation, body)
+            return body, content_type, compress
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b, strict=True))
+
+
+class _AccessLogger(AbstractAccessLogger):
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        structlog.get_logger("taowatch.agent.http").debug(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status,
+            seconds=round(time, 4),
+        )
+
+
+def health(app: web.Application) -> tuple[bool, list[str]]:
+    """Whether the agent is doing its job, and if not, why (for /healthz and /api/status)."""
+    cfg, poller, now = app[CONFIG_KEY], app[POLLER_KEY], app[CLOCK_KEY]()
+    st, snap = poller.status, poller.snapshot
+    interval = st.interval or DEFAULT_INTERVAL
+    reasons: list[str] = []
+    max_poll_age = cfg.health.max_poll_age_seconds or 3 * interval + cfg.poll.timeout_seconds
+    if st.last_success_at is None:
+        reasons.append(
+            "no successful poll yet" + (f"; last error: {st.last_error}" if st.last_error else "")
+        )
+    elif now - st.last_success_at > max_poll_age:
+        reasons.append(
+            f"last successful poll {now - st.last_success_at:.1f}s ago (limit {max_poll_age:g}s)"
+            + (f"; last error: {st.last_error}" if st.last_error else "")
+        )
+    if snap is not None:
+        block_time = snap.chain.block_time or DEFAULT_INTERVAL
+        max_head_age = cfg.health.max_head_age_seconds or max(60.0, 20 * block_time)
+        age = now - snap.chain.head_advanced_at
+        if age > max_head_age:
+            reasons.append(
+                f"chain head {snap.chain.head} has not advanced for {age:.1f}s "
+                f"(limit {max_head_age:g}s)"
+            )
+    return not reasons, reasons
+
+
+def status_json(app: web.Application) -> dict[str, Any]:
+    poller = app[POLLER_KEY]
+    st, snap = poller.status, poller.snapshot
+    ok, reasons = health(app)
+    counts = snap.deregistrations if snap is not None else {}
+    watched = []
+    if snap is not None:
+        for w in snap.watched:
+            watched.append(
+                {
+                    "netuid": w.netuid,
+                    "hotkey": w.hotkey,
+                    "source": w.source,
+                    "registered": w.registered,
+                    "uid": w.neuron.uid if w.neuron else None,
+                    "stake_alpha": w.neuron.stake_alpha if w.neuron else None,
+                    "pruning_position": w.neuron.pruning_position if w.neuron else None,
+                    "deregistrations": counts.get((w.netuid, w.hotkey), 0),
+                }
+            )
+    plan = poller.plan
+    return {
+        "version": __version__,
+        "healthy": ok,
+        "health_reasons": reasons,
+        "watch": {
+            "hotkeys": [{"netuid": n, "hotkey": hk} for n, hk in plan.hotkeys],
+            "coldkeys": [
+                {"coldkey": c.coldkey, "netuids": list(c.netuids) if c.netuids else "all"}
+                for c in plan.coldkeys
+            ],
+            "export_all_neurons": sorted(plan.export_all),
+        },
+        "watched": watched,
+        "subnets": sorted(snap.subnets) if snap is not None else [],
+        "last_poll": {
+            "at": st.last_poll_at,
+            "ok": st.up,
+            "duration_seconds": st.last_duration,
+            "interval_seconds": st.interval,
+            "source_block": snap.block if snap is not None else None,
+            "endpoint": snap.endpoint if snap is not None else None,
+        },
+        "last_success_at": st.last_success_at,
+        "last_error": (
+            {"at": st.last_error_at, "message": st.last_error} if st.last_error else None
+        ),
+        "polls": st.polls,
+        "poll_errors": dict(st.errors),
+        "endpoints": [
+            {
+                "endpoint": e.label,
+                "up": e.up,
+                "active": e.active,
+                "head": e.head,
+                "lag_blocks": e.lag,
+                "last_error": e.last_error,
+            }
+            for e in st.endpoints
+        ],
+        "recent_changes": [c.to_json() for c in poller.recent_changes()],
+    }
+
+
+# -- handlers ------------------------------------------------------------------------------
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    app = request.app
+    accept = ",".join(request.headers.getall("Accept", []))
+    encoding = ",".join(request.headers.getall("Accept-Encoding", []))
+    body, content_type, compressed = await app[EXPOSITION_KEY].render(accept, encoding)
+    headers = {"Content-Type": content_type}
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=body, headers=headers)
+
+
+async def healthz_handler(request: web.Request) -> web.Response:
+    ok, reasons = health(request.app)
+    if ok:
+        return web.Response(text="ok\n")
+    return web.Response(status=503, text="unhealthy: " + "; ".join(reasons) + "\n")
+
+
+async def status_handler(request: web.Request) -> web.Response:
+    return web.json_response(status_json(request.app))
+
+
+async def index_handler(request: web.Request) -> web.Response:
+    ok, reasons = health(request.app)
+    snap = request.app[POLLER_KEY].snapshot
+    state = "healthy" if ok else "unhealthy: " + "; ".join(reasons)
+    block = f"source block {snap.block} from {snap.endpoint}" if snap else "no snapshot yet"
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>taowatch agent</title></head>
+<body><h1>taowatch agent {html.escape(__version__)}</h1>
+<p>{html.escape(state)}; {html.escape(block)}.</p>
+<ul>
+<li><a href="/metrics">/metrics</a>: Prometheus exposition (chain values cached per poll)</li>
+<li><a href="/healthz">/healthz</a>: 200 while polls succeed and the chain head advances</li>
+<li><a href="/api/status">/api/status</a>: watched keys, last poll and error, recent changes</li>
+</ul></body></html>
+"""
+    return web.Response(text=page, content_type="text/html")
+
+
+# -- lifecycle -----------------------------------------------------------------------------
+
+
+async def _influx_ctx(app: web.Application) -> AsyncIterator[None]:
+    sink = app[SINK_KEY]
+    if sink is not None:
+        await sink.start()
+    yield
+    if sink is not None:
+        await sink.stop()
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    cfg, poller = app[CONFIG_KEY], app[POLLER_KEY]
+    log = structlog.get_logger("taowatch.agent")
+    interval = cfg.poll.interval_seconds or DEFAULT_INTERVAL
+    poller.set_interval(interval)
+    scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def poll_job() -> None:
+        await poller.poll()
+        block_time = poller.block_time()
+        current = poller.status.interval
+        if cfg.poll.interval_seconds is None and block_time and block_time != current:
+            # Follow the chain's block time: one poll per block.
+            scheduler.reschedule_job(POLL_JOB_ID, trigger=IntervalTrigger(seconds=block_time))
+            poller.set_interval(block_time)
+            log.info("poll interval set to block time", seconds=block_time)
+
+    scheduler.add_job(
+        poll_job,
+        IntervalTrigger(seconds=interval),
+        id=POLL_JOB_ID,
+        name=POLL_JOB_ID,
+        max_instances=1,  # a slow chain never stacks polls up
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),  # don't wait one interval for the first poll
+    )
+    scheduler.start()
+    log.info(
+        "agent started",
+        endpoints=[ep.label for ep in poller.pool.endpoints],
+        watched_hotkeys=len(poller.plan.hotkeys),
+        coldkeys=len(poller.plan.coldkeys),
+        export_all_neurons=sorted(poller.plan.export_all),
+    )
+    yield
+    scheduler.shutdown(wait=False)  # cancels a poll in flight
+    await asyncio.sleep(0)
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(5):
+            await poller.close()
+    log.info("agent stopped")
+
+
+def create_app(
+    config: AgentConfig,
+    *,
+    client_factory: Callable[[str], Any] | None = None,
+    influx_client_factory: Callable[[], Any] | None = None,
+    clock: Callable[[], float] = time.time,
+    process_metrics: bool = True,
+) -> web.Application:
+    """Build the application; nothing connects until it starts."""
+    if client_factory is None:
+        from taowatch.chain import make_client
+
+        timeout = config.chain.timeout_seconds
+
+        def client_factory(network: str) -> Any:
+            # One client per endpoint; failover is ours, so the SDK must not rotate.
+            if network.startswith("sim://"):
+                return make_client(network, timeout=timeout)
+            return make_client(network, fallback_endpoints=[], timeout=timeout)
+
+    pool = EndpointPool(
+        [config.chain.network, *config.chain.fallback_networks],
+        client_factory,
+        timeout=config.chain.timeout_seconds,
+        max_lag_blocks=config.chain.max_lag_blocks,
+        failback_after_polls=config.chain.failback_after_polls,
+    )
+    tracker = DeregistrationTracker(config.state_file)
+    poller = ChainPoller(
+        build_plan(config), pool, tracker, timeout=config.poll.timeout_seconds, clock=clock
+    )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ChainCollector(poller))
+    if process_metrics:
+        ProcessCollector(registry=registry)
+
+    sink: InfluxSink | None = None
+    if config.influx.enabled:
+        token = read_token(config.influx.token_file)
+        sink = InfluxSink(config.influx, token, client_factory=influx_client_factory)
+        registry.register(sink)
+        poller.add_listener(sink.on_snapshot)
+
+    def generation() -> tuple:
+        sink_state = (
+            (sink.points_written, sink.write_errors, sink.points_dropped, sink.buffered)
+            if sink is not None
+            else ()
+        )
+        return (poller.snapshot, poller.status, *sink_state)
+
+    app = web.Application()
+    app[CONFIG_KEY] = config
+    app[POLLER_KEY] = poller
+    app[REGISTRY_KEY] = registry
+    app[EXPOSITION_KEY] = Exposition(registry, generation)
+    app[SINK_KEY] = sink
+    app[CLOCK_KEY] = clock
+    app.cleanup_ctx.append(_influx_ctx)
+    app.cleanup_ctx.append(_scheduler_ctx)
+    app.router.add_get("/", index_handler)
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/healthz", healthz_handler)
+    app.router.add_get("/api/status", status_handler)
+    return app
+
+
+ACCESS_LOGGER = _AccessLogger

@@ -1,0 +1,183 @@
+"""The agent's YAML config: typed, strict, and checked before anything connects.
+
+Example (see ``agent/agent.example.yaml`` for every field)::
+
+    chain:
+      network: finney
+      fallback_networks: [wss://my-node.example:443]
+    watch:
+      - netuid: 1
+        hotkeys: [5F...]
+      - coldkey: 5G...
+    export_all_neurons: [1]
+    state_file: /var/lib/taowatch-agent/state.json
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from taowatch.chain import NetworkError, check_network
+from taowatch.config import StrictModel, load_config
+from taowatch.metric_names import AGENT_PORT
+
+
+def _ss58(value: str) -> str:
+    # Bittensor's own check, pinned to the network's ss58 format (42), so an address
+    # pasted from another Substrate chain is rejected, not silently watched forever.
+    from bittensor.wallets import is_bittensor_address
+
+    if not isinstance(value, str) or not is_bittensor_address(value.strip()):
+        raise ValueError(
+            "not a valid Bittensor ss58 address (format 42, starting with 5); "
+            "copy it from `btcli wallet overview` or your wallet's *pub.txt"
+        )
+    return value.strip()
+
+
+def _network(value: str) -> str:
+    try:
+        return check_network(value)
+    except NetworkError as exc:
+        raise ValueError(str(exc).removeprefix("chain.network ")) from None
+
+
+SS58 = Annotated[str, AfterValidator(_ss58)]
+Network = Annotated[str, AfterValidator(_network)]
+NetUid = Annotated[int, Field(ge=0, le=65535)]
+
+
+class ChainConfig(StrictModel):
+    network: Network = "finney"
+    # Tried in order when the primary fails or lags; the poll moves back to an earlier
+    # endpoint once it has been healthy for failback_after_polls polls.
+    fallback_networks: list[Network] = []
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    max_lag_blocks: Annotated[int, Field(ge=0)] = 3
+    failback_after_polls: Annotated[int, Field(ge=1)] = 3
+
+
+class ListenConfig(StrictModel):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = AGENT_PORT
+
+
+class PollConfig(StrictModel):
+    # None: the chain's block time (one poll per block).
+    interval_seconds: Annotated[float, Field(gt=0)] | None = None
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    # Coldkeys watched on every subnet: how often to look for new hotkeys and subnets.
+    rediscover_every_polls: Annotated[int, Field(ge=1)] = 100
+    # bittensor_subnet_registrations_recent window; None: one tempo.
+    registration_window_blocks: Annotated[int, Field(ge=1)] | None = None
+    stake_drop_ratio: Annotated[float, Field(gt=0, le=1)] = 0.05
+
+
+class HealthConfig(StrictModel):
+    # /healthz fails when the last successful poll is older than this; None: 3 poll
+    # intervals plus the poll timeout.
+    max_poll_age_seconds: Annotated[float, Field(gt=0)] | None = None
+    # /healthz fails when the chain head has not advanced for this long; None: 20 blocks
+    # (at least 60 s).
+    max_head_age_seconds: Annotated[float, Field(gt=0)] | None = None
+
+
+class WatchEntry(StrictModel):
+    """Either ``netuid`` + ``hotkeys``, or ``coldkey`` (+ optional ``netuids``)."""
+
+    netuid: NetUid | None = None
+    hotkeys: list[SS58] | None = None
+    coldkey: SS58 | None = None
+    # With coldkey: only these subnets. Omit to discover its hotkeys on every subnet.
+    netuids: list[NetUid] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> WatchEntry:
+        if self.coldkey is not None:
+            if self.netuid is not None or self.hotkeys is not None:
+                raise ValueError(
+                    "a watch entry has either coldkey (+ netuids) or netuid + hotkeys, not both; "
+                    "split it into two entries"
+                )
+            return self
+        if self.netuids is not None:
+            raise ValueError("netuids goes with coldkey; for hotkeys use one entry per netuid")
+        if self.netuid is None or not self.hotkeys:
+            raise ValueError(
+                "a watch entry needs netuid and a non-empty hotkeys list, or a coldkey"
+            )
+        return self
+
+
+class InfluxConfig(StrictModel):
+    enabled: bool = False
+    url: str = "http://127.0.0.1:8086"
+    org: str = ""
+    bucket: str = ""
+    # The token is read from this file (never from the YAML), e.g. a 0600 file.
+    token_file: Path | None = None
+    batch_size: Annotated[int, Field(ge=1)] = 500
+    flush_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
+    max_buffer_points: Annotated[int, Field(ge=1)] = 50_000
+    max_retries: Annotated[int, Field(ge=0)] = 3
+    retry_backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    gzip: bool = True
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> InfluxConfig:
+        if self.enabled:
+            missing = [f for f in ("org", "bucket") if not getattr(self, f)]
+            if self.token_file is None:
+                missing.append("token_file")
+            if missing:
+                raise ValueError(
+                    f"influx is enabled but {', '.join(missing)} is not set; "
+                    "set it or use enabled: false"
+                )
+        return self
+
+
+class LogConfig(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["plain", "json"] = "plain"
+
+
+class AgentConfig(StrictModel):
+    chain: ChainConfig = ChainConfig()
+    listen: ListenConfig = ListenConfig()
+    poll: PollConfig = PollConfig()
+    health: HealthConfig = HealthConfig()
+    watch: list[WatchEntry] = []
+    export_all_neurons: list[NetUid] = []
+    # Deregistration counts and coldkey-discovered hotkeys; None keeps them in memory only.
+    state_file: Path | None = None
+    influx: InfluxConfig = InfluxConfig()
+    log: LogConfig = LogConfig()
+
+    @model_validator(mode="after")
+    def _something_to_watch(self) -> AgentConfig:
+        if not self.watch and not self.export_all_neurons:
+            raise ValueError(
+                "nothing to watch: add a `watch` entry (netuid + hotkeys, or coldkey) "
+                "or `export_all_neurons`"
+            )
+        return self
+
+
+def load(path: str | Path) -> AgentConfig:
+    """Load and validate; raises ``taowatch.config.ConfigError`` naming file and field."""
+    cfg = load_config(AgentConfig, path)
+    base = Path(path).resolve().parent
+    # Relative paths in the file mean "next to the config file", not "wherever we run".
+    updates = {}
+    if cfg.state_file is not None and not cfg.state_file.is_absolute():
+        updates["state_file"] = base / cfg.state_file
+    if cfg.influx.token_file is not None and not cfg.influx.token_file.is_absolute():
+        updates["influx"] = cfg.influx.model_copy(
+            update={"token_file": base / cfg.influx.token_file}
+        )
+    return cfg.model_copy(update=updates) if updates else cfg

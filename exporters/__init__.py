@@ -1,0 +1,1 @@
+"""The chain exporter: polls watched hotkeys and subnets and yields Prometheus metrics."""

@@ -1,0 +1,390 @@
+"""The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
+
+Cost of one steady-state poll, in SDK calls (what ``tests/test_exporter_calls.py`` counts):
+
+* 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
+* 1 ``finalized_block_number`` on the active endpoint,
+* per read subnet: ``neurons.all`` (1 runtime call: scores incl. validator trust) and
+  ``subnets.metagraph(commitments=False)`` (1 runtime call: registration blocks, stakes and
+  subnet parameters), both at the pinned block (each also resolves the block hash).
+
+Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
+coldkey column of the same records. A coldkey watched on *every* subnet is discovered with
+``owned_hotkeys`` (1 storage read) plus ``netuids_for_hotkey`` per owned hotkey (1 map read
+each), every ``rediscover_every_polls`` polls; the subnets found are then read every poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+from exporters.deregistration import DeregistrationTracker
+from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
+from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
+
+
+@dataclass(frozen=True)
+class ColdkeyWatch:
+    coldkey: str
+    # None: every subnet the coldkey has a hotkey on (discovered); else only these subnets.
+    netuids: tuple[int, ...] | None = None
+
+    @property
+    def source(self) -> str:
+        return f"coldkey:{self.coldkey}"
+
+
+@dataclass(frozen=True)
+class WatchPlan:
+    """What to read and export; built from the agent's config."""
+
+    hotkeys: tuple[tuple[int, str], ...] = ()
+    coldkeys: tuple[ColdkeyWatch, ...] = ()
+    export_all: frozenset[int] = frozenset()
+    rediscover_every_polls: int = 100
+    registration_window_blocks: int | None = None
+    # A drop of the stake by at least this fraction between two polls is recorded as a change.
+    stake_drop_ratio: float = 0.05
+
+    def fixed_netuids(self) -> set[int]:
+        out = {n for n, _ in self.hotkeys} | set(self.export_all)
+        for cw in self.coldkeys:
+            out |= set(cw.netuids or ())
+        return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something an operator would want to know happened between two polls."""
+
+    at: float
+    block: int
+    netuid: int
+    hotkey: str
+    kind: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "block": self.block,
+            "netuid": self.netuid,
+            "hotkey": self.hotkey,
+            "kind": self.kind,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    """The exporter's view of itself, swapped as a whole after every poll attempt."""
+
+    up: bool = False
+    polls: int = 0
+    errors: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    last_poll_at: float | None = None
+    last_success_at: float | None = None
+    last_duration: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    interval: float | None = None
+    endpoints: tuple[EndpointStatus, ...] = ()
+
+
+POLL_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "no_endpoint", "internal")
+
+
+class ChainPoller:
+    def __init__(
+        self,
+        plan: WatchPlan,
+        pool: EndpointPool,
+        tracker: DeregistrationTracker,
+        *,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        logger: Any = None,
+        max_changes: int = 100,
+    ):
+        self.plan = plan
+        self.pool = pool
+        self.tracker = tracker
+        self.timeout = timeout
+        self._clock = clock
+        self._log = logger or structlog.get_logger("taowatch.exporter")
+        self._snapshot: ChainSnapshot | None = None
+        self._status = PollStatus(errors=MappingProxyType(dict.fromkeys(POLL_ERROR_REASONS, 0)))
+        self.changes: deque[Change] = deque(maxlen=max_changes)
+        self._discovered: dict[int, set[tuple[str, str]]] = {}  # netuid -> {(hotkey, source)}
+        self._polls_since_discovery: int | None = None
+        self._head_seen: tuple[int, float] | None = None
+        self._listeners: list[Callable[[ChainSnapshot, ChainSnapshot | None], Any]] = []
+        self._lock = asyncio.Lock()
+        # Hotkeys found through a coldkey in earlier runs stay watched, so their
+        # deregistration still shows as registered=0 after a restart.
+        for netuid, hotkey, source in tracker.known("coldkey:"):
+            self._discovered.setdefault(netuid, set()).add((hotkey, source))
+
+    # -- public state ----------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> ChainSnapshot | None:
+        return self._snapshot
+
+    @property
+    def status(self) -> PollStatus:
+        return self._status
+
+    def set_interval(self, seconds: float) -> None:
+        self._status = replace(self._status, interval=seconds)
+
+    def add_listener(self, fn: Callable[[ChainSnapshot, ChainSnapshot | None], Any]) -> None:
+        """Call ``fn(new, previous)`` after every successful poll (e.g. the InfluxDB sink)."""
+        self._listeners.append(fn)
+
+    def block_time(self) -> float | None:
+        ep = self.pool.active
+        return ep.block_time if ep is not None else None
+
+    # -- the poll --------------------------------------------------------------------------
+
+    async def poll(self) -> bool:
+        """One poll; never raises. Returns whether it produced a new snapshot."""
+        async with self._lock:
+            started = time.perf_counter()
+            now = self._clock()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    snapshot = await self._poll()
+            except Exception as exc:
+                reason = "no_endpoint" if isinstance(exc, _NoEndpoint) else error_reason(exc)
+                self._failed(now, time.perf_counter() - started, reason, exc)
+                return False
+            duration = time.perf_counter() - started
+            previous = self._snapshot
+            self._snapshot = snapshot
+            self._status = replace(
+                self._status,
+                up=True,
+                polls=self._status.polls + 1,
+                last_poll_at=now,
+                last_success_at=now,
+                last_duration=duration,
+                endpoints=tuple(self.pool.status()),
+            )
+            self._log.debug(
+                "polled",
+                block=snapshot.block,
+                endpoint=snapshot.endpoint,
+                subnets=len(snapshot.subnets),
+                duration=round(duration, 4),
+            )
+            for fn in self._listeners:
+                try:
+                    fn(snapshot, previous)
+                except Exception:
+                    self._log.exception("poll listener failed")
+            return True
+
+    def _failed(self, now: float, duration: float, reason: str, exc: BaseException) -> None:
+        errors = dict(self._status.errors)
+        errors[reason] = errors.get(reason, 0) + 1
+        message = f"{reason}: {type(exc).__name__}: {exc}"[:500]
+        self._status = replace(
+            self._status,
+            up=False,
+            polls=self._status.polls + 1,
+            errors=MappingProxyType(errors),
+            last_poll_at=now,
+            last_duration=duration,
+            last_error=message,
+            last_error_at=now,
+            endpoints=tuple(self.pool.status()),
+        )
+        self._log.warning("poll failed", reason=reason, error=str(exc) or type(exc).__name__)
+
+    async def _poll(self) -> ChainSnapshot:
+        await self.pool.probe()
+        ep = self.pool.active
+        last_exc: BaseException | None = None
+        # Try the active endpoint, then (at most once each) the others still healthy.
+        for _ in range(len(self.pool.endpoints)):
+            if ep is None:
+                break
+            try:
+                return await self._read(ep)
+            except Exception as exc:
+                last_exc = exc
+                self._log.warning(
+                    "read failed", endpoint=ep.label, reason=error_reason(exc), error=str(exc)
+                )
+                ep = self.pool.fail_active(exc)
+        if last_exc is not None:
+            raise last_exc
+        raise _NoEndpoint(
+            "no endpoint answered: "
+            + "; ".join(f"{e.label}: {e.last_error}" for e in self.pool.endpoints)
+        )
+
+    async def _read(self, ep: Any) -> ChainSnapshot:
+        head = ep.head
+        client = ep.client
+        await self._maybe_discover(client, head)
+        netuids = sorted(self.plan.fixed_netuids() | set(self._discovered))
+        snap = await client.at(head)
+
+        async def read_subnet(netuid: int) -> tuple[list, Any]:
+            return await asyncio.gather(
+                snap.neurons.all(netuid), snap.subnets.metagraph(netuid, commitments=False)
+            )
+
+        finalized, *reads = await asyncio.gather(
+            client.finalized_block(), *(read_subnet(n) for n in netuids)
+        )
+        now = self._clock()
+        if self._head_seen is None or head > self._head_seen[0]:
+            self._head_seen = (head, now)
+        subnets = {
+            n: build_subnet(
+                n,
+                head,
+                neurons,
+                mg,
+                registration_window_blocks=self.plan.registration_window_blocks,
+            )
+            for n, (neurons, mg) in zip(netuids, reads, strict=True)
+        }
+        watched = self._watch(subnets, head)
+        previous = self._snapshot
+        snapshot = ChainSnapshot(
+            chain=ChainView(
+                head=head,
+                finalized=int(finalized) if finalized is not None else None,
+                block_time=ep.block_time,
+                head_advanced_at=self._head_seen[1],
+            ),
+            endpoint=ep.label,
+            taken_at=now,
+            subnets=MappingProxyType(subnets),
+            watched=watched,
+            export_all=frozenset(self.plan.export_all),
+            deregistrations=MappingProxyType(self.tracker.counts()),
+        )
+        try:
+            self.tracker.save()
+        except OSError as exc:
+            # Counting goes on in memory; the next save retries.
+            self._log.error("state file write failed", error=str(exc))
+        self._record_changes(previous, snapshot)
+        return snapshot
+
+    async def _maybe_discover(self, client: Any, head: int) -> None:
+        everywhere = [cw for cw in self.plan.coldkeys if cw.netuids is None]
+        if not everywhere:
+            return
+        n = self._polls_since_discovery
+        if n is not None and n < self.plan.rediscover_every_polls:
+            self._polls_since_discovery = n + 1
+            return
+        snap = await client.at(head)
+        for cw in everywhere:
+            hotkeys = await snap.neurons.owned_hotkeys(cw.coldkey)
+            memberships = await asyncio.gather(
+                *(snap.neurons.netuids_for_hotkey(hk) for hk in hotkeys)
+            )
+            for hk, netuids in zip(hotkeys, memberships, strict=True):
+                for n in netuids:
+                    self._discovered.setdefault(int(n), set()).add((hk, cw.source))
+        self._polls_since_discovery = 1
+
+    def _watch(self, subnets: dict[int, SubnetView], head: int) -> tuple[WatchedNeuron, ...]:
+        """The watched (netuid, hotkey) pairs at this block, and deregistration bookkeeping."""
+        wanted: dict[int, dict[str, str]] = {}
+        for n, hk in self.plan.hotkeys:
+            wanted.setdefault(n, {})[hk] = "config"
+        for cw in self.plan.coldkeys:
+            for n, view in subnets.items():
+                if cw.netuids is not None and n not in cw.netuids:
+                    continue
+                for neuron in view.neurons:
+                    if neuron.coldkey == cw.coldkey:
+                        wanted.setdefault(n, {}).setdefault(neuron.hotkey, cw.source)
+                        self._discovered.setdefault(n, set()).add((neuron.hotkey, cw.source))
+        for n, pairs in self._discovered.items():
+            for hk, source in pairs:
+                wanted.setdefault(n, {}).setdefault(hk, source)
+        out = []
+        for n in sorted(wanted):
+            view = subnets.get(n)
+            if view is None:
+                continue
+            hotkeys = wanted[n]
+            present = {
+                hk: (nv.uid, nv.block_at_registration)
+                for hk in hotkeys
+                if (nv := view.by_hotkey.get(hk)) is not None
+            }
+            transitions = self.tracker.observe(n, head, present, sorted(hotkeys.items()))
+            for t in transitions:
+                if t.kind != "registered":
+                    self.changes.append(
+                        Change(
+                            self._clock(),
+                            t.block,
+                            t.netuid,
+                            t.hotkey,
+                            t.kind,
+                            f"uid {t.previous_uid} -> {t.uid}",
+                        )
+                    )
+            for hk in sorted(hotkeys):
+                out.append(WatchedNeuron(n, hk, hotkeys[hk], view.by_hotkey.get(hk)))
+        return tuple(out)
+
+    def _record_changes(self, previous: ChainSnapshot | None, new: ChainSnapshot) -> None:
+        if previous is None:
+            return
+        before = {(w.netuid, w.hotkey): w.neuron for w in previous.watched}
+        now = self._clock()
+        for w in new.watched:
+            old = before.get((w.netuid, w.hotkey))
+            cur = w.neuron
+            if old is None or cur is None or old.block_at_registration != cur.block_at_registration:
+                continue
+            for kind, detail in _diff(old, cur, self.plan.stake_drop_ratio):
+                self.changes.append(Change(now, new.block, w.netuid, w.hotkey, kind, detail))
+                self._log.info(
+                    "neuron changed", kind=kind, netuid=w.netuid, hotkey=w.hotkey, detail=detail
+                )
+
+    def recent_changes(self, limit: int = 50) -> Iterable[Change]:
+        return list(self.changes)[-limit:]
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+class _NoEndpoint(Exception):
+    pass
+
+
+def _diff(old: Any, cur: Any, drop_ratio: float) -> list[tuple[str, str]]:
+    out = []
+    if old.stake_alpha > 0 and cur.stake_alpha <= old.stake_alpha * (1 - drop_ratio):
+        out.append(("stake_drop", f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
+    if old.validator_permit and not cur.validator_permit:
+        out.append(("validator_permit_lost", "validator permit lost"))
+    if old.active and not cur.active:
+        out.append(("inactive", f"inactive; last update at block {cur.last_update}"))
+    if old.axon != cur.axon:
+        fmt = lambda a: f"{a.ip}:{a.port}" if a else "none"  # noqa: E731
+        out.append(("axon_changed", f"axon {fmt(old.axon)} -> {fmt(cur.axon)}"))
+    return out

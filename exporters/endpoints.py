@@ -1,0 +1,203 @@
+"""RPC endpoint failover: which endpoint the poll reads from, and how healthy each one is.
+
+Endpoints are tried in configured order (``chain.network`` first, then
+``chain.fallback_networks``). Every poll asks each endpoint for its head (one cheap call per
+endpoint, concurrently), which gives per-endpoint ``up`` and head lag. The poll reads from the
+active endpoint; when it fails or falls more than ``max_lag_blocks`` behind the best head, the
+pool moves to the next healthy one at once. It moves back to a preferred endpoint only after
+that endpoint has been healthy for ``failback_after_polls`` probes in a row, so a flapping
+primary does not make the poll flap with it.
+
+Each endpoint holds its own ``bittensor.Client`` built by ``taowatch.chain.make_client``; the
+SDK's own in-client fallback rotation is switched off (``fallback_endpoints=[]``) so that
+which endpoint answered is always known here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+
+
+def endpoint_label(network: str) -> str:
+    """A label for an endpoint that never leaks credentials: scheme://host[:port] only.
+
+    Hosted RPC URLs often carry an API key in the path or query, and labels end up in
+    Prometheus, Grafana and alert messages.
+    """
+    if "://" not in network:
+        return network
+    parts = urlsplit(network)
+    host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def error_reason(exc: BaseException) -> str:
+    """Map a failed chain read onto the ``reason`` label of the poll error counter."""
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    name = type(exc).__name__
+    if isinstance(exc, ConnectionError | OSError) or "Connection" in name or "Unreachable" in name:
+        return "unreachable"
+    if "Chain" in name or "Rpc" in name or "Substrate" in name:
+        return "rpc_error"
+    return "internal"
+
+
+@dataclass
+class Endpoint:
+    network: str
+    label: str
+    client: Any
+    connected: bool = False
+    up: bool = False
+    head: int | None = None
+    lag: int | None = None
+    healthy_streak: int = 0
+    last_error: str | None = None
+    block_time: float | None = None
+    probes: int = 0
+    failures: int = 0
+    errors_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndpointStatus:
+    label: str
+    up: bool
+    active: bool
+    head: int | None
+    lag: int | None
+    last_error: str | None
+
+
+class EndpointPool:
+    def __init__(
+        self,
+        networks: list[str],
+        client_factory: Callable[[str], Any],
+        *,
+        timeout: float = 10.0,
+        max_lag_blocks: int = 3,
+        failback_after_polls: int = 3,
+        logger: Any = None,
+    ):
+        if not networks:
+            raise ValueError("at least one endpoint is needed")
+        self._log = logger or structlog.get_logger("taowatch.exporter")
+        self.timeout = timeout
+        self.max_lag_blocks = max_lag_blocks
+        self.failback_after_polls = failback_after_polls
+        self.endpoints: list[Endpoint] = []
+        seen: set[str] = set()
+        for network in networks:
+            label = endpoint_label(network)
+            # Two URLs differing only in a (redacted) path would otherwise share a series.
+            base, i = label, 2
+            while label in seen:
+                label, i = f"{base}#{i}", i + 1
+            seen.add(label)
+            self.endpoints.append(Endpoint(network, label, client_factory(network)))
+        self._active: Endpoint | None = None
+
+    @property
+    def active(self) -> Endpoint | None:
+        return self._active
+
+    async def _probe_one(self, ep: Endpoint) -> None:
+        ep.probes += 1
+        try:
+            async with asyncio.timeout(self.timeout):
+                if not ep.connected:
+                    await ep.client.connect()
+                    ep.connected = True
+                if ep.block_time is None:
+                    # Constant for a runtime; read once per connection, not per poll.
+                    ep.block_time = float(await ep.client.block_time())
+                ep.head = int(await ep.client.block())
+            ep.up = True
+            ep.last_error = None
+        except Exception as exc:
+            self.mark_failed(ep, exc)
+
+    def mark_failed(self, ep: Endpoint, exc: BaseException) -> None:
+        reason = error_reason(exc)
+        was_up = ep.up
+        ep.up = False
+        ep.healthy_streak = 0
+        ep.failures += 1
+        ep.errors_by_reason[reason] = ep.errors_by_reason.get(reason, 0) + 1
+        ep.last_error = f"{reason}: {type(exc).__name__}: {exc}"[:300]
+        if was_up or ep.probes <= 1:
+            self._log.warning("endpoint down", endpoint=ep.label, reason=reason, error=str(exc))
+
+    async def probe(self) -> None:
+        """Ask every endpoint for its head; update up, lag and the active endpoint."""
+        await asyncio.gather(*(self._probe_one(ep) for ep in self.endpoints))
+        heads = [ep.head for ep in self.endpoints if ep.up and ep.head is not None]
+        best = max(heads) if heads else None
+        for ep in self.endpoints:
+            if ep.up and best is not None and ep.head is not None:
+                ep.lag = best - ep.head
+                if ep.lag <= self.max_lag_blocks:
+                    ep.healthy_streak += 1
+                else:
+                    ep.healthy_streak = 0
+            else:
+                ep.lag = None
+        self._choose()
+
+    def healthy(self, ep: Endpoint) -> bool:
+        return ep.up and ep.lag is not None and ep.lag <= self.max_lag_blocks
+
+    def _choose(self) -> None:
+        current = self._active
+        pick: Endpoint | None = None
+        if current is not None and self.healthy(current):
+            pick = current
+            # Move back to a preferred endpoint once it has stayed healthy for a while.
+            for ep in self.endpoints:
+                if ep is current:
+                    break
+                if self.healthy(ep) and ep.healthy_streak >= self.failback_after_polls:
+                    pick = ep
+                    break
+        else:
+            pick = next((ep for ep in self.endpoints if self.healthy(ep)), None)
+        if pick is not current:
+            self._log.info(
+                "endpoint switched",
+                to=pick.label if pick else None,
+                previous=current.label if current else None,
+            )
+        self._active = pick
+
+    def fail_active(self, exc: BaseException) -> Endpoint | None:
+        """The active endpoint failed mid-poll: mark it down and return the next healthy one."""
+        if self._active is not None:
+            self.mark_failed(self._active, exc)
+        self._choose()
+        return self._active
+
+    def status(self) -> list[EndpointStatus]:
+        return [
+            EndpointStatus(ep.label, ep.up, ep is self._active, ep.head, ep.lag, ep.last_error)
+            for ep in self.endpoints
+        ]
+
+    async def close(self) -> None:
+        for ep in self.endpoints:
+            if ep.connected:
+                with contextlib.suppress(Exception):
+                    await ep.client.close()
+                ep.connected = False

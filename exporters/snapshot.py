@@ -1,0 +1,301 @@
+"""The immutable picture one poll takes of the chain, and how it is built from SDK reads.
+
+A poll reads each subnet with two runtime calls pinned to one block (``neurons.all`` for the
+per-neuron scores including validator trust, ``subnets.metagraph(commitments=False)`` for
+registration blocks, stakes and subnet parameters) and folds them into frozen dataclasses.
+The collector and the HTTP handlers only ever see a complete snapshot: the poller swaps one
+reference, so a scrape never mixes two blocks.
+
+Units: scores are ratios 0..1 (chain u16 parts / 65535), amounts are whole tokens (rao / 1e9),
+blocks are block numbers or counts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+U16_MAX = 65535
+RAO_PER_TOKEN = 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class Axon:
+    ip: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class NeuronView:
+    """One registered neuron on one subnet at the snapshot's block."""
+
+    netuid: int
+    uid: int
+    hotkey: str
+    coldkey: str
+    active: bool
+    validator_permit: bool
+    last_update: int
+    block_at_registration: int
+    rank: float
+    trust: float
+    consensus: float
+    incentive: float
+    dividends: float
+    validator_trust: float
+    emission_alpha: float
+    stake_alpha: float
+    stake_tao: float
+    axon: Axon | None
+    immunity_remaining_blocks: int
+    blocks_since_last_update: int
+    # Place in the eviction order among non-immune neurons (0 = evicted by the next
+    # registration); None while immune, because an immune neuron cannot be evicted.
+    pruning_position: int | None
+    # Place among the subnet's permitted validators by validator trust (0 = highest);
+    # None without a validator permit.
+    validator_trust_rank: int | None
+
+    @property
+    def immune(self) -> bool:
+        return self.immunity_remaining_blocks > 0
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetView:
+    """A subnet at the snapshot's block. ``exists`` is False when the chain has no such subnet."""
+
+    netuid: int
+    block: int
+    exists: bool
+    tempo: int = 0
+    blocks_since_last_step: int = 0
+    last_step: int = 0
+    immunity_period: int | None = None
+    activity_cutoff: int | None = None
+    registration_cost_tao: float | None = None
+    max_neurons: int = 0
+    alpha_price_tao: float | None = None
+    registrations_recent: int = 0
+    registration_window_blocks: int = 0
+    validator_trust_median: float | None = None
+    neurons: tuple[NeuronView, ...] = ()
+    by_hotkey: Mapping[str, NeuronView] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def num_neurons(self) -> int:
+        return len(self.neurons)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedNeuron:
+    """A (subnet, hotkey) pair the operator asked about; ``neuron`` is None when unregistered."""
+
+    netuid: int
+    hotkey: str
+    source: str  # "config" or "coldkey:<ss58>"
+    neuron: NeuronView | None
+
+    @property
+    def registered(self) -> bool:
+        return self.neuron is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    head: int
+    finalized: int | None
+    block_time: float | None
+    # Wall-clock time (unix s) at which this agent first saw the head reach ``head``: it
+    # stops moving when the chain stalls, which is what a halt alert needs.
+    head_advanced_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSnapshot:
+    """Everything one successful poll saw, all at ``chain.head``."""
+
+    chain: ChainView
+    endpoint: str
+    taken_at: float
+    subnets: Mapping[int, SubnetView]
+    watched: tuple[WatchedNeuron, ...]
+    # Subnets whose every neuron is exported (config ``export_all_neurons``).
+    export_all: frozenset[int] = frozenset()
+    # (netuid, hotkey) -> deregistrations seen so far (persisted across restarts).
+    deregistrations: Mapping[tuple[int, str], int] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def block(self) -> int:
+        return self.chain.head
+
+
+# --- building a SubnetView from SDK objects ------------------------------------------------
+
+
+def _ratio(raw: Any) -> float:
+    return int(raw or 0) / U16_MAX
+
+
+def _tokens(rao: Any) -> float:
+    return int(rao or 0) / RAO_PER_TOKEN
+
+
+def _rao(balance: Any) -> int:
+    """Raw rao of an SDK ``Balance`` (or a plain int), never via ``.tao`` (alpha raises)."""
+    if balance is None:
+        return 0
+    rao = getattr(balance, "rao", balance)
+    return int(rao or 0)
+
+
+def parse_axon(info: Any) -> Axon | None:
+    """The served axon from a chain ``axon_info`` record; None when nothing is served."""
+    if not isinstance(info, dict):
+        return None
+    ip = int(info.get("ip") or 0)
+    if not ip:
+        return None
+    try:
+        if int(info.get("ip_type") or 4) == 6:
+            text = str(ipaddress.IPv6Address(ip))
+        else:
+            text = str(ipaddress.IPv4Address(ip))
+    except ipaddress.AddressValueError:
+        return None
+    return Axon(text, int(info.get("port") or 0))
+
+
+def _optional_int(raw: Mapping[str, Any], key: str) -> int | None:
+    value = raw.get(key)
+    return None if value is None else int(value)
+
+
+def pruning_order(rows: Sequence[tuple[int, int, int]]) -> dict[int, int]:
+    """Eviction order among non-immune neurons, as the chain picks the one to replace.
+
+    ``rows`` are ``(uid, emission_rao, block_at_registration)``; the result maps uid to its
+    position (0 = replaced by the next registration): lowest emission first, then the older
+    registration, then the lower uid.
+    """
+    ordered = sorted(rows, key=lambda r: (r[1], r[2], r[0]))
+    return {uid: pos for pos, (uid, _, _) in enumerate(ordered)}
+
+
+def build_subnet(
+    netuid: int,
+    block: int,
+    neurons: Sequence[Any],
+    metagraph: Any | None,
+    *,
+    registration_window_blocks: int | None = None,
+) -> SubnetView:
+    """Fold ``neurons.all`` and ``subnets.metagraph`` (both read at ``block``) into a view.
+
+    ``registration_window_blocks`` is how far back ``registrations_recent`` looks; by
+    default one tempo.
+    """
+    if metagraph is None:
+        return SubnetView(netuid=netuid, block=block, exists=False)
+    raw = metagraph.raw or {}
+    immunity_period = _optional_int(raw, "immunity_period")
+    activity_cutoff = _optional_int(raw, "activity_cutoff")
+    burn = raw.get("burn")
+    tempo = int(metagraph.tempo)
+    window = registration_window_blocks if registration_window_blocks else max(tempo, 1)
+
+    mg_by_uid = {n.uid: n for n in metagraph.neurons}
+    rows = []
+    for n in neurons:
+        mg_n = mg_by_uid.get(n.uid)
+        if mg_n is not None and mg_n.hotkey != n.hotkey:
+            # Both reads are pinned to one block, so this cannot happen on a sane chain;
+            # prefer the runtime record and lose only the metagraph-only columns.
+            mg_n = None
+        rows.append((n, mg_n))
+
+    def reg_block(mg_n: Any) -> int:
+        return int(mg_n.block_at_registration) if mg_n is not None else 0
+
+    def immunity_left(mg_n: Any) -> int:
+        # Counted from the next block, the first one a registration could land in: the
+        # chain treats a neuron as immune while ``block - registered_at < immunity_period``.
+        if immunity_period is None or mg_n is None:
+            return 0
+        return max(0, reg_block(mg_n) + immunity_period - (block + 1))
+
+    owner = str(metagraph.owner_hotkey or "")
+    # The subnet owner's hotkey is never evicted, whatever its age.
+    prunable = [
+        (n.uid, int(n.raw.get("emission") or 0), reg_block(m))
+        for n, m in rows
+        if immunity_left(m) == 0 and n.hotkey != owner
+    ]
+    positions = pruning_order(prunable)
+
+    validators = sorted(
+        ((int(n.raw.get("validator_trust") or 0), n.uid) for n, _ in rows if n.validator_permit),
+        key=lambda v: (-v[0], v[1]),
+    )
+    vtrust_rank = {uid: pos for pos, (_, uid) in enumerate(validators)}
+    vtrust_median = statistics.median(v / U16_MAX for v, _ in validators) if validators else None
+
+    views = []
+    for n, m in rows:
+        r = n.raw
+        views.append(
+            NeuronView(
+                netuid=netuid,
+                uid=n.uid,
+                hotkey=n.hotkey,
+                coldkey=n.coldkey,
+                active=bool(n.active),
+                validator_permit=bool(n.validator_permit),
+                last_update=int(n.last_update),
+                block_at_registration=reg_block(m),
+                rank=_ratio(r.get("rank")),
+                trust=_ratio(r.get("trust")),
+                consensus=_ratio(r.get("consensus")),
+                incentive=_ratio(r.get("incentive")),
+                dividends=_ratio(r.get("dividends")),
+                validator_trust=_ratio(r.get("validator_trust")),
+                emission_alpha=_tokens(r.get("emission")),
+                stake_alpha=(
+                    _tokens(_rao(m.alpha_stake)) if m is not None else _tokens(_rao(n.total_stake))
+                ),
+                stake_tao=_tokens(_rao(m.tao_stake)) if m is not None else 0.0,
+                axon=parse_axon(r.get("axon_info")),
+                immunity_remaining_blocks=immunity_left(m),
+                blocks_since_last_update=max(0, block - int(n.last_update)),
+                pruning_position=positions.get(n.uid),
+                validator_trust_rank=vtrust_rank.get(n.uid),
+            )
+        )
+    views.sort(key=lambda v: v.uid)
+    registrations_recent = sum(
+        1 for v in views if v.block_at_registration and block - v.block_at_registration < window
+    )
+    return SubnetView(
+        netuid=netuid,
+        block=block,
+        exists=True,
+        tempo=tempo,
+        blocks_since_last_step=int(metagraph.blocks_since_last_step),
+        last_step=int(metagraph.last_step),
+        immunity_period=immunity_period,
+        activity_cutoff=activity_cutoff,
+        registration_cost_tao=None if burn is None else _tokens(burn),
+        max_neurons=int(metagraph.max_uids or 0),
+        alpha_price_tao=None if metagraph.price is None else float(metagraph.price),
+        registrations_recent=registrations_recent,
+        registration_window_blocks=window,
+        validator_trust_median=vtrust_median,
+        neurons=tuple(views),
+        by_hotkey=MappingProxyType({v.hotkey: v for v in views}),
+    )

@@ -1,0 +1,113 @@
+"""``taowatch miner`` and ``taowatch validator``: parse, load, run until a signal.
+
+Bad config or keys exit with status 2 and a message naming the file, the field and the fix;
+nothing is started before they check out. ``--check-only`` stops right there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+import structlog
+
+from neuron.config import CommonConfig, load_miner_config, load_validator_config
+from neuron.task import TaskError, load_task
+from neuron.wallet import WalletError, load_hotkey_wallet
+from taowatch.chain import make_client
+from taowatch.config import ConfigError
+from taowatch.logs import setup_logging
+
+
+def _parser(role: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"taowatch {role}",
+        description=f"Run the bundled {role} (see neuron/{role}.example.yaml).",
+    )
+    parser.add_argument("--config", required=True, help=f"{role} YAML config file")
+    parser.add_argument(
+        "--check-only", action="store_true", help="validate config and keys, then exit"
+    )
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-format", choices=["plain", "json"])
+    return parser
+
+
+def miner_main(argv: list[str]) -> int:
+    return _main("miner", argv)
+
+
+def validator_main(argv: list[str]) -> int:
+    return _main("validator", argv)
+
+
+def _main(role: str, argv: list[str]) -> int:
+    args = _parser(role).parse_args(argv)
+    try:
+        config = (load_miner_config if role == "miner" else load_validator_config)(args.config)
+        wallet = load_hotkey_wallet(
+            config.wallet.path,
+            config.wallet.name,
+            config.wallet.hotkey,
+            allow_coldkey_on_host=config.wallet.allow_coldkey_on_host,
+        )
+        task_name = config.task.name if role == "miner" else config.query.task
+        load_task(task_name)
+    except (ConfigError, WalletError) as exc:
+        print(f"taowatch {role}: {exc}", file=sys.stderr)
+        return 2
+    except TaskError as exc:
+        print(f"taowatch {role}: {args.config}: task: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
+    if args.check_only:
+        print(f"taowatch {role}: {args.config} OK (hotkey {wallet.hotkey_ss58})")
+        return 0
+    return asyncio.run(_run(role, config, wallet))
+
+
+async def _run(role: str, config: CommonConfig, wallet) -> int:
+    log = structlog.get_logger(f"neuron.{role}")
+    client = make_client(config.chain.network, timeout=config.chain.rpc_timeout_seconds)
+    if role == "miner":
+        from neuron.miner import Miner
+
+        neuron = Miner(config, wallet, client, log=log)
+    else:
+        from neuron.validator import Validator
+
+        neuron = Validator(config, wallet, client, log=log)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await neuron.start()
+    connector = asyncio.create_task(_connect(client, stop, log))
+    log.info(f"{role} started", network=config.chain.network, netuid=config.chain.netuid)
+    await stop.wait()
+    log.info(f"{role} stopping")
+    connector.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connector
+    await neuron.stop()
+    with contextlib.suppress(Exception):
+        await client.close()
+    return 0
+
+
+async def _connect(client, stop: asyncio.Event, log) -> None:
+    """Connect, retrying: a neuron started before its chain keeps serving its metrics."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await client.connect()
+            return
+        except Exception as exc:
+            log.warning(
+                "chain connect failed", error=f"{type(exc).__name__}: {exc}", retry_in=delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -1,0 +1,165 @@
+"""Typed YAML config for the bundled miner and validator.
+
+Both share ``chain``, ``wallet``, ``metrics``, ``metagraph`` and ``logging`` sections; the miner
+adds ``axon``, ``blacklist`` and ``task``, the validator ``query``, ``scoring`` and
+``set_weights``. Unknown keys are errors (:class:`taowatch.config.StrictModel`), so a typo
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from taowatch.chain import NetworkError, check_network
+from taowatch.config import StrictModel, load_config
+from taowatch.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
+
+
+class ChainSection(StrictModel):
+    network: str = Field(description="sim://HOST:PORT, finney, test, local or a ws(s):// URL")
+    netuid: int = Field(ge=0, le=65535)
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        try:
+            return check_network(value)
+        except NetworkError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class WalletSection(StrictModel):
+    name: str = Field(min_length=1)
+    hotkey: str = Field(default="default", min_length=1)
+    path: Path = Path("~/.bittensor/wallets")
+    # Only for a developer machine: a coldkey private key on a server that answers the
+    # internet is the one key whose theft cannot be undone.
+    allow_coldkey_on_host: bool = False
+
+
+class MinerMetricsSection(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=MINER_METRICS_PORT, ge=0, le=65535)
+    enabled: bool = True
+
+
+class ValidatorMetricsSection(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=VALIDATOR_METRICS_PORT, ge=0, le=65535)
+    enabled: bool = True
+
+
+class MetagraphSection(StrictModel):
+    # The seed recommends 5-10 minutes; the loop also syncs at least once per tempo.
+    sync_interval_seconds: float = Field(default=300.0, gt=0)
+    # A failed sync is retried sooner than a full interval, but not in a tight loop.
+    retry_seconds: float = Field(default=10.0, gt=0)
+
+
+class LoggingSection(StrictModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["plain", "json"] = "plain"
+
+
+class AxonSection(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=MINER_AXON_PORT, ge=0, le=65535)
+    # What validators are told on chain (ServeAxon). Defaults to host/port.
+    external_ip: str | None = None
+    external_port: int | None = Field(default=None, ge=1, le=65535)
+    serve_on_chain: bool = True
+    max_body_bytes: int = Field(default=64 * 1024, ge=256)
+    max_request_age_seconds: float = Field(default=10.0, gt=0)
+    allowed_clock_skew_seconds: float = Field(default=2.0, ge=0)
+    max_concurrent: int = Field(default=8, ge=1)
+    max_queue: int = Field(default=64, ge=0)
+    max_queue_wait_seconds: float = Field(default=5.0, gt=0)
+    rate_limit_per_second: float = Field(default=20.0, gt=0)
+    rate_limit_burst: int = Field(default=40, ge=1)
+
+
+class BlacklistSection(StrictModel):
+    require_validator_permit: bool = True
+    # In the subnet's alpha units (the metagraph's total stake).
+    min_stake: float = Field(default=0.0, ge=0)
+
+
+class TaskSection(StrictModel):
+    # "matmul" (the verifiable reference task), "echo" (trivial, for benchmarks), or a
+    # plugin "package.module:factory" returning a neuron.task.Task.
+    name: str = "matmul"
+    quality: Literal["good", "poor"] = "good"
+    # Only with quality: poor. The demo's deliberately bad miner.
+    poor_wrong_fraction: float = Field(default=0.5, ge=0, le=1)
+    poor_delay_seconds: float = Field(default=0.3, ge=0)
+
+
+class CommonConfig(StrictModel):
+    chain: ChainSection
+    wallet: WalletSection
+    metagraph: MetagraphSection = MetagraphSection()
+    logging: LoggingSection = LoggingSection()
+
+
+class MinerConfig(CommonConfig):
+    metrics: MinerMetricsSection = MinerMetricsSection()
+    axon: AxonSection = AxonSection()
+    blacklist: BlacklistSection = BlacklistSection()
+    task: TaskSection = TaskSection()
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> MinerConfig:
+        if self.metrics.enabled and self.axon.port and self.axon.port == self.metrics.port:
+            raise ValueError(
+                "axon.port and metrics.port are equal; the metrics listener needs its own port"
+            )
+        ax = self.axon
+        if ax.serve_on_chain and ax.external_ip is None and ax.host in ("0.0.0.0", "::"):
+            raise ValueError(
+                f"axon.host {ax.host} is a wildcard, so it says nothing about where validators "
+                "can reach this miner; set axon.external_ip to the public address"
+            )
+        return self
+
+
+class QuerySection(StrictModel):
+    sample_size: int = Field(default=8, ge=1, description="miners queried per step")
+    step_interval_seconds: float = Field(default=12.0, gt=0)
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    # Difficulty of the reference task: matrix size and rounds of products.
+    size: int = Field(default=64, ge=4, le=1024)
+    rounds: int = Field(default=4, ge=1, le=64)
+    task: str = "matmul"
+
+
+class ScoringSection(StrictModel):
+    ema_alpha: float = Field(default=0.1, gt=0, le=1)
+    # Largest share of a correct answer's score that latency can take away.
+    latency_weight: float = Field(default=0.2, ge=0, lt=1)
+
+
+class SetWeightsSection(StrictModel):
+    enabled: bool = True
+    # None: as often as the subnet's weights rate limit allows.
+    interval_blocks: int | None = Field(default=None, ge=1)
+    retries: int = Field(default=2, ge=0)
+    check_interval_seconds: float | None = Field(default=None, gt=0)
+
+
+class ValidatorConfig(CommonConfig):
+    metrics: ValidatorMetricsSection = ValidatorMetricsSection()
+    query: QuerySection = QuerySection()
+    scoring: ScoringSection = ScoringSection()
+    set_weights: SetWeightsSection = SetWeightsSection()
+
+
+def load_miner_config(path: str | Path) -> MinerConfig:
+    return load_config(MinerConfig, path)
+
+
+def load_validator_config(path: str | Path) -> ValidatorConfig:
+    return load_config(ValidatorConfig, path)

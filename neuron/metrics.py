@@ -1,0 +1,239 @@
+"""The neuron runtime's own metrics, in a per-process ``CollectorRegistry``.
+
+Events (requests, refusals, queries, weight submissions) are counted by direct
+instrumentation; state (queue depth, metagraph age, scores) is read once per scrape from the
+objects that own it and yielded as fresh families, so a UID that leaves the subnet stops being
+exported at the next scrape. Every series carries the neuron's own ``netuid`` and ``hotkey``,
+the labels the chain exporter uses, so runtime causes and chain outcomes join in one query::
+
+    bittensor_axon_requests_total{netuid="1",hotkey="5F...",route="/matmul",status="200"} 41.0
+    bittensor_axon_blacklisted_total{netuid="1",hotkey="5F...",reason="unregistered"} 3.0
+    bittensor_neuron_metagraph_block{netuid="1",hotkey="5F..."} 1234.0
+    bittensor_validator_miner_score{netuid="1",hotkey="5F...",uid="3"} 0.87
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client.aiohttp import make_aiohttp_handler
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from taowatch import __version__
+from taowatch.metric_names import Runtime as R
+
+BASE_LABELS = ("netuid", "hotkey")
+
+# Request latency spans a ~100 µs signature check up to a multi-second torch task.
+REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+STEP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+@dataclass(frozen=True)
+class RuntimeState:
+    """Everything the state collector exports, captured once per scrape. None = not exported."""
+
+    inflight: int | None = None
+    queue_depth: int | None = None
+    metagraph_block: int | None = None
+    metagraph_last_sync: float | None = None
+    metagraph_sync_interval: float | None = None
+    self_registered: bool | None = None
+    miner_scores: Mapping[int, float] = field(default_factory=dict)
+    last_set_weights_block: int | None = None
+
+
+class _StateCollector:
+    def __init__(self, base: dict[str, str], source: Callable[[], RuntimeState]):
+        self._base = base
+        self._source = source
+
+    def collect(self) -> Iterable[Metric]:
+        state = self._source()
+        names, values = list(self._base), list(self._base.values())
+
+        def gauge(name: str, doc: str, value: float | None) -> Iterable[Metric]:
+            if value is None:
+                return
+            family = GaugeMetricFamily(name, doc, labels=names)
+            family.add_metric(values, float(value))
+            yield family
+
+        yield from gauge(R.AXON_INFLIGHT_REQUESTS, "Requests being handled now.", state.inflight)
+        yield from gauge(
+            R.AXON_QUEUE_DEPTH, "Verified requests waiting for a handler slot.", state.queue_depth
+        )
+        yield from gauge(
+            R.METAGRAPH_BLOCK, "Block of the last successful metagraph sync.", state.metagraph_block
+        )
+        yield from gauge(
+            R.METAGRAPH_LAST_SYNC_TIMESTAMP_SECONDS,
+            "Unix time of the last successful metagraph sync.",
+            state.metagraph_last_sync,
+        )
+        yield from gauge(
+            R.METAGRAPH_SYNC_INTERVAL_SECONDS,
+            "Seconds between metagraph syncs (the smaller of the configured interval and a tempo).",
+            state.metagraph_sync_interval,
+        )
+        registered = None if state.self_registered is None else int(state.self_registered)
+        yield from gauge(
+            R.SELF_REGISTERED,
+            "1 if this neuron's hotkey was registered at the last metagraph sync.",
+            registered,
+        )
+        yield from gauge(
+            R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK,
+            "Block at which this validator's last SetWeights was included.",
+            state.last_set_weights_block,
+        )
+        if state.miner_scores:
+            family = GaugeMetricFamily(
+                R.VALIDATOR_MINER_SCORE,
+                "Moving average of each miner's score (0..1) as this validator sees it.",
+                labels=[*names, "uid"],
+            )
+            for uid, score in sorted(state.miner_scores.items()):
+                family.add_metric([*values, str(uid)], float(score))
+            yield family
+
+
+class _BuildInfoCollector:
+    def __init__(self, base: dict[str, str], role: str):
+        self._labels = {**base, "role": role, "version": __version__}
+        self._labels["python"] = platform.python_version()
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            R.BUILD_INFO, "Build of the running neuron; value 1.", labels=list(self._labels)
+        )
+        family.add_metric(list(self._labels.values()), 1.0)
+        yield family
+
+
+class NeuronMetrics:
+    """All runtime metrics of one miner or validator process."""
+
+    def __init__(
+        self,
+        *,
+        role: str,
+        netuid: int,
+        hotkey: str,
+        registry: CollectorRegistry | None = None,
+        process_metrics: bool = True,
+    ):
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.base = {"netuid": str(netuid), "hotkey": hotkey}
+        self._state_source: Callable[[], RuntimeState] = RuntimeState
+        reg = self.registry
+        self.registry.register(_StateCollector(self.base, lambda: self._state_source()))
+        self.registry.register(_BuildInfoCollector(self.base, role))
+        if process_metrics:
+            ProcessCollector(registry=reg)
+
+        self._requests = Counter(
+            R.AXON_REQUESTS,
+            "Requests answered by the axon, by route and HTTP status.",
+            [*BASE_LABELS, "route", "status"],
+            registry=reg,
+        )
+        self._request_duration = Histogram(
+            R.AXON_REQUEST_DURATION_SECONDS,
+            "Time from request arrival to response, by route.",
+            [*BASE_LABELS, "route"],
+            buckets=REQUEST_BUCKETS,
+            registry=reg,
+        )
+        self._blacklisted = Counter(
+            R.AXON_BLACKLISTED,
+            "Requests refused before reaching the handler, by reason.",
+            [*BASE_LABELS, "reason"],
+            registry=reg,
+        )
+        self._sync_failures = Counter(
+            R.METAGRAPH_SYNC_FAILURES, "Metagraph syncs that failed.", BASE_LABELS, registry=reg
+        )
+        self._queries = Counter(
+            R.VALIDATOR_QUERIES,
+            "Challenges sent to miners, by outcome.",
+            [*BASE_LABELS, "outcome"],
+            registry=reg,
+        )
+        self._query_duration = Histogram(
+            R.VALIDATOR_QUERY_DURATION_SECONDS,
+            "Round trip of one challenge to one miner.",
+            BASE_LABELS,
+            buckets=REQUEST_BUCKETS,
+            registry=reg,
+        )
+        self._set_weights = Counter(
+            R.VALIDATOR_SET_WEIGHTS,
+            "SetWeights attempts, by outcome (success or the failure's class).",
+            [*BASE_LABELS, "outcome"],
+            registry=reg,
+        )
+        self._step_duration = Histogram(
+            R.VALIDATOR_STEP_DURATION_SECONDS,
+            "Duration of one validator step (query k miners, score them).",
+            BASE_LABELS,
+            buckets=STEP_BUCKETS,
+            registry=reg,
+        )
+        # Label children are cached: labels() takes a lock and builds a key on every call,
+        # which is measurable at thousands of requests per second.
+        self._children: dict[tuple, object] = {}
+
+    def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
+        self._state_source = source
+
+    def _child(self, metric, *extra: str):
+        key = (id(metric), *extra)
+        child = self._children.get(key)
+        if child is None:
+            child = metric.labels(*self.base.values(), *extra)
+            self._children[key] = child
+        return child
+
+    def request(self, route: str, status: int, seconds: float) -> None:
+        self._child(self._requests, route, str(status)).inc()
+        self._child(self._request_duration, route).observe(seconds)
+
+    def refused(self, reason: str) -> None:
+        self._child(self._blacklisted, reason).inc()
+
+    def sync_failed(self) -> None:
+        self._child(self._sync_failures).inc()
+
+    def query(self, outcome: str, seconds: float | None = None) -> None:
+        self._child(self._queries, outcome).inc()
+        if seconds is not None:
+            self._child(self._query_duration).observe(seconds)
+
+    def set_weights(self, outcome: str) -> None:
+        self._child(self._set_weights, outcome).inc()
+
+    def step(self, seconds: float) -> None:
+        self._child(self._step_duration).observe(seconds)
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        """A current sample value (tests and the demo's summary read through this)."""
+        return self.registry.get_sample_value(name, {**self.base, **labels})
+
+
+def metrics_app(metrics: NeuronMetrics) -> web.Application:
+    """The loopback metrics listener: ``/metrics`` and a trivial ``/healthz``."""
+    started = time.time()
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "uptime_seconds": round(time.time() - started, 1)})
+
+    app = web.Application()
+    app.router.add_get("/metrics", make_aiohttp_handler(metrics.registry))
+    app.router.add_get("/healthz", healthz)
+    return app

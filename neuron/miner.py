@@ -1,0 +1,185 @@
+"""The bundled miner: an axon serving one task, a metagraph sync, metrics, and ServeAxon.
+
+Start order matters for an operator: the metrics listener comes up first (so a miner that
+cannot reach the chain is still visible), then the chain client and the metagraph sync, then
+the axon. The axon refuses every request with 503 until the first metagraph sync, because
+without it no caller can be judged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+from contextlib import AsyncExitStack
+
+import bittensor as bt
+import structlog
+from aiohttp import web
+
+from neuron.admission import PriorityGate, RateLimiter
+from neuron.auth import Verifier
+from neuron.axon import Axon
+from neuron.blacklist import CallerPolicy
+from neuron.config import MinerConfig
+from neuron.metagraph import MetagraphSync, MetagraphView
+from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
+from neuron.task import PoorQuality, Task, load_task
+from neuron.wallet import HotkeyWallet
+
+
+def build_task(config: MinerConfig) -> Task:
+    task = load_task(config.task.name)
+    if config.task.quality == "poor":
+        task = PoorQuality(
+            task,
+            wrong_fraction=config.task.poor_wrong_fraction,
+            delay=config.task.poor_delay_seconds,
+            seed=random.SystemRandom().getrandbits(32),
+        )
+    return task
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on host:port; returns the runner and the bound port (port 0 = any)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    sockets = site._server.sockets if site._server else []  # aiohttp keeps no public accessor
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, bound
+
+
+class Miner:
+    def __init__(
+        self,
+        config: MinerConfig,
+        wallet: HotkeyWallet,
+        client: bt.Client,
+        *,
+        metrics: NeuronMetrics | None = None,
+        log: structlog.typing.FilteringBoundLogger | None = None,
+    ):
+        self.config = config
+        self.wallet = wallet
+        self.client = client
+        netuid = config.chain.netuid
+        self.log = (log or structlog.get_logger("neuron.miner")).bind(
+            netuid=netuid, hotkey=wallet.hotkey_ss58
+        )
+        self.metrics = metrics or NeuronMetrics(
+            role="miner", netuid=netuid, hotkey=wallet.hotkey_ss58
+        )
+        self.metagraph = MetagraphSync(
+            client,
+            netuid,
+            wallet.hotkey_ss58,
+            interval=config.metagraph.sync_interval_seconds,
+            retry=config.metagraph.retry_seconds,
+            metrics=self.metrics,
+            timeout=config.chain.rpc_timeout_seconds * 3,
+            log=self.log,
+        )
+        ax = config.axon
+        self.gate = PriorityGate(ax.max_concurrent, ax.max_queue, ax.max_queue_wait_seconds)
+        self.limiter = RateLimiter(ax.rate_limit_per_second, ax.rate_limit_burst)
+        self.axon = Axon(
+            task=build_task(config),
+            verifier=Verifier(
+                wallet.hotkey_ss58,
+                max_age=ax.max_request_age_seconds,
+                allowed_skew=ax.allowed_clock_skew_seconds,
+            ),
+            policy=CallerPolicy(
+                require_validator_permit=config.blacklist.require_validator_permit,
+                min_stake=config.blacklist.min_stake,
+            ),
+            view=lambda: self.metagraph.view,
+            gate=self.gate,
+            limiter=self.limiter,
+            metrics=self.metrics,
+            max_body_bytes=ax.max_body_bytes,
+            log=self.log,
+        )
+        self.metrics.set_state_source(self._state)
+        self.metagraph.listeners.append(self._on_sync)
+        self.axon_port: int | None = None
+        self.metrics_port: int | None = None
+        self._served: tuple[str, int] | None = None
+        self._serving: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._stack = AsyncExitStack()
+
+    def _state(self) -> RuntimeState:
+        view = self.metagraph.view
+        return RuntimeState(
+            inflight=self.gate.inflight,
+            queue_depth=self.gate.depth,
+            metagraph_block=None if view is None else view.block,
+            metagraph_last_sync=None if view is None else view.synced_at,
+            metagraph_sync_interval=self.metagraph.effective_interval,
+            self_registered=self.metagraph.self_registered,
+        )
+
+    @property
+    def external_address(self) -> tuple[str, int]:
+        ax = self.config.axon
+        ip = ax.external_ip or ax.host
+        return ip, ax.external_port or self.axon_port or ax.port
+
+    def _on_sync(self, view: MetagraphView) -> None:
+        self.limiter.forget_except(set(view.by_hotkey))
+        if not self.config.axon.serve_on_chain or (self._serving and not self._serving.done()):
+            return
+        peer = view.by_hotkey.get(self.wallet.hotkey_ss58)
+        if peer is None:
+            return
+        ip, port = self.external_address
+        if peer.axon == _format_axon(ip, port) or self._served == (ip, port):
+            return
+        self._serving = asyncio.get_running_loop().create_task(self._serve_axon(ip, port))
+
+    async def _serve_axon(self, ip: str, port: int) -> None:
+        """Publish ip:port on chain; retried at the next sync if it fails."""
+        try:
+            result = await self.client.execute(
+                bt.ServeAxon(self.config.chain.netuid, ip, port),
+                self.wallet,
+                wait_for_finalization=False,
+            )
+        except Exception as exc:
+            self.log.warning("serve axon failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        if result.success:
+            self._served = (ip, port)
+            self.log.info("axon served on chain", ip=ip, port=port)
+        else:
+            self.log.warning("serve axon refused", error=str(result.error or result.message))
+
+    async def start(self) -> None:
+        cfg = self.config
+        if cfg.metrics.enabled:
+            runner, self.metrics_port = await start_site(
+                metrics_app(self.metrics), cfg.metrics.host, cfg.metrics.port
+            )
+            self._stack.push_async_callback(runner.cleanup)
+            self.log.info("metrics listening", host=cfg.metrics.host, port=self.metrics_port)
+        runner, self.axon_port = await start_site(self.axon.app(), cfg.axon.host, cfg.axon.port)
+        self._stack.push_async_callback(runner.cleanup)
+        self.log.info(
+            "axon listening", host=cfg.axon.host, port=self.axon_port, route=self.axon.route
+        )
+        self._tasks.append(asyncio.create_task(self.metagraph.run(), name="metagraph-sync"))
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._serving] if self._serving else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+
+def _format_axon(ip: str, port: int) -> str:
+    address = ipaddress.ip_address(ip)
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"

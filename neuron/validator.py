@@ -1,0 +1,285 @@
+"""The bundled validator: query miners, score them, set weights, and show all of it.
+
+Three independent loops share one metagraph view and one score board:
+
+* the **metagraph sync** (``neuron.metagraph``) re-aligns the board with ``uid -> hotkey``,
+  resetting UIDs that changed hands;
+* the **query loop**, every ``step_interval_seconds``: k serving miners, one fresh signed
+  challenge each, all in flight at once with a timeout, scored by ``neuron.scoring``;
+* the **weights loop**: once per ``interval_blocks`` (default: the subnet's weights rate
+  limit), ``SetWeights`` through the SDK with ``wait_for_finalization=False``. It runs beside
+  the query loop, so a slow or failing chain never delays queries; each attempt is counted
+  with its outcome (``success`` or the failure's class).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from contextlib import AsyncExitStack
+
+import aiohttp
+import bittensor as bt
+import structlog
+
+from neuron.auth import sign_request
+from neuron.config import ValidatorConfig
+from neuron.metagraph import MetagraphSync, MetagraphView, Peer
+from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
+from neuron.miner import start_site
+from neuron.scoring import ScoreBoard, answer_score
+from neuron.task import Task, load_task
+from neuron.wallet import HotkeyWallet
+
+# A miner's answer larger than this is not an answer.
+MAX_RESPONSE_BYTES = 1 << 20
+
+
+def classify_failure(exc: BaseException) -> str:
+    """A short, bounded label for why a chain write failed (the metric's ``outcome``)."""
+    if isinstance(exc, bt.ChainError):
+        return exc.code.value if exc.code else "chain_error"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, (bt.RpcConnectionError, OSError, aiohttp.ClientError)):
+        return "rpc_error"
+    if isinstance(exc, bt.PolicyError):
+        return "policy"
+    return "error"
+
+
+def _inclusion_block(result: bt.ExtrinsicResult, fallback: int) -> int:
+    block, _, _ = (result.extrinsic_id or "").partition("-")
+    return int(block) if block.isdigit() else fallback
+
+
+class Validator:
+    def __init__(
+        self,
+        config: ValidatorConfig,
+        wallet: HotkeyWallet,
+        client: bt.Client,
+        *,
+        metrics: NeuronMetrics | None = None,
+        log: structlog.typing.FilteringBoundLogger | None = None,
+        rng: random.Random | None = None,
+    ):
+        self.config = config
+        self.wallet = wallet
+        self.client = client
+        netuid = config.chain.netuid
+        self.log = (log or structlog.get_logger("neuron.validator")).bind(
+            netuid=netuid, hotkey=wallet.hotkey_ss58
+        )
+        self.metrics = metrics or NeuronMetrics(
+            role="validator", netuid=netuid, hotkey=wallet.hotkey_ss58
+        )
+        self.metagraph = MetagraphSync(
+            client,
+            netuid,
+            wallet.hotkey_ss58,
+            interval=config.metagraph.sync_interval_seconds,
+            retry=config.metagraph.retry_seconds,
+            metrics=self.metrics,
+            timeout=config.chain.rpc_timeout_seconds * 3,
+            log=self.log,
+        )
+        self.task: Task = load_task(
+            config.query.task, size=config.query.size, rounds=config.query.rounds
+        )
+        self.board = ScoreBoard(config.scoring.ema_alpha)
+        # Seeds must be unpredictable to miners; tests pass a seeded Random for repeatability.
+        self.rng = rng or random.SystemRandom()
+        self.last_set_weights_block: int | None = None
+        self._next_weights_block = 0
+        self.metrics.set_state_source(self._state)
+        self.metagraph.listeners.append(self._on_sync)
+        self.metrics_port: int | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._stack = AsyncExitStack()
+
+    def _state(self) -> RuntimeState:
+        view = self.metagraph.view
+        return RuntimeState(
+            metagraph_block=None if view is None else view.block,
+            metagraph_last_sync=None if view is None else view.synced_at,
+            metagraph_sync_interval=self.metagraph.effective_interval,
+            self_registered=self.metagraph.self_registered,
+            miner_scores=self.board.snapshot(),
+            last_set_weights_block=self.last_set_weights_block,
+        )
+
+    def _on_sync(self, view: MetagraphView) -> None:
+        reset = self.board.sync(view.hotkeys)
+        if reset:
+            self.log.info("scores reset for re-registered uids", uids=reset)
+
+    # ------------------------------------------------------------------ queries
+
+    def candidates(self, view: MetagraphView) -> list[Peer]:
+        own = self.wallet.hotkey_ss58
+        return [p for p in view.peers if p.axon and p.hotkey != own]
+
+    async def step(self) -> int:
+        """Query up to k miners once; returns how many were queried."""
+        view = self.metagraph.view
+        if view is None:
+            return 0
+        pool = self.candidates(view)
+        chosen = self.rng.sample(pool, min(self.config.query.sample_size, len(pool)))
+        if not chosen:
+            self.log.warning("no serving miners to query", block=view.block)
+            return 0
+        started = time.perf_counter()
+        scores = await asyncio.gather(*(self.query(peer) for peer in chosen))
+        # A sync may have shrunk the board while we waited; drop answers for vanished UIDs.
+        size = self.board.scores.numel()
+        pairs = [(p.uid, s) for p, s in zip(chosen, scores, strict=True) if p.uid < size]
+        self.board.update([u for u, _ in pairs], [s for _, s in pairs])
+        self.metrics.step(time.perf_counter() - started)
+        return len(chosen)
+
+    async def query(self, peer: Peer) -> float:
+        """One signed challenge to one miner; returns its score (0 on any failure)."""
+        assert self._session is not None, "start() opens the HTTP session"
+        q = self.config.query
+        request = self.task.challenge(self.rng)
+        body = request.model_dump_json().encode()
+        path = f"/{self.task.name}"
+        headers = sign_request(
+            self.wallet.hotkey, method="POST", path=path, body=body, receiver=peer.hotkey
+        )
+        headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            async with self._session.post(
+                f"http://{peer.axon}{path}",
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=q.timeout_seconds),
+            ) as resp:
+                raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
+                status = resp.status
+        except TimeoutError:
+            self.metrics.query("timeout", time.perf_counter() - started)
+            return 0.0
+        except (aiohttp.ClientError, OSError):
+            self.metrics.query("unreachable", time.perf_counter() - started)
+            return 0.0
+        latency = time.perf_counter() - started
+        if status != 200:
+            self.metrics.query("refused" if status < 500 else "miner_error", latency)
+            self.log.debug("miner refused", uid=peer.uid, status=status, body=raw[:200])
+            return 0.0
+        if len(raw) > MAX_RESPONSE_BYTES:
+            self.metrics.query("malformed", latency)
+            return 0.0
+        try:
+            answer = self.task.response_model.model_validate_json(raw)
+        except ValueError:
+            self.metrics.query("malformed", latency)
+            return 0.0
+        correctness = await self.task.check(request, answer)
+        self.metrics.query("correct" if correctness > 0 else "wrong", latency)
+        return answer_score(
+            correctness, latency, q.timeout_seconds, self.config.scoring.latency_weight
+        )
+
+    async def _query_loop(self) -> None:
+        await self.metagraph.wait_synced()
+        interval = self.config.query.step_interval_seconds
+        while True:
+            began = time.monotonic()
+            try:
+                await self.step()
+            except Exception:
+                self.log.exception("validator step failed")
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
+
+    # ------------------------------------------------------------------ weights
+
+    def weights_due(self, head: int) -> bool:
+        view = self.metagraph.view
+        own = None if view is None else view.by_hotkey.get(self.wallet.hotkey_ss58)
+        if view is None or own is None:
+            return False
+        interval = self.config.set_weights.interval_blocks or max(view.weights_rate_limit, 1)
+        last = max(own.last_update, self.last_set_weights_block or 0)
+        return head >= max(last + interval, self._next_weights_block)
+
+    async def set_weights(self, head: int) -> str | None:
+        """One SetWeights attempt; returns its outcome (None: nothing to set)."""
+        uids, weights = self.board.weights()
+        if not uids:
+            return None
+        sw = self.config.set_weights
+        try:
+            result = await self.client.execute(
+                bt.SetWeights(self.config.chain.netuid, uids=uids, weights=weights),
+                self.wallet,
+                wait_for_finalization=False,
+                retries=sw.retries,
+            )
+        except Exception as exc:
+            outcome = classify_failure(exc)
+            detail = f"{type(exc).__name__}: {exc}"
+        else:
+            if result.success:
+                outcome, detail = "success", None
+                self.last_set_weights_block = _inclusion_block(result, head)
+            else:
+                outcome = classify_failure(result.error) if result.error else "failed"
+                detail = str(result.error or result.message)
+        self.metrics.set_weights(outcome)
+        if outcome == "success":
+            self.log.info("weights set", block=self.last_set_weights_block, uids=len(uids))
+        else:
+            # Retry at the next check rather than after a whole interval; the SDK's own
+            # preflight turns "too early" into a cheap rate_limited outcome, not a submission.
+            self._next_weights_block = head + 1
+            self.log.warning("set weights failed", outcome=outcome, error=detail)
+        return outcome
+
+    async def _weights_loop(self) -> None:
+        await self.metagraph.wait_synced()
+        sw = self.config.set_weights
+        check = sw.check_interval_seconds
+        if check is None:
+            try:
+                check = max(float(await self.client.block_time()), 0.05)
+            except Exception:
+                check = 12.0
+        while True:
+            await asyncio.sleep(check)
+            try:
+                head = await self.client.block()
+            except Exception as exc:
+                self.log.warning("head block read failed", error=f"{type(exc).__name__}: {exc}")
+                continue
+            if self.weights_due(head):
+                await self.set_weights(head)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        cfg = self.config
+        if cfg.metrics.enabled:
+            runner, self.metrics_port = await start_site(
+                metrics_app(self.metrics), cfg.metrics.host, cfg.metrics.port
+            )
+            self._stack.push_async_callback(runner.cleanup)
+            self.log.info("metrics listening", host=cfg.metrics.host, port=self.metrics_port)
+        self._session = aiohttp.ClientSession()
+        self._stack.push_async_callback(self._session.close)
+        self._tasks = [asyncio.create_task(self.metagraph.run(), name="metagraph-sync")]
+        self._tasks.append(asyncio.create_task(self._query_loop(), name="query-loop"))
+        if cfg.set_weights.enabled:
+            self._tasks.append(asyncio.create_task(self._weights_loop(), name="weights-loop"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()

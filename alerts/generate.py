@@ -152,7 +152,7 @@ def render_rules(
         except yaml.YAMLError as exc:
             raise GenerateError(f"{source}: not valid YAML after substitution: {exc}") from exc
         doc = _finish_rules(doc, source, runbook_base_url)
-        body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
+        body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
         out[src.name.replace(".yaml", ".rules.yaml")] = _HEADER.format(source=source) + body
     # The Alertmanager template consumes the alertmanager_* knobs.
     am_knobs = {k for k in thresholds if k.startswith("alertmanager_")}

@@ -99,7 +99,7 @@ class PollStatus:
     endpoints: tuple[EndpointStatus, ...] = ()
 
 
-POLL_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "no_endpoint", "internal")
+POLL_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
 
 
 class ChainPoller:
@@ -165,7 +165,7 @@ class ChainPoller:
                 async with asyncio.timeout(self.timeout):
                     snapshot = await self._poll()
             except Exception as exc:
-                reason = "no_endpoint" if isinstance(exc, _NoEndpoint) else error_reason(exc)
+                reason = exc.reason if isinstance(exc, _NoEndpoint) else error_reason(exc)
                 self._failed(now, time.perf_counter() - started, reason, exc)
                 return False
             duration = time.perf_counter() - started
@@ -229,9 +229,11 @@ class ChainPoller:
                 ep = self.pool.fail_active(exc)
         if last_exc is not None:
             raise last_exc
+        # Every endpoint failed its probe: report why the first one did.
         raise _NoEndpoint(
+            self.pool.endpoints[0].last_reason or "unreachable",
             "no endpoint answered: "
-            + "; ".join(f"{e.label}: {e.last_error}" for e in self.pool.endpoints)
+            + "; ".join(f"{e.label}: {e.last_error}" for e in self.pool.endpoints),
         )
 
     async def _read(self, ep: Any) -> ChainSnapshot:
@@ -373,7 +375,9 @@ class ChainPoller:
 
 
 class _NoEndpoint(Exception):
-    pass
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def _diff(old: Any, cur: Any, drop_ratio: float) -> list[tuple[str, str]]:

@@ -65,6 +65,7 @@ class Endpoint:
     lag: int | None = None
     healthy_streak: int = 0
     last_error: str | None = None
+    last_reason: str | None = None
     block_time: float | None = None
     probes: int = 0
     failures: int = 0
@@ -137,6 +138,7 @@ class EndpointPool:
         ep.healthy_streak = 0
         ep.failures += 1
         ep.errors_by_reason[reason] = ep.errors_by_reason.get(reason, 0) + 1
+        ep.last_reason = reason
         ep.last_error = f"{reason}: {type(exc).__name__}: {exc}"[:300]
         if was_up or ep.probes <= 1:
             self._log.warning("endpoint down", endpoint=ep.label, reason=reason, error=str(exc))

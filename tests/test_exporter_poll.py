@@ -1,0 +1,360 @@
+"""The chain exporter against an in-process simnet chain (SimSubstrate), stepped by hand.
+
+Values are checked against the chain's own state, not against numbers written here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
+from exporters.collector import ChainCollector
+from exporters.deregistration import DeregistrationTracker
+from exporters.endpoints import EndpointPool
+from simnet.state import RAO_PER_TAO, Chain
+from simnet.substrate import SimSubstrate
+from simnet.testing import dev_wallet, isolate_token_symbol_cache, small_world
+
+import bittensor as bt
+
+U16 = 65535
+
+
+class CountingSubstrate:
+    """Wraps a Substrate, counting calls per method; ``fail`` makes every read raise it."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+        self.calls: Counter[str] = Counter()
+        self.fail: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target) or name in {"balance"}:
+            return target
+
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            if self.fail is not None and name not in {"connect", "close"}:
+                raise self.fail
+            return await target(*args, **kwargs)
+
+        return wrapped
+
+    @property
+    def token_symbols(self) -> dict:
+        return self._inner.token_symbols
+
+    @token_symbols.setter
+    def token_symbols(self, value: dict) -> None:
+        self._inner.token_symbols = value
+
+
+def client_for(chain: Chain) -> tuple[bt.Client, CountingSubstrate]:
+    isolate_token_symbol_cache()
+    sub = CountingSubstrate(SimSubstrate(chain))
+    return bt.Client("ws://simnet-test.invalid", substrate=sub), sub
+
+
+def make_poller(
+    chain: Chain, plan: WatchPlan, state_file: Path | None = None
+) -> tuple[ChainPoller, CountingSubstrate, CollectorRegistry]:
+    client, sub = client_for(chain)
+    pool = EndpointPool(["sim://primary:1"], lambda _n: client)
+    poller = ChainPoller(plan, pool, DeregistrationTracker(state_file))
+    registry = CollectorRegistry()
+    registry.register(ChainCollector(poller))
+    return poller, sub, registry
+
+
+def val(registry: CollectorRegistry, name: str, **labels: Any) -> float | None:
+    return registry.get_sample_value(name, {k: str(v) for k, v in labels.items()})
+
+
+@pytest.fixture
+def world():
+    return small_world(validators=2, miners=3, tempo=10, max_uids=6)
+
+
+async def test_values_match_the_chain_state(world):
+    chain, netuid = world.chain, world.netuid
+    miner, validator = world.miners[0], world.validators[1]
+    chain.serve_axon(
+        netuid, miner.hotkey.ss58_address, int(ipaddress.IPv4Address("10.1.2.3")), 8091
+    )
+    chain.step()
+    hotkeys = (miner.hotkey.ss58_address, validator.hotkey.ss58_address)
+    poller, _, reg = make_poller(chain, WatchPlan(hotkeys=tuple((netuid, h) for h in hotkeys)))
+    assert await poller.poll(), poller.status.last_error
+
+    sn = chain.subnet(netuid)
+    head = chain.head
+    assert val(reg, "bittensor_chain_head_block") == head
+    assert val(reg, "bittensor_exporter_source_block") == head
+    assert val(reg, "bittensor_chain_finalized_block") == chain.finalized
+    assert val(reg, "bittensor_chain_block_time_seconds") == chain.block_time
+    assert val(reg, "bittensor_exporter_up") == 1
+    for hk in hotkeys:
+        uid = sn.uids[hk]
+        nrn = sn.neurons[uid]
+        lab = {"netuid": netuid, "hotkey": hk, "uid": uid}
+        assert val(reg, "bittensor_neuron_registered", netuid=netuid, hotkey=hk) == 1
+        assert val(reg, "bittensor_neuron_uid", coldkey=nrn.coldkey, **lab) == uid
+        assert val(reg, "bittensor_neuron_incentive", **lab) == pytest.approx(nrn.incentive / U16)
+        assert val(reg, "bittensor_neuron_dividends", **lab) == pytest.approx(nrn.dividends / U16)
+        assert val(reg, "bittensor_neuron_consensus", **lab) == pytest.approx(nrn.consensus / U16)
+        assert val(reg, "bittensor_neuron_validator_trust", **lab) == pytest.approx(
+            nrn.validator_trust / U16
+        )
+        assert val(reg, "bittensor_neuron_emission_alpha", **lab) == pytest.approx(
+            nrn.emission / RAO_PER_TAO
+        )
+        assert val(reg, "bittensor_neuron_stake_alpha", **lab) == pytest.approx(
+            chain.stake_alpha(netuid, hk) / RAO_PER_TAO
+        )
+        assert val(reg, "bittensor_neuron_validator_permit", **lab) == float(nrn.validator_permit)
+        assert val(reg, "bittensor_neuron_active", **lab) == float(nrn.active)
+        assert val(reg, "bittensor_neuron_last_update_block", **lab) == nrn.last_update
+        assert (
+            val(reg, "bittensor_neuron_blocks_since_last_update", **lab) == head - nrn.last_update
+        )
+        assert val(reg, "bittensor_neuron_registration_block", **lab) == nrn.registered_at
+        assert val(reg, "bittensor_neuron_immunity_remaining_blocks", **lab) == max(
+            0, nrn.registered_at + sn.immunity_period - (head + 1)
+        )
+    uid = sn.uids[miner.hotkey.ss58_address]
+    assert (
+        val(
+            reg,
+            "bittensor_neuron_axon_info",
+            netuid=netuid,
+            hotkey=miner.hotkey.ss58_address,
+            uid=uid,
+            ip="10.1.2.3",
+            port=8091,
+        )
+        == 1
+    )
+    assert val(reg, "bittensor_subnet_tempo_blocks", netuid=netuid) == sn.tempo
+    assert val(reg, "bittensor_subnet_neurons", netuid=netuid) == sn.n
+    assert val(reg, "bittensor_subnet_max_neurons", netuid=netuid) == sn.max_uids
+    assert val(reg, "bittensor_subnet_immunity_period_blocks", netuid=netuid) == sn.immunity_period
+    assert val(reg, "bittensor_subnet_activity_cutoff_blocks", netuid=netuid) == sn.activity_cutoff
+    assert val(reg, "bittensor_subnet_registration_cost_tao", netuid=netuid) == pytest.approx(
+        sn.burn_rao / RAO_PER_TAO
+    )
+    assert val(reg, "bittensor_subnet_alpha_price_tao", netuid=netuid) == pytest.approx(
+        sn.tao_in / sn.alpha_in
+    )
+    # Validator trust rank: the validator with the higher vtrust among permitted ones is 0.
+    permitted = sorted(
+        (n for n in sn.neurons if n.validator_permit), key=lambda n: (-n.validator_trust, n.uid)
+    )
+    vuid = sn.uids[validator.hotkey.ss58_address]
+    expected_rank = [n.uid for n in permitted].index(vuid)
+    assert (
+        val(
+            reg,
+            "bittensor_neuron_validator_trust_rank",
+            netuid=netuid,
+            hotkey=validator.hotkey.ss58_address,
+            uid=vuid,
+        )
+        == expected_rank
+    )
+
+
+async def test_a_poll_costs_two_runtime_calls_per_subnet_and_one_head_read(world):
+    chain = world.chain
+    owner = world.owner
+    for netuid in (2, 3):
+        chain.create_subnet(
+            netuid,
+            tempo=10,
+            max_uids=8,
+            owner_coldkey=owner.coldkey.ss58_address,
+            owner_hotkey=owner.hotkey.ss58_address,
+        )
+    chain.step()
+    hk = world.miners[0].hotkey.ss58_address
+    plan = WatchPlan(hotkeys=((1, hk), (2, hk), (3, hk)))
+    poller, sub, _ = make_poller(chain, plan)
+    assert await poller.poll()  # the first poll also connects and reads the block time once
+    sub.calls.clear()
+    chain.step()
+    assert await poller.poll()
+    data_calls = {k: v for k, v in sub.calls.items() if k != "block_hash"}
+    assert data_calls == {"block_number": 1, "finalized_block_number": 1, "runtime_call": 6}
+
+
+async def test_pruning_position_zero_is_the_neuron_the_chain_evicts_next(world):
+    chain, netuid = world.chain, world.netuid
+    everyone = [w.hotkey.ss58_address for w in (*world.validators, *world.miners)]
+    chain.step(chain.subnet(netuid).immunity_period + 1)  # nobody immune any more
+    poller, _, reg = make_poller(chain, WatchPlan(export_all=frozenset({netuid})))
+    assert await poller.poll()
+    evict_uid = chain.neuron_to_evict(netuid)
+    sn = chain.subnet(netuid)
+    positions = {
+        hk: val(reg, "bittensor_neuron_pruning_position", netuid=netuid, hotkey=hk, uid=sn.uids[hk])
+        for hk in everyone
+    }
+    assert positions[sn.neurons[evict_uid].hotkey] == 0
+    assert sorted(p for p in positions.values() if p is not None) == list(range(len(everyone)))
+    # The subnet owner's hotkey is never evicted, so it has no position.
+    assert (
+        val(
+            reg,
+            "bittensor_neuron_pruning_position",
+            netuid=netuid,
+            hotkey=world.owner.hotkey.ss58_address,
+            uid=sn.uids.get(world.owner.hotkey.ss58_address, -1),
+        )
+        is None
+    )
+
+
+async def test_a_competing_registration_shows_as_a_deregistration_within_one_poll(world, tmp_path):
+    chain, netuid = world.chain, world.netuid
+    sn = chain.subnet(netuid)
+    # Fill the subnet, then let immunity lapse so a registration must evict someone.
+    newcomers = [dev_wallet(f"Filler{i}") for i in range(sn.max_uids - sn.n)]
+    for w in newcomers:
+        chain.fund(w.coldkey.ss58_address, 100 * RAO_PER_TAO)
+        chain.register(netuid, w.hotkey.ss58_address, w.coldkey.ss58_address)
+    chain.step(sn.immunity_period + 1)
+    victim = sn.neurons[chain.neuron_to_evict(netuid)].hotkey
+    plan = WatchPlan(hotkeys=((netuid, victim), (netuid, world.miners[0].hotkey.ss58_address)))
+    poller, _, reg = make_poller(chain, plan, tmp_path / "state.json")
+    assert await poller.poll()
+    victim_uid = sn.uids[victim]
+    assert val(reg, "bittensor_neuron_registered", netuid=netuid, hotkey=victim) == 1
+    assert (
+        val(reg, "bittensor_neuron_pruning_position", netuid=netuid, hotkey=victim, uid=victim_uid)
+        == 0
+    )
+
+    intruder = dev_wallet("Intruder")
+    chain.fund(intruder.coldkey.ss58_address, 100 * RAO_PER_TAO)
+    chain.register(netuid, intruder.hotkey.ss58_address, intruder.coldkey.ss58_address)
+    chain.step()
+    assert victim not in sn.uids
+    assert await poller.poll()
+
+    assert val(reg, "bittensor_neuron_registered", netuid=netuid, hotkey=victim) == 0
+    assert val(reg, "bittensor_neuron_deregistrations_total", netuid=netuid, hotkey=victim) == 1
+    # No stale series for the uid it held; registered=0 stays.
+    text = generate_latest(reg).decode()
+    stale = [
+        line
+        for line in text.splitlines()
+        if victim in line
+        and not line.startswith("bittensor_neuron_registered")
+        and not line.startswith("bittensor_neuron_deregistrations")
+    ]
+    assert stale == []
+    assert [c.kind for c in poller.recent_changes()] == ["deregistered"]
+    assert registry_state(tmp_path / "state.json")[f"{netuid}:{victim}"]["deregistrations"] == 1
+
+    # A restarted agent keeps the count (and does not count it again).
+    poller2, _, reg2 = make_poller(chain, plan, tmp_path / "state.json")
+    chain.step()
+    assert await poller2.poll()
+    assert val(reg2, "bittensor_neuron_deregistrations_total", netuid=netuid, hotkey=victim) == 1
+    assert val(reg2, "bittensor_neuron_registered", netuid=netuid, hotkey=victim) == 0
+
+
+def registry_state(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text())["neurons"]
+
+
+async def test_a_stake_drop_shows_in_the_next_poll_and_in_recent_changes(world):
+    chain, netuid = world.chain, world.netuid
+    hk = world.validators[0].hotkey.ss58_address
+    poller, _, reg = make_poller(chain, WatchPlan(hotkeys=((netuid, hk),)))
+    assert await poller.poll()
+    uid = chain.subnet(netuid).uids[hk]
+    before = val(reg, "bittensor_neuron_stake_alpha", netuid=netuid, hotkey=hk, uid=uid)
+    chain.scale_stake(netuid, hk, 0.5)
+    chain.step()
+    assert await poller.poll()
+    after = val(reg, "bittensor_neuron_stake_alpha", netuid=netuid, hotkey=hk, uid=uid)
+    assert after == pytest.approx(chain.stake_alpha(netuid, hk) / RAO_PER_TAO)
+    assert after < before * 0.6
+    drops = [c for c in poller.recent_changes() if c.kind == "stake_drop"]
+    assert len(drops) == 1 and drops[0].hotkey == hk and drops[0].block == chain.head
+
+
+async def test_a_failing_chain_sets_up_to_zero_keeps_values_and_reports_no_deregistration(world):
+    chain, netuid = world.chain, world.netuid
+    hk = world.miners[0].hotkey.ss58_address
+    poller, sub, reg = make_poller(chain, WatchPlan(hotkeys=((netuid, hk),)))
+    assert await poller.poll()
+    block = chain.head
+    uid = chain.subnet(netuid).uids[hk]
+    incentive = val(reg, "bittensor_neuron_incentive", netuid=netuid, hotkey=hk, uid=uid)
+
+    sub.fail = ConnectionError("connection refused")
+    chain.step(3)
+    for _ in range(3):
+        assert not await poller.poll()
+    assert val(reg, "bittensor_exporter_up") == 0
+    assert val(reg, "bittensor_exporter_poll_errors_total", reason="unreachable") == 3
+    assert val(reg, "bittensor_exporter_source_block") == block
+    assert val(reg, "bittensor_neuron_incentive", netuid=netuid, hotkey=hk, uid=uid) == incentive
+    assert val(reg, "bittensor_neuron_registered", netuid=netuid, hotkey=hk) == 1
+    assert val(reg, "bittensor_neuron_deregistrations_total", netuid=netuid, hotkey=hk) == 0
+    assert val(reg, "bittensor_exporter_rpc_endpoint_up", endpoint="sim://primary:1") == 0
+    assert "unreachable" in poller.status.last_error
+
+    sub.fail = None
+    assert await poller.poll()
+    assert val(reg, "bittensor_exporter_up") == 1
+    assert val(reg, "bittensor_exporter_source_block") == chain.head
+    assert val(reg, "bittensor_neuron_deregistrations_total", netuid=netuid, hotkey=hk) == 0
+
+
+async def test_a_coldkey_watch_finds_its_hotkeys_on_every_subnet(world):
+    chain = world.chain
+    miner = world.miners[1]
+    chain.create_subnet(
+        5,
+        tempo=10,
+        max_uids=8,
+        owner_coldkey=world.owner.coldkey.ss58_address,
+        owner_hotkey=world.owner.hotkey.ss58_address,
+    )
+    second_hotkey = dev_wallet("Miner1Second").hotkey.ss58_address
+    chain.register(5, second_hotkey, miner.coldkey.ss58_address)
+    chain.step()
+    poller, _, reg = make_poller(
+        chain, WatchPlan(coldkeys=(ColdkeyWatch(miner.coldkey.ss58_address),))
+    )
+    assert await poller.poll()
+    watched = {(w.netuid, w.hotkey) for w in poller.snapshot.watched}
+    assert watched == {(1, miner.hotkey.ss58_address), (5, second_hotkey)}
+    assert val(reg, "bittensor_neuron_registered", netuid=5, hotkey=second_hotkey) == 1
+
+
+async def test_the_exposition_passes_promtool_check_metrics(world):
+    chain, netuid = world.chain, world.netuid
+    hk = world.miners[0].hotkey.ss58_address
+    poller, _, reg = make_poller(
+        chain, WatchPlan(hotkeys=((netuid, hk),), export_all=frozenset({netuid}))
+    )
+    assert await poller.poll()
+    text = generate_latest(reg)
+    assert b"bittensor_neuron_incentive{" in text
+    result = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()

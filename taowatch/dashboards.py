@@ -391,7 +391,8 @@ def legend_text(legend: str, labels: dict[str, str]) -> str:
         name = labels.get("__name__", "")
         inner = ", ".join(f'{k}="{v}"' for k, v in sorted(shown.items()))
         return f"{name}{{{inner}}}" if inner or not name else name
-    return _LEGEND_LABEL.sub(lambda m: labels.get(m.group(1), ""), legend)
+    text = _LEGEND_LABEL.sub(lambda m: labels.get(m.group(1), ""), legend)
+    return text if text.strip() else legend_text("", labels)
 
 
 def format_value(value: float, unit: str) -> str:
@@ -546,7 +547,7 @@ def _draw_timeseries(data: PanelData, plt: Any) -> tuple[Any, list[tuple[str, fl
     axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, unit)))
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
     axes.grid(alpha=0.3)
-    if len(named) <= 12:
+    if len(named) <= 12 and any(name for name, _ in named):
         axes.legend(fontsize=7, loc="upper left", framealpha=0.7)
     return figure, drawn
 

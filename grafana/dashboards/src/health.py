@@ -100,10 +100,14 @@ def build():
         dash.with_panel(
             c.timeseries_panel(
                 "RPC endpoints up",
-                "Health of each configured RPC endpoint; the poll fails over to a healthy "
-                "one. All at 0 is the 'every RPC endpoint down' alert.",
+                "Health of each configured RPC endpoint (up), and which one the poll reads "
+                "from now (polling): it fails over to a healthy one and back. Every 'up' at 0 "
+                "is the 'every RPC endpoint down' alert.",
                 c.NONE,
-                c.query(f"max by (endpoint) ({E.EXPORTER_RPC_ENDPOINT_UP})", "{{endpoint}}"),
+                c.query(f"max by (endpoint) ({E.EXPORTER_RPC_ENDPOINT_UP})", "up {{endpoint}}"),
+                c.query(
+                    f"max by (endpoint) ({E.EXPORTER_RPC_ENDPOINT_ACTIVE})", "polling {{endpoint}}"
+                ),
                 min_value=0,
                 max_value=1,
                 stepped=True,

@@ -95,7 +95,7 @@ class Runtime(StrEnum):
     VALIDATOR_MINER_SCORE = "bittensor_validator_miner_score"  # label uid
     VALIDATOR_SET_WEIGHTS = "bittensor_validator_set_weights"  # counter, label outcome
     VALIDATOR_LAST_SET_WEIGHTS_BLOCK = "bittensor_validator_last_set_weights_block"
-    VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"
+    VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"  # histogram
 
 
 # Default ports, one per component, so a host can run them all side by side.

@@ -89,9 +89,12 @@ class RemoteSubstrate:
     def balance(self, rao: int, netuid: int = 0) -> Balance:
         return Balance(rao, netuid, self.token_symbols.get(netuid))
 
-    async def _call(self, method: str, timeout: float | None = None, **params: Any) -> Any:
+    async def _call(self, rpc_method: str, /, *, rpc_timeout: float | None = None, **params: Any):
         return await self._http.post(
-            "/rpc", {"method": method, "params": params}, timeout=timeout, balance=self.balance
+            "/rpc",
+            {"method": rpc_method, "params": params},
+            timeout=rpc_timeout,
+            balance=self.balance,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -242,7 +245,7 @@ class RemoteSubstrate:
         timeout = self._http.timeout + (8 * block_time if wait_for_inclusion else 0)
         return await self._call(
             "submit",
-            timeout=timeout,
+            rpc_timeout=timeout,
             wait_for_inclusion=wait_for_inclusion,
             wait_for_finalization=wait_for_finalization,
             **self._signed(call, keypair, nonce, period),

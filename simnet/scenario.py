@@ -79,6 +79,9 @@ class SubnetSpec(StrictModel):
     min_allowed_weights: NonNegInt = 1
     commit_reveal: bool = False
     emission_tao_per_block: Annotated[float, Field(ge=0)] = 1.0
+    # The subnet's constant-product pool: its depth sets how far a stake moves the price.
+    pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
+    alpha_price_tao: Annotated[float, Field(gt=0)] = 0.25
     neurons: list[SimNeuron] = []
 
 
@@ -219,6 +222,8 @@ class World:
                 min_allowed_weights=spec.min_allowed_weights,
                 commit_reveal=spec.commit_reveal,
                 emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
+                tao_in_rao=round(spec.pool_tao * 1e9),
+                alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
             )
             for n in spec.neurons:
                 hot, cold = neuron_keypair(n.name), neuron_coldkey(n.name)
@@ -279,13 +284,13 @@ class World:
             log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
 
     def _hotkeys(self, netuid: int) -> list[str]:
-        return list(self.chain.hotkeys(netuid))
+        return [n.hotkey for n in self.chain.subnet(netuid).neurons]
 
     # -- events ------------------------------------------------------------------------------
 
     def _note(self, block: int, what: str) -> None:
         self.log.append((block, what))
-        log.info("scenario event", block=block, event=what)
+        log.info("scenario event", block=block, what=what)
 
     def _fire(self, ev: Event, block: int) -> None:
         try:
@@ -321,7 +326,7 @@ class World:
         newcomer = neuron_keypair(f"newcomer-{digest}")
         cold = neuron_coldkey(f"newcomer-{digest}")
         self.chain.fund(cold.ss58_address, 10**12)
-        uid = self.chain.register(netuid, newcomer.ss58_address, cold.ss58_address, replace=target)
+        uid = self.chain.register(netuid, newcomer.ss58_address, cold.ss58_address, evict=target)
         self._note(
             self.chain.head,
             f"{hotkey} deregistered on {netuid}: uid {uid} now {newcomer.ss58_address}",

@@ -15,6 +15,7 @@ method, gets a 4xx (or nothing, having left) and the server carries on.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from aiohttp import web
 
 from simnet import wire
 from simnet.calls import compose
+from simnet.state import ChainFailure
 
 log = structlog.get_logger("simnet.server")
 
@@ -145,6 +147,7 @@ class SimnetServer:
 
     async def rpc(self, request: web.Request) -> web.StreamResponse:
         self.calls += 1
+        body: Any = None
         f = self.faults
         if f.latency:
             await asyncio.sleep(f.latency)
@@ -155,7 +158,11 @@ class SimnetServer:
         if f.error_rate and f.rng.random() < f.error_rate:
             return _error(503, "rpc", "simnet: injected RPC fault")
         try:
-            body = wire.loads(await request.read())
+            raw = await request.read()
+        except ConnectionError:  # the client hung up mid-request: nobody to answer
+            return web.Response(status=499)
+        try:
+            body = wire.loads(raw)
             if not isinstance(body, dict) or not isinstance(body.get("method"), str):
                 raise BadRequest('a request is {"method": str, "params": {...}}')
             method, params = body["method"], body.get("params")
@@ -183,7 +190,7 @@ class SimnetServer:
                 )
             else:
                 raise BadRequest(f"unknown method {method!r}")
-        except (wire.WireError, BadRequest, TypeError) as exc:
+        except (wire.WireError, BadRequest) as exc:
             return _error(400, "bad_request", str(exc))
         except Exception as exc:
             from bittensor.result import ChainError
@@ -203,6 +210,7 @@ class SimnetServer:
     # -- /admin ------------------------------------------------------------------------------
 
     async def admin(self, request: web.Request) -> web.Response:
+        body: Any = None
         try:
             body = wire.loads(await request.read())
             if not isinstance(body, dict) or not isinstance(body.get("op"), str):
@@ -213,12 +221,19 @@ class SimnetServer:
             handler = getattr(self, f"_admin_{op}", None)
             if handler is None:
                 raise BadRequest(f"unknown admin op {op!r}")
+            try:
+                inspect.signature(handler).bind(**args)
+            except TypeError as exc:
+                raise BadRequest(f"{op}: {exc}") from None
             result = await handler(**args)
-        except (wire.WireError, BadRequest, TypeError) as exc:
+        except (wire.WireError, BadRequest) as exc:
             return _error(400, "bad_request", str(exc))
-        except Exception as exc:
+        except (ChainFailure, ValueError) as exc:  # the world refused: say why, carry on
             name = getattr(exc, "name", None) or type(exc).__name__
             return _error(409, "chain", f"{name}: {getattr(exc, 'message', None) or exc}")
+        except Exception as exc:
+            log.exception("admin op failed", op=body.get("op") if isinstance(body, dict) else None)
+            return _error(500, "internal", f"{type(exc).__name__}: {exc}")
         return web.Response(body=wire.dumps({"result": result}), content_type="application/json")
 
     async def _admin_status(self) -> dict[str, Any]:

@@ -569,9 +569,20 @@ class Chain:
         return min(candidates, key=lambda n: (n.emission, n.registered_at, n.uid)).uid
 
     def register(
-        self, netuid: int, hotkey: str, coldkey: str, *, burn: bool = True, _limit: bool = False
+        self,
+        netuid: int,
+        hotkey: str,
+        coldkey: str,
+        *,
+        burn: bool = True,
+        evict: str | None = None,
+        _limit: bool = False,
     ) -> int:
-        """Burned registration. Direct calls skip the per-block registration limit."""
+        """Burned registration. Direct calls skip the per-block registration limit.
+
+        ``evict`` (scenarios only) makes this registration evict that hotkey, as if it were
+        first in the eviction order at this moment; the chain itself always follows the rule.
+        """
         sn = self.subnet(netuid)
         block = self.building_block
         if hotkey in sn.uids:
@@ -595,7 +606,13 @@ class Chain:
                 "NotEnoughBalanceToStake",
                 f"registration burns {cost} rao; {coldkey} has {self.balance(coldkey)}",
             )
-        if sn.n < sn.max_uids:
+        if evict is not None:
+            if evict not in sn.uids:
+                raise ChainFailure(
+                    "HotKeyNotRegisteredInSubNet", f"{evict} is not registered on {netuid}"
+                )
+            uid = sn.uids[evict]
+        elif sn.n < sn.max_uids:
             uid = sn.n
         else:
             evict = self.neuron_to_evict(netuid)

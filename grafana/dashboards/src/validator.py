@@ -210,9 +210,11 @@ def build():
         .with_panel(
             c.timeseries_panel(
                 "Step duration",
-                "How long one validator step (pick miners, query, score) takes.",
+                "How long one validator step (pick miners, query, score) takes, from the "
+                "runtime's histogram.",
                 c.SECONDS,
-                c.query(f"max by (hotkey) ({c.series(R.VALIDATOR_STEP_DURATION_SECONDS)})", "step"),
+                c.query(c.quantile(0.5, R.VALIDATOR_STEP_DURATION_SECONDS, "hotkey"), "p50"),
+                c.query(c.quantile(0.95, R.VALIDATOR_STEP_DURATION_SECONDS, "hotkey"), "p95"),
                 min_value=0,
                 width=8,
             )

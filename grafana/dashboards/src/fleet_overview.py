@@ -142,12 +142,13 @@ def build():
         c.table_panel(
             "Firing alerts",
             "Alerts Prometheus has firing now, from its ALERTS series, by name, severity, "
-            "subnet and hotkey. Empty is good.",
+            "subnet and hotkey, without the always-firing Watchdog. Empty is good.",
             [
                 (
                     "Firing",
                     c.COUNT,
-                    'sum by (alertname, severity, netuid, hotkey) (ALERTS{alertstate="firing"})',
+                    "sum by (alertname, severity, netuid, hotkey) "
+                    '(ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"})',
                     c.rising(None, 1),
                 )
             ],

@@ -70,3 +70,69 @@ def test_simnet_serve_refuses_a_bad_scenario_without_a_traceback(tmp_path):
     assert run.returncode == 2
     assert "subnets[0].tempo" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def world_with_events(tmp_path, events: str):
+    from simnet.scenario import World
+    from simnet.state import Chain
+
+    path = write(
+        tmp_path,
+        """
+subnets:
+  - netuid: 1
+    tempo: 10
+    max_uids: 8
+    immunity_period: 5
+    weights_rate_limit: 2
+    neurons:
+      - {name: v1, role: validator, stake_tao: 100, every: 3}
+      - {name: m1, role: miner, quality: 0.9}
+      - {name: m2, role: miner, quality: 0.1}
+"""
+        + events,
+    )
+    faults = []
+    chain = Chain(block_time=1)
+    world = World(chain, load_scenario(path), on_faults=faults.append).build()
+    return chain, world, faults
+
+
+def test_scripted_events_fire_at_their_block(tmp_path):
+    chain, world, faults = world_with_events(
+        tmp_path,
+        """
+events:
+  - {at: 12, stake: {netuid: 1, hotkey: v1, change_percent: -50}}
+  - {at: 14, hyperparameter: {netuid: 1, name: tempo, value: 20}}
+  - {at: 16, faults: {error_rate: 0.5, for_blocks: 3}}
+  - {at: 20, deregister: {netuid: 1, hotkey: m2}}
+""",
+    )
+    v1 = world.hotkey("v1")
+    while chain.head < 11:
+        chain.step()
+    stake_before = chain.stake_alpha(1, v1)
+    assert faults == [] and world.log == []
+    chain.step(1)  # block 12: no epoch here, so only the event moves the stake
+    assert chain.stake_alpha(1, v1) == pytest.approx(stake_before / 2, rel=1e-9)
+    chain.step(2)
+    assert chain.head == 14 and chain.subnet(1).tempo == 20
+    chain.step(2)
+    assert faults and faults[-1].error_rate == 0.5
+    chain.step(3)
+    assert chain.head == 19 and faults[-1] is None  # cleared after for_blocks
+    m2 = world.hotkey("m2")
+    assert m2 in chain.subnet(1).uids
+    chain.step(1)
+    assert m2 not in chain.subnet(1).uids
+    assert [what for _, what in world.log][-1].startswith("m2 deregistered on 1")
+
+
+def test_simulated_validators_weight_better_miners_higher(tmp_path):
+    chain, world, _ = world_with_events(tmp_path, "")
+    chain.step(40)  # several epochs: permits, then weights, then incentive
+    sn = chain.subnet(1)
+    good = sn.neurons[sn.uids[world.hotkey("m1")]]
+    poor = sn.neurons[sn.uids[world.hotkey("m2")]]
+    assert good.incentive > poor.incentive > 0

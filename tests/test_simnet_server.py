@@ -151,3 +151,88 @@ async def test_a_scripted_deregistration_evicts_the_hotkey_through_a_competing_r
         newcomer = await admin.deregister(1, "sim-miner-2")
         assert await client.neurons.uid(target, 1) is None
         assert await client.neurons.uid(newcomer, 1) == uid
+
+
+async def wait_for(predicate, *, deadline: float = 30.0, every: float = 0.05):
+    """Poll an async predicate until it holds; fail with a clear message after ``deadline``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"condition not met within {deadline}s")
+        await asyncio.sleep(every)
+
+
+async def test_with_the_clock_running_blocks_advance_halt_and_resume():
+    with running_simnet(block_time=0.1) as sim:
+        async with make_client(sim.network) as client, sim.admin as admin:
+            start = await client.block()
+            await wait_for(lambda: _past(client, start + 3))
+            await admin.halt()
+            halted_at = await client.block()
+            status = await admin.status()
+            assert status["halted"] is True
+            # Give the clock the time of several blocks: none may be produced while halted.
+            await asyncio.sleep(0.5)
+            assert await client.block() == halted_at
+            await admin.resume()
+            await wait_for(lambda: _past(client, halted_at + 2))
+            assert await client.finalized_block() < await client.block()
+
+
+async def _past(client, block: int) -> bool:
+    return await client.block() >= block
+
+
+def test_simnet_fund_gives_an_account_balance_visible_to_the_sdk():
+    import subprocess
+    import sys
+
+    dest = bt.keyfiles.Keypair.create_from_uri("//FundMe").ss58_address
+    with running_simnet(manual=True) as sim:
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "taowatch.cli",
+                "simnet",
+                "fund",
+                dest,
+                "--tao",
+                "12.5",
+                "--network",
+                sim.network,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "12.5 TAO" in run.stdout
+
+        async def balance():
+            async with make_client(sim.network) as client:
+                return await client.balances.balance(dest)
+
+        assert asyncio.run(balance()).rao == 12_500_000_000
+        bad = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "taowatch.cli",
+                "simnet",
+                "fund",
+                "not-an-address",
+                "--tao",
+                "1",
+                "--network",
+                sim.network,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert bad.returncode == 2 and "not an ss58 address" in bad.stderr

@@ -217,11 +217,17 @@ class InfluxSink:
                 status = getattr(exc, "status", None)
                 if isinstance(status, int) and 400 <= status < 500 and status != 429:
                     self._log.error(
-                        "influx rejected batch", status=status, points=len(batch), error=str(exc)
+                        "influx rejected batch",
+                        status=status,
+                        points=len(batch),
+                        error=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
                     )
                     return "rejected"
                 self._log.warning(
-                    "influx write failed", attempt=attempt + 1, status=status, error=str(exc)
+                    "influx write failed",
+                    attempt=attempt + 1,
+                    status=status,
+                    error=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
                 )
                 if attempt < self.config.max_retries:
                     await asyncio.sleep(delay)

@@ -54,6 +54,60 @@ def error_reason(exc: BaseException) -> str:
     return "internal"
 
 
+class BlockHashMemo:
+    """A Substrate wrapper that resolves each block number to its hash once per poll.
+
+    Every pinned SDK read asks the substrate for the pinned block's hash, and the RPC
+    transport caches that only for finalized blocks; the head is never finalized, so a poll
+    of M subnets would spend 2M extra round trips (``chain_getBlockHash``) on the same
+    answer. Concurrent lookups of one block share a single request. The pool clears the memo
+    before each poll, so a reorg at the head is never hidden for longer than one poll.
+    """
+
+    def __init__(self, inner: Any):
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "_memo", {})
+
+    def clear(self) -> None:
+        self._memo.clear()
+
+    async def block_hash(self, block: int | None = None) -> str:
+        if block is None:
+            return await self._inner.block_hash(None)
+        task = self._memo.get(block)
+        if task is None:
+            task = self._memo[block] = asyncio.ensure_future(self._inner.block_hash(block))
+        try:
+            return await asyncio.shield(task)
+        except Exception:
+            self._memo.pop(block, None)
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Client.connect installs token_symbols on its substrate: pass it through.
+        setattr(self._inner, name, value)
+
+
+def memoize_block_hashes(client: Any) -> BlockHashMemo | None:
+    """Put a :class:`BlockHashMemo` under ``client``'s reads; None if the client has no seam.
+
+    ``bittensor.Client`` keeps its substrate in ``_substrate`` and takes no hook for this, so
+    the wrapper goes in there (reads only: the agent never submits). If a future SDK renames
+    the attribute, polls still work, just with one hash lookup per read.
+    """
+    inner = getattr(client, "_substrate", None)
+    if inner is None:
+        return None
+    if isinstance(inner, BlockHashMemo):
+        return inner
+    memo = BlockHashMemo(inner)
+    client._substrate = memo
+    return memo
+
+
 @dataclass
 class Endpoint:
     network: str
@@ -67,6 +121,7 @@ class Endpoint:
     last_error: str | None = None
     last_reason: str | None = None
     block_time: float | None = None
+    memo: BlockHashMemo | None = None
     probes: int = 0
     failures: int = 0
     errors_by_reason: dict[str, int] = field(default_factory=dict)
@@ -108,7 +163,10 @@ class EndpointPool:
             while label in seen:
                 label, i = f"{base}#{i}", i + 1
             seen.add(label)
-            self.endpoints.append(Endpoint(network, label, client_factory(network)))
+            client = client_factory(network)
+            self.endpoints.append(
+                Endpoint(network, label, client, memo=memoize_block_hashes(client))
+            )
         self._active: Endpoint | None = None
 
     @property
@@ -117,6 +175,8 @@ class EndpointPool:
 
     async def _probe_one(self, ep: Endpoint) -> None:
         ep.probes += 1
+        if ep.memo is not None:
+            ep.memo.clear()
         try:
             async with asyncio.timeout(self.timeout):
                 if not ep.connected:

@@ -171,7 +171,7 @@ async def test_values_match_the_chain_state(world):
     )
 
 
-async def test_a_poll_costs_two_runtime_calls_per_subnet_and_one_head_read(world):
+async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_finality_and_one_hash(world):
     chain = world.chain
     owner = world.owner
     for netuid in (2, 3):
@@ -190,8 +190,13 @@ async def test_a_poll_costs_two_runtime_calls_per_subnet_and_one_head_read(world
     sub.calls.clear()
     chain.step()
     assert await poller.poll()
-    data_calls = {k: v for k, v in sub.calls.items() if k != "block_hash"}
-    assert data_calls == {"block_number": 1, "finalized_block_number": 1, "runtime_call": 6}
+    # The head, finality, one hash lookup for the pinned block, two runtime calls per subnet.
+    assert dict(sub.calls) == {
+        "block_number": 1,
+        "finalized_block_number": 1,
+        "block_hash": 1,
+        "runtime_call": 6,
+    }
 
 
 async def test_pruning_position_zero_is_the_neuron_the_chain_evicts_next(world):

@@ -1,0 +1,397 @@
+"""A loopback stand-in for Slack, PagerDuty and a heartbeat service, for tests and the demo.
+
+Alertmanager's notifications must leave it in the shape each service documents, so this
+receiver checks them the way the service would and answers the way the service does:
+
+- ``POST /slack/<anything>``: a Slack incoming webhook. JSON object with ``text``,
+  ``attachments`` or ``blocks``; answers ``200 ok`` (text/plain), or ``400 invalid_payload``
+  / ``no_text`` like Slack.
+- ``POST /pagerduty/v2/enqueue``: PagerDuty Events API v2. ``routing_key`` (32 characters),
+  ``event_action`` trigger/acknowledge/resolve, ``dedup_key`` (required unless triggering,
+  at most 255 characters), and for a trigger a ``payload`` with ``summary`` (at most 1024),
+  ``source`` and ``severity`` (critical/error/warning/info). Answers ``202`` with
+  ``{"status": "success", "dedup_key": ...}`` or ``400 {"status": "invalid event"}``.
+- ``POST /heartbeat``: Alertmanager's generic webhook (payload version 4).
+
+Every accepted notification is recorded with its receive time; a rejected one is recorded
+among ``rejected`` with the reasons, so a test can show why. Listens on 127.0.0.1 only.
+
+``python -m taowatch.receiver --port 9099`` runs it alone and prints what arrives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+SLACK = "slack"
+PAGERDUTY = "pagerduty"
+HEARTBEAT = "heartbeat"
+
+_PD_ACTIONS = {"trigger", "acknowledge", "resolve"}
+_PD_SEVERITIES = {"critical", "error", "warning", "info"}
+_PD_TOP_LEVEL = {
+    "routing_key",
+    "event_action",
+    "dedup_key",
+    "payload",
+    "images",
+    "links",
+    "client",
+    "client_url",
+}
+_PD_PAYLOAD = {
+    "summary",
+    "source",
+    "severity",
+    "timestamp",
+    "component",
+    "group",
+    "class",
+    "custom_details",
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One accepted notification as the service would have received it."""
+
+    service: str  # slack | pagerduty | heartbeat
+    path: str
+    payload: dict[str, Any]
+    received_at: float  # time.time() when it arrived
+    received_monotonic: float
+
+    @property
+    def status(self) -> str:
+        """firing or resolved, read from the service's own fields."""
+        if self.service == PAGERDUTY:
+            return "resolved" if self.payload.get("event_action") == "resolve" else "firing"
+        if self.service == HEARTBEAT:
+            return str(self.payload.get("status", ""))
+        # Alertmanager's Slack title starts with [FIRING:n] or [RESOLVED].
+        text = " ".join(
+            str(a.get("title", "")) for a in self.payload.get("attachments") or []
+        ) + str(self.payload.get("text", ""))
+        return "resolved" if "[RESOLVED]" in text else "firing"
+
+    @property
+    def text(self) -> str:
+        """Everything human-readable in the notification, for matching and printing."""
+        if self.service == SLACK:
+            parts = [str(self.payload.get("text", ""))]
+            for att in self.payload.get("attachments") or []:
+                parts += [str(att.get(k, "")) for k in ("title", "title_link", "text")]
+                parts += [str(a.get("url", "")) for a in att.get("actions") or []]
+            return "\n".join(p for p in parts if p)
+        if self.service == PAGERDUTY:
+            body = self.payload.get("payload") or {}
+            parts = [str(body.get("summary", "")), json.dumps(body.get("custom_details", {}))]
+            parts += [str(link.get("href", "")) for link in self.payload.get("links") or []]
+            return "\n".join(p for p in parts if p)
+        names = [a.get("labels", {}).get("alertname", "") for a in self.payload.get("alerts", [])]
+        return " ".join(names)
+
+    def mentions(self, needle: str) -> bool:
+        return needle in self.text
+
+
+@dataclass(frozen=True)
+class Rejection:
+    service: str
+    path: str
+    reasons: list[str]
+    body: str
+
+
+def validate_slack(body: Any) -> list[str]:
+    """Reasons Slack would refuse this incoming-webhook body (empty list = accepted)."""
+    if not isinstance(body, dict):
+        return ["body must be a JSON object"]
+    errors: list[str] = []
+    text, attachments, blocks = body.get("text"), body.get("attachments"), body.get("blocks")
+    if not (text or attachments or blocks):
+        errors.append("no_text: one of text, attachments or blocks is required")
+    if text is not None and not isinstance(text, str):
+        errors.append("text must be a string")
+    if attachments is not None:
+        if not isinstance(attachments, list):
+            errors.append("attachments must be a list")
+        else:
+            for i, att in enumerate(attachments):
+                if not isinstance(att, dict):
+                    errors.append(f"attachments[{i}] must be an object")
+                    continue
+                for key in ("title", "title_link", "text", "fallback", "color", "pretext"):
+                    if key in att and not isinstance(att[key], str):
+                        errors.append(f"attachments[{i}].{key} must be a string")
+                if not any(att.get(k) for k in ("text", "fallback", "title")):
+                    errors.append(f"attachments[{i}] has no text, fallback or title")
+                for j, action in enumerate(att.get("actions") or []):
+                    if not isinstance(action, dict) or not action.get("text"):
+                        errors.append(f"attachments[{i}].actions[{j}] needs text")
+    if blocks is not None and not isinstance(blocks, list):
+        errors.append("blocks must be a list")
+    return errors
+
+
+def validate_pagerduty(body: Any) -> list[str]:
+    """Reasons the Events API v2 would answer 400 (empty list = accepted)."""
+    if not isinstance(body, dict):
+        return ["body must be a JSON object"]
+    errors: list[str] = []
+    unknown = set(body) - _PD_TOP_LEVEL
+    if unknown:
+        errors.append(f"unknown fields: {', '.join(sorted(unknown))}")
+    key = body.get("routing_key")
+    if not isinstance(key, str) or len(key) != 32:
+        errors.append("routing_key must be a 32-character integration key")
+    action = body.get("event_action")
+    if action not in _PD_ACTIONS:
+        errors.append(f"event_action must be one of {sorted(_PD_ACTIONS)}")
+    dedup = body.get("dedup_key")
+    if dedup is not None and (not isinstance(dedup, str) or not 0 < len(dedup) <= 255):
+        errors.append("dedup_key must be a string of 1-255 characters")
+    if action in {"acknowledge", "resolve"} and not dedup:
+        errors.append("dedup_key is required to acknowledge or resolve")
+    if action == "trigger":
+        payload = body.get("payload")
+        if not isinstance(payload, dict):
+            errors.append("payload is required to trigger")
+        else:
+            unknown = set(payload) - _PD_PAYLOAD
+            if unknown:
+                errors.append(f"unknown payload fields: {', '.join(sorted(unknown))}")
+            summary = payload.get("summary")
+            if not isinstance(summary, str) or not 0 < len(summary) <= 1024:
+                errors.append("payload.summary must be 1-1024 characters")
+            if not isinstance(payload.get("source"), str) or not payload.get("source"):
+                errors.append("payload.source is required")
+            if payload.get("severity") not in _PD_SEVERITIES:
+                errors.append(f"payload.severity must be one of {sorted(_PD_SEVERITIES)}")
+            details = payload.get("custom_details")
+            if details is not None and not isinstance(details, dict):
+                errors.append("payload.custom_details must be an object")
+    for kind, required in (("links", "href"), ("images", "src")):
+        items = body.get(kind)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            errors.append(f"{kind} must be a list")
+            continue
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get(required), str):
+                errors.append(f"{kind}[{i}].{required} must be a string")
+    return errors
+
+
+def validate_webhook(body: Any) -> list[str]:
+    """Alertmanager's webhook payload, version 4."""
+    if not isinstance(body, dict):
+        return ["body must be a JSON object"]
+    errors: list[str] = []
+    if body.get("version") != "4":
+        errors.append('version must be "4"')
+    if body.get("status") not in {"firing", "resolved"}:
+        errors.append("status must be firing or resolved")
+    alerts = body.get("alerts")
+    if not isinstance(alerts, list) or not alerts:
+        errors.append("alerts must be a non-empty list")
+    else:
+        for i, alert in enumerate(alerts):
+            if not isinstance(alert, dict) or not isinstance(alert.get("labels"), dict):
+                errors.append(f"alerts[{i}].labels must be an object")
+    for key in ("groupKey", "receiver"):
+        if not isinstance(body.get(key), str):
+            errors.append(f"{key} must be a string")
+    return errors
+
+
+Printer = Callable[[Notification], None]
+
+
+@dataclass
+class Receiver:
+    """Records what Alertmanager sends. Create, ``await start()``, read, ``await stop()``."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free port
+    printer: Printer | None = None
+    notifications: list[Notification] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Condition()
+        self.app = web.Application(client_max_size=1 << 20)
+        self.app.router.add_post("/slack/{tail:.*}", self._slack)
+        self.app.router.add_post("/pagerduty/v2/enqueue", self._pagerduty)
+        self.app.router.add_post("/heartbeat", self._heartbeat)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def slack_url(self) -> str:
+        return f"{self.url}/slack/services/T000/B000/XXXX"
+
+    @property
+    def pagerduty_url(self) -> str:
+        return f"{self.url}/pagerduty/v2/enqueue"
+
+    @property
+    def heartbeat_url(self) -> str:
+        return f"{self.url}/heartbeat"
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Receiver:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def wait_for(
+        self, predicate: Callable[[Notification], bool], timeout: float
+    ) -> Notification:
+        """The first recorded notification matching predicate, waiting up to timeout seconds."""
+
+        def found() -> Notification | None:
+            return next((n for n in self.notifications if predicate(n)), None)
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: found() is not None), timeout)
+            except TimeoutError:
+                seen = [(n.service, n.status, n.text[:80]) for n in self.notifications]
+                raise TimeoutError(
+                    f"no matching notification within {timeout:.0f} s; received: {seen}; "
+                    f"rejected: {[(r.service, r.reasons) for r in self.rejected]}"
+                ) from None
+        result = found()
+        assert result is not None
+        return result
+
+    async def _record(
+        self, request: web.Request, service: str, validate: Callable[[Any], list[str]]
+    ) -> tuple[Notification | None, list[str]]:
+        now, mono = time.time(), time.monotonic()
+        raw = await request.text()
+        try:
+            body = json.loads(raw)
+        except json.JSONDecodeError:
+            body, reasons = None, ["body is not JSON"]
+        else:
+            reasons = validate(body)
+            if request.content_type != "application/json":
+                reasons.append(f"content type {request.content_type!r} is not application/json")
+        async with self._changed:
+            if reasons:
+                self.rejected.append(Rejection(service, request.path, reasons, raw[:2000]))
+                note = None
+            else:
+                note = Notification(service, request.path, body, now, mono)
+                self.notifications.append(note)
+            self._changed.notify_all()
+        if note is not None and self.printer is not None:
+            self.printer(note)
+        return note, reasons
+
+    async def _slack(self, request: web.Request) -> web.Response:
+        note, reasons = await self._record(request, SLACK, validate_slack)
+        if note is None:
+            code = "no_text" if any(r.startswith("no_text") for r in reasons) else "invalid_payload"
+            return web.Response(status=400, text=code)
+        return web.Response(text="ok")
+
+    async def _pagerduty(self, request: web.Request) -> web.Response:
+        note, reasons = await self._record(request, PAGERDUTY, validate_pagerduty)
+        if note is None:
+            return web.json_response(
+                {
+                    "status": "invalid event",
+                    "message": "Event object is invalid",
+                    "errors": reasons,
+                },
+                status=400,
+            )
+        dedup = note.payload.get("dedup_key") or f"taowatch-{len(self.notifications)}"
+        return web.json_response(
+            {"status": "success", "message": "Event processed", "dedup_key": dedup}, status=202
+        )
+
+    async def _heartbeat(self, request: web.Request) -> web.Response:
+        note, reasons = await self._record(request, HEARTBEAT, validate_webhook)
+        if note is None:
+            return web.json_response({"errors": reasons}, status=400)
+        return web.Response(text="ok")
+
+
+def format_notification(note: Notification) -> str:
+    """One readable block per notification, for the demo's terminal."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(note.received_at))
+    if note.service == HEARTBEAT:
+        return f"{stamp} heartbeat   {note.status}: {note.text}"
+    first, *rest = note.text.splitlines() or [""]
+    lines = [f"{stamp} {note.service:<10} {note.status}: {first}"]
+    lines += [f"{'':20}{line}" for line in rest if line.strip()]
+    return "\n".join(lines)
+
+
+def _print(note: Notification) -> None:
+    print(format_notification(note), flush=True)
+
+
+async def _serve(host: str, port: int) -> None:
+    receiver = Receiver(host=host, port=port, printer=_print)
+    await receiver.start()
+    print(f"receiver listening on {receiver.url}", flush=True)
+    print(f"  slack      {receiver.slack_url}", flush=True)
+    print(f"  pagerduty  {receiver.pagerduty_url}", flush=True)
+    print(f"  heartbeat  {receiver.heartbeat_url}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await receiver.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m taowatch.receiver", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9099)
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(_serve(args.host, args.port))
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"receiver: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

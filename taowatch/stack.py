@@ -1,0 +1,364 @@
+"""Run a real Prometheus and Alertmanager on loopback with the repository's rules.
+
+Used by the end-to-end tests and by ``taowatch demo --stack``: both processes start in a
+temporary directory on 127.0.0.1, Prometheus scrapes the given targets (and itself and
+Alertmanager, so the pipeline's own alerts work) every second or two and evaluates the
+rules rendered from ``alerts/`` with the same generator as the committed files (knobs can
+be overridden, e.g. a short lookback so a test sees the resolve), and Alertmanager sends to
+a :class:`taowatch.receiver.Receiver` standing in for Slack, PagerDuty and the heartbeat.
+
+    async with Stack(StackSettings(targets={"taowatch-agent": ["127.0.0.1:9946"]}),
+                     receiver) as stack:
+        print(stack.prometheus_url, stack.alertmanager_url)
+
+Needs the Debian packages ``prometheus`` and ``prometheus-alertmanager`` (or binaries named
+``prometheus`` and ``alertmanager`` on PATH).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import aiohttp
+import yaml
+
+from taowatch.receiver import Receiver
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = REPO_ROOT / "alerts" / "generate.py"
+
+# Alertmanager timing for a stack a person or a test watches: notify a second after the
+# first alert of a group, send resolves promptly, never repeat within a run.
+FAST_ALERTMANAGER: dict[str, str] = {
+    "alertmanager_group_wait": "1s",
+    "alertmanager_group_interval": "1s",
+    "alertmanager_repeat_interval_critical": "1h",
+    "alertmanager_repeat_interval_warning": "1h",
+    "alertmanager_heartbeat_interval": "5s",
+}
+
+_INSTALL_HINT = (
+    "install the Debian packages: apt-get install prometheus prometheus-alertmanager "
+    "(scripts/install --test does it), then stop the services Debian starts "
+    "(systemctl disable --now prometheus prometheus-alertmanager)"
+)
+
+
+class StackError(RuntimeError):
+    """The stack cannot start; the message says what to do."""
+
+
+def load_generator() -> ModuleType:
+    """alerts/generate.py, which is a script and not part of the installed package."""
+    if not GENERATOR.exists():
+        raise StackError(
+            f"{GENERATOR} is missing: the stack renders the rules from a taowatch checkout"
+        )
+    name = "taowatch_alerts_generate"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def find_binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise StackError(f"none of {', '.join(names)} is on PATH: {_INSTALL_HINT}")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What to scrape and how fast. Ports of 0 are picked free at start."""
+
+    targets: dict[str, list[str]] = field(default_factory=dict)  # job -> ["host:port"]
+    prometheus_port: int = 0
+    alertmanager_port: int = 0
+    scrape_interval: str = "1s"
+    evaluation_interval: str = "1s"
+    # How often Prometheus re-sends firing alerts (default 1m). Alerts that fire before
+    # Prometheus has discovered Alertmanager are dropped until the next re-send, so a short
+    # delay keeps the first notifications of a fresh stack (the Watchdog) from waiting a minute.
+    resend_delay: str = "2s"
+    # Knobs from alerts/thresholds.yaml to override, e.g. {"deregistration_lookback": "2m"}.
+    overrides: dict[str, Any] = field(default_factory=lambda: dict(FAST_ALERTMANAGER))
+    workdir: Path | None = None  # default: a fresh temporary directory, removed at stop
+    grafana_url: str = "http://127.0.0.1:3000"
+    ready_timeout: float = 30.0
+    log_level: str = "warn"
+
+
+@dataclass
+class _Process:
+    name: str
+    proc: asyncio.subprocess.Process
+    log: Path
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class Stack:
+    """Prometheus + Alertmanager processes wired to a receiver. ``start`` / ``stop``."""
+
+    def __init__(self, settings: StackSettings, receiver: Receiver) -> None:
+        self.settings = settings
+        self.receiver = receiver
+        self.host = "127.0.0.1"
+        self.prometheus_port = settings.prometheus_port
+        self.alertmanager_port = settings.alertmanager_port
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.workdir = settings.workdir or Path("/nonexistent")
+        self._procs: list[_Process] = []
+        self.thresholds: dict[str, Any] = {}
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.host}:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://{self.host}:{self.alertmanager_port}"
+
+    async def __aenter__(self) -> Stack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- configuration -------------------------------------------------------------------
+
+    def render(self) -> None:
+        """Write rules, Prometheus and Alertmanager configs and secret files into workdir."""
+        gen = load_generator()
+        try:
+            base = gen.load_thresholds()
+            unknown = set(self.settings.overrides) - set(base)
+            if unknown:
+                raise StackError(
+                    f"StackSettings.overrides: unknown knob(s) {', '.join(sorted(unknown))}; "
+                    "the knobs are the keys of alerts/thresholds.yaml"
+                )
+            self.thresholds = gen.validate_thresholds(
+                {**base, **self.settings.overrides}, "StackSettings.overrides"
+            )
+            rules = gen.render_rules(self.thresholds, grafana_url=self.settings.grafana_url)
+        except gen.GenerateError as exc:
+            raise StackError(str(exc)) from exc
+        rules_dir = self.workdir / "rules"
+        rules_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in rules.items():
+            (rules_dir / name).write_text(text)
+
+        secrets_dir = self.workdir / "secrets"
+        secrets_dir.mkdir(mode=0o700, exist_ok=True)
+        slack_file = secrets_dir / "slack_webhook_url"
+        pd_file = secrets_dir / "pagerduty_routing_key"
+        hb_file = secrets_dir / "heartbeat_token"
+        slack_file.write_text(self.receiver.slack_url)
+        pd_file.write_text(secrets.token_hex(16))  # 32 characters, like an integration key
+        hb_file.write_text(secrets.token_hex(16))
+        for f in (slack_file, pd_file, hb_file):
+            f.chmod(0o600)
+        am_settings = gen.AlertmanagerSettings(
+            slack_api_url_file=str(slack_file),
+            pagerduty_routing_key_file=str(pd_file),
+            pagerduty_url=self.receiver.pagerduty_url,
+            heartbeat_url=self.receiver.heartbeat_url,
+            heartbeat_credentials_file=str(hb_file),
+            template_file=str(gen.AM_DIR / "taowatch.tmpl"),
+        )
+        (self.workdir / "alertmanager.yml").write_text(
+            gen.render_alertmanager(self.thresholds, am_settings)
+        )
+
+        interval = self.settings.scrape_interval
+        scrape_configs = [
+            {"job_name": "prometheus", "static_configs": [{"targets": [self._hp("prometheus")]}]},
+            {
+                "job_name": "alertmanager",
+                "static_configs": [{"targets": [self._hp("alertmanager")]}],
+            },
+        ]
+        for job, targets in self.settings.targets.items():
+            scrape_configs.append({"job_name": job, "static_configs": [{"targets": targets}]})
+        config = {
+            "global": {
+                "scrape_interval": interval,
+                "scrape_timeout": interval,
+                "evaluation_interval": self.settings.evaluation_interval,
+            },
+            "rule_files": [str(rules_dir / "*.rules.yaml")],
+            "alerting": {
+                "alertmanagers": [{"static_configs": [{"targets": [self._hp("alertmanager")]}]}]
+            },
+            "scrape_configs": scrape_configs,
+        }
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def _hp(self, which: str) -> str:
+        port = self.prometheus_port if which == "prometheus" else self.alertmanager_port
+        return f"{self.host}:{port}"
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        prometheus = find_binary("prometheus")
+        alertmanager = find_binary("prometheus-alertmanager", "alertmanager")
+        if self.settings.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="taowatch-stack-")
+            self.workdir = Path(self._tmp.name)
+        else:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        self.prometheus_port = self.prometheus_port or free_port(self.host)
+        self.alertmanager_port = self.alertmanager_port or free_port(self.host)
+        try:
+            self.render()
+            await self._spawn(
+                "alertmanager",
+                alertmanager,
+                f"--config.file={self.workdir / 'alertmanager.yml'}",
+                f"--storage.path={self.workdir / 'alertmanager-data'}",
+                f"--web.listen-address={self._hp('alertmanager')}",
+                "--cluster.listen-address=",  # no gossip: one instance, nothing on the LAN
+                f"--log.level={self.settings.log_level}",
+            )
+            await self._spawn(
+                "prometheus",
+                prometheus,
+                f"--config.file={self.workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+                f"--web.listen-address={self._hp('prometheus')}",
+                "--storage.tsdb.retention.time=1d",
+                f"--rules.alert.resend-delay={self.settings.resend_delay}",
+                f"--log.level={self.settings.log_level}",
+            )
+            await self._wait_ready(self.alertmanager_url + "/-/ready", "alertmanager")
+            await self._wait_ready(self.prometheus_url + "/-/ready", "prometheus")
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _spawn(self, name: str, binary: str, *args: str) -> None:
+        log = self.workdir / f"{name}.log"
+        with log.open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                binary,
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=self.workdir,
+            )
+        self._procs.append(_Process(name, proc, log))
+
+    async def _wait_ready(self, url: str, name: str) -> None:
+        proc = next(p for p in self._procs if p.name == name)
+        deadline = time.monotonic() + self.settings.ready_timeout
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while time.monotonic() < deadline:
+                if proc.proc.returncode is not None:
+                    raise StackError(
+                        f"{name} exited with code {proc.proc.returncode}; its log:\n{proc.tail()}"
+                    )
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    async with session.get(url) as resp:
+                        if resp.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise StackError(
+            f"{name} not ready at {url} after {self.settings.ready_timeout:.0f} s; "
+            f"its log:\n{proc.tail()}"
+        )
+
+    async def stop(self) -> None:
+        # Prometheus first, so it does not log failed sends to a stopped Alertmanager.
+        for p in reversed(self._procs):
+            if p.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    p.proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(p.proc.wait(), 10)
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        p.proc.kill()
+                    await p.proc.wait()
+        self._procs.clear()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # --- queries -------------------------------------------------------------------------
+
+    async def query(self, expr: str) -> list[dict[str, Any]]:
+        """Instant query; the result vector."""
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(self.prometheus_url + "/api/v1/query", params={"query": expr}) as resp,
+        ):
+            body = await resp.json()
+        if body.get("status") != "success":
+            raise StackError(f"query {expr!r} failed: {body.get('error')}")
+        return list(body["data"]["result"])
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        """Prometheus' active alerts (pending and firing)."""
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(self.prometheus_url + "/api/v1/alerts") as resp,
+        ):
+            body = await resp.json()
+        return list(body["data"]["alerts"])
+
+    async def rule_health(self) -> list[tuple[str, str, str]]:
+        """(rule name, health, last error) for every rule Prometheus loaded."""
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(self.prometheus_url + "/api/v1/rules") as resp,
+        ):
+            body = await resp.json()
+        out = []
+        for group in body["data"]["groups"]:
+            for rule in group["rules"]:
+                out.append((rule["name"], rule.get("health", ""), rule.get("lastError", "")))
+        return out
+
+    async def wait_for_query(self, expr: str, timeout: float) -> list[dict[str, Any]]:
+        """Poll until the query returns something; the result."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = await self.query(expr)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{expr!r} returned nothing within {timeout:.0f} s")
+            await asyncio.sleep(0.2)

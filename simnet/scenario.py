@@ -234,11 +234,9 @@ class World:
                 if stake_rao:
                     chain.add_stake(cold.ss58_address, hot.ss58_address, spec.netuid, stake_rao)
                 if n.role == "miner":
+                    # Simulated miners publish no axon: they have no server to answer, and a
+                    # validator must never be sent off this machine to look for one.
                     self.quality[(spec.netuid, hot.ss58_address)] = n.quality
-                    # Simulated miners advertise a documentation-range address (RFC 5737):
-                    # visible on the metagraph, never reachable.
-                    ip = int.from_bytes(bytes([192, 0, 2, 1 + len(self.quality) % 250]), "big")
-                    chain.serve_axon(spec.netuid, hot.ss58_address, ip, 8091)
         chain.on_block(self._on_block)
         return self
 

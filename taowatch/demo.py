@@ -21,7 +21,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taowatch.metric_names import SIMNET_PORT
+import yaml
+
+from taowatch.metric_names import (
+    AGENT_PORT,
+    MINER_AXON_PORT,
+    MINER_METRICS_PORT,
+    SIMNET_PORT,
+    VALIDATOR_METRICS_PORT,
+    Exporter,
+)
+
+NETUID = 1
+# (name, task quality). The poor miner answers wrongly part of the time, so the validator's
+# scores, its weights and then the chain's incentive visibly separate it from the others.
+MINERS = [("miner-good-1", "good"), ("miner-good-2", "good"), ("miner-poor", "poor")]
+# Enough stake that the demo validator carries consensus on the miners only it can query.
+VALIDATOR_STAKE_TAO = 20_000
 
 
 @dataclass
@@ -101,12 +117,24 @@ class Demo:
                 self.say(f"stopping {proc.name}")
             proc.stop()
 
+    def port(self, default: int) -> int:
+        return default + self.args.port_offset
+
+    def check_ports(self) -> None:
+        wanted = [self.port(p) for p in (SIMNET_PORT, AGENT_PORT, VALIDATOR_METRICS_PORT)]
+        for i in range(len(MINERS)):
+            wanted += [self.port(MINER_AXON_PORT + i), self.port(MINER_METRICS_PORT + 10 * i)]
+        busy = [p for p in wanted if not port_free(p)]
+        if busy:
+            raise DemoError(
+                f"port(s) {', '.join(map(str, busy))} in use on 127.0.0.1: stop what holds "
+                "them (another demo?) and try again"
+            )
+
     def start_simnet(self) -> None:
         from simnet.process import start_simnet
 
-        port = self.args.simnet_port
-        if not port_free(port):
-            raise DemoError(f"port {port} is in use: stop what holds it or pass --simnet-port")
+        port = self.port(SIMNET_PORT)
         self.say(f"starting simnet (fast blocks, scenario {self.args.scenario}) ...")
         sim = start_simnet(
             scenario=self.args.scenario,
@@ -118,6 +146,149 @@ class Demo:
         proc = Proc("simnet", sim.process.args, sim.log_path, [self.network])
         proc.popen = sim.process
         self.procs.append(proc)
+
+    # -- the operator's side: wallets, registration, stake -----------------------------------
+
+    def make_wallet(self, name: str):
+        import bittensor as bt
+
+        wallet = bt.Wallet(name=name, hotkey="default", path=str(self.workdir / "wallets"))
+        wallet.create_new_coldkey(use_password=False, suppress=True, overwrite=True)
+        wallet.create_new_hotkey(use_password=False, suppress=True, overwrite=True)
+        return wallet
+
+    async def onboard(self) -> dict[str, str]:
+        """Register the demo's neurons and stake the validator, as an operator would from the
+        machine that holds the coldkeys; then delete the coldkeys: servers get hotkeys only."""
+        import bittensor as bt
+
+        from simnet.remote import SimAdmin
+        from taowatch.chain import make_client, parse_sim
+
+        sim = parse_sim(self.network)
+        names = ["validator", *[m for m, _ in MINERS]]
+        wallets = {name: self.make_wallet(name) for name in names}
+        hotkeys = {}
+        async with SimAdmin(sim.host, sim.port) as admin, make_client(self.network) as client:
+            for name, wallet in wallets.items():
+                tao = VALIDATOR_STAKE_TAO + 100 if name == "validator" else 100
+                await admin.fund(wallet.coldkeypub.ss58_address, tao)
+                result = await client.execute(bt.BurnedRegister(netuid=NETUID), wallet)
+                if not result.success:
+                    raise DemoError(f"registering {name} failed: {result.message}")
+                hotkeys[name] = wallet.hotkey.ss58_address
+                uid = await client.neurons.uid(hotkeys[name], NETUID)
+                self.say(f"registered {name} on subnet {NETUID} as uid {uid}")
+            staked = await client.execute(
+                bt.AddStake(
+                    netuid=NETUID,
+                    hotkey_ss58=hotkeys["validator"],
+                    amount_tao=VALIDATOR_STAKE_TAO,
+                    slippage_protection=False,
+                ),
+                wallets["validator"],
+            )
+            if not staked.success:
+                raise DemoError(f"staking the validator failed: {staked.message}")
+            self.say(f"staked {VALIDATOR_STAKE_TAO:,} TAO on the validator")
+        self.wallets = wallets
+        return hotkeys
+
+    def remove_coldkeys(self) -> None:
+        for wallet in self.wallets.values():
+            Path(wallet.coldkey_file.path).unlink()
+        self.say("deleted the coldkeys: the neurons run with hotkeys and coldkeypub.txt only")
+
+    def write_config(self, name: str, config: dict) -> Path:
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def start_neurons(self) -> None:
+        wallets = str(self.workdir / "wallets")
+        for i, (name, quality) in enumerate(MINERS):
+            axon = self.port(MINER_AXON_PORT + i)
+            metrics = self.port(MINER_METRICS_PORT + 10 * i)
+            cfg = {
+                "chain": {"network": self.network, "netuid": NETUID},
+                "wallet": {"name": name, "hotkey": "default", "path": wallets},
+                "metrics": {"host": "127.0.0.1", "port": metrics},
+                "axon": {"host": "127.0.0.1", "port": axon, "external_ip": "127.0.0.1"},
+                "task": {"name": "matmul", "quality": quality},
+                "metagraph": {"sync_interval_seconds": 10},
+            }
+            self.spawn(
+                name,
+                ["miner", "--config", str(self.write_config(name, cfg))],
+                [f"axon http://127.0.0.1:{axon}", f"http://127.0.0.1:{metrics}/metrics"],
+            )
+        cfg = {
+            "chain": {"network": self.network, "netuid": NETUID},
+            "wallet": {"name": "validator", "hotkey": "default", "path": wallets},
+            "metrics": {"host": "127.0.0.1", "port": self.port(VALIDATOR_METRICS_PORT)},
+            "query": {"step_interval_seconds": 2, "timeout_seconds": 2, "sample_size": 8},
+            "metagraph": {"sync_interval_seconds": 10},
+        }
+        self.spawn(
+            "validator",
+            ["validator", "--config", str(self.write_config("validator", cfg))],
+            [f"http://127.0.0.1:{self.port(VALIDATOR_METRICS_PORT)}/metrics"],
+        )
+
+    def start_agent(self, hotkeys: dict[str, str]) -> None:
+        from simnet.scenario import neuron_coldkey
+
+        cfg = {
+            "chain": {"network": self.network},
+            "listen": {"host": "127.0.0.1", "port": self.port(AGENT_PORT)},
+            "watch": [
+                {"netuid": NETUID, "hotkeys": list(hotkeys.values())},
+                # A coldkey watch: the agent discovers this operator's hotkeys on every subnet.
+                {"coldkey": neuron_coldkey("sim-validator-c").ss58_address},
+            ],
+            "export_all_neurons": [NETUID],
+            "state_file": str(self.workdir / "agent-state.json"),
+        }
+        self.agent_url = f"http://127.0.0.1:{self.port(AGENT_PORT)}"
+        self.spawn(
+            "agent",
+            ["agent", "--config", str(self.write_config("agent", cfg))],
+            [f"{self.agent_url}/metrics", f"{self.agent_url}/api/status"],
+        )
+        self.hotkeys = hotkeys
+        self.status_lines.append(self.neuron_summary)
+
+    def neuron_summary(self) -> str:
+        """One line from the agent's own exposition: what the chain says about our neurons."""
+        from urllib.request import urlopen
+
+        from prometheus_client.parser import text_string_to_metric_families
+
+        try:
+            with urlopen(f"{self.agent_url}/metrics", timeout=2) as resp:
+                text = resp.read().decode()
+        except OSError:
+            return "agent not answering yet"
+        values: dict[tuple[str, str], float] = {}
+        up = None
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == Exporter.EXPORTER_UP:
+                    up = sample.value
+                hotkey = sample.labels.get("hotkey")
+                if hotkey and sample.labels.get("netuid") == str(NETUID):
+                    values[(sample.name, hotkey)] = sample.value
+        parts = [f"agent up={up:g}" if up is not None else "agent polling"]
+        for name, hotkey in self.hotkeys.items():
+            if name == "validator":
+                vt = values.get((Exporter.NEURON_VALIDATOR_TRUST, hotkey))
+                if vt is not None:
+                    parts.append(f"validator vtrust={vt:.2f}")
+            else:
+                inc = values.get((Exporter.NEURON_INCENTIVE, hotkey))
+                if inc is not None:
+                    parts.append(f"{name} incentive={inc:.3f}")
+        return " | ".join(parts)
 
     async def head(self) -> int | None:
         from simnet.remote import SimAdmin
@@ -172,7 +343,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
     p.add_argument("--scenario", default="default", help="simnet scenario (default: bundled)")
     p.add_argument("--workdir", help="where configs, wallets and logs go (default: a temp dir)")
-    p.add_argument("--simnet-port", type=int, default=SIMNET_PORT)
+    p.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="add this to every port (simnet 9955, agent 9946, miners 8091+/9947+, "
+        "validator 9948) to run beside another demo",
+    )
     p.add_argument("--progress-every", type=float, default=5.0, help="seconds between updates")
     return p
 
@@ -181,7 +358,12 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     demo = Demo(args)
     try:
+        demo.check_ports()
         demo.start_simnet()
+        hotkeys = asyncio.run(demo.onboard())
+        demo.remove_coldkeys()
+        demo.start_agent(hotkeys)
+        demo.start_neurons()
         demo.print_table()
         return asyncio.run(demo.watch())
     except DemoError as exc:

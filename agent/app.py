@@ -78,28 +78,62 @@ class Exposition:
     Process metrics (RSS, CPU) are as of the render, i.e. at most one poll old.
     """
 
+    # Formats scraped within this many seconds are rendered ahead, right after each poll.
+    PRERENDER_WINDOW = 600.0
+
     def __init__(self, registry: CollectorRegistry, generation: Callable[[], tuple]):
         self._registry = registry
         self._generation = generation
         self._cache: dict[tuple[str, bool], tuple[tuple, bytes]] = {}
+        self._wanted: dict[tuple[str, str], float] = {}
         self._lock = asyncio.Lock()
+        self._prerender: asyncio.Task | None = None
         self.renders = 0
 
-    async def render(self, accept: str, accept_encoding: str) -> tuple[bytes, str, bool]:
+    def after_poll(self, *_args: Any) -> None:
+        """Render the formats scrapers asked for lately, so their next scrape is a copy."""
+        now = time.monotonic()
+        wanted = [k for k, t in self._wanted.items() if now - t < self.PRERENDER_WINDOW]
+        if not wanted or (self._prerender is not None and not self._prerender.done()):
+            return
+
+        async def run() -> None:
+            for accept, encoding in wanted:
+                await self.render(accept, encoding, remember=False)
+
+        self._prerender = asyncio.get_running_loop().create_task(run())
+
+    def render_uncached(self, encoder: Callable[[Any], bytes], compress: bool) -> bytes:
+        """One full render: collect fresh families, encode, maybe gzip (runs in a thread)."""
+        body = encoder(self._registry)
+        return gzip.compress(body, compresslevel=6) if compress else body
+
+    async def settled(self) -> None:
+        """Wait for a render started by :meth:`after_poll` (tests and benchmarks)."""
+        if self._prerender is not None:
+            await asyncio.shield(self._prerender)
+
+    async def close(self) -> None:
+        if self._prerender is not None:
+            self._prerender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prerender
+
+    async def render(
+        self, accept: str, accept_encoding: str, *, remember: bool = True
+    ) -> tuple[bytes, str, bool]:
         encoder, content_type = choose_encoder(accept)
         compress = gzip_accepted(accept_encoding)
         key = (content_type, compress)
+        if remember:
+            self._wanted[(accept, "gzip" if compress else "")] = time.monotonic()
         async with self._lock:
             generation = self._generation()
             hit = self._cache.get(key)
             if hit is not None and _same(hit[0], generation):
                 return hit[1], content_type, compress
 
-            def work() -> bytes:
-                body = encoder(self._registry)
-                return gzip.compress(body, compresslevel=6) if compress else body
-
-            body = await asyncio.to_thread(work)
+            body = await asyncio.to_thread(self.render_uncached, encoder, compress)
             self.renders += 1
             self._cache[key] = (generation, body)
             return body, content_type, compress
@@ -305,6 +339,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     scheduler.shutdown(wait=False)  # cancels a poll in flight
     await asyncio.sleep(0)
+    await app[EXPOSITION_KEY].close()
     with contextlib.suppress(Exception):
         async with asyncio.timeout(5):
             await poller.close()
@@ -366,7 +401,9 @@ def create_app(
     app[CONFIG_KEY] = config
     app[POLLER_KEY] = poller
     app[REGISTRY_KEY] = registry
-    app[EXPOSITION_KEY] = Exposition(registry, generation)
+    exposition = Exposition(registry, generation)
+    poller.add_listener(exposition.after_poll)
+    app[EXPOSITION_KEY] = exposition
     app[SINK_KEY] = sink
     app[CLOCK_KEY] = clock
     app.cleanup_ctx.append(_influx_ctx)

@@ -1,0 +1,175 @@
+"""Poll cost: the agent's pinned-block poll vs the obvious per-hotkey SDK loop, same run.
+
+World: an in-process simnet chain (SimSubstrate) with M subnets of U neurons; N watched
+hotkeys spread evenly over the subnets. Every Substrate call sleeps ``--latency-ms``
+(default 2 ms) to model one RPC round trip, and is counted.
+
+* naive: for each hotkey, ``client.neurons.uid(hk, netuid)`` then a default
+  ``client.subnets.metagraph(netuid)`` (with commitments), one after another;
+* agent: ``ChainPoller.poll()`` (head probe, one pinned block, ``neurons.all`` +
+  ``metagraph(commitments=False)`` per subnet, concurrently).
+
+Usage: .venv/bin/python bench/bench_poll.py [--hotkeys 32] [--subnets 8] [--uids 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bittensor as bt
+
+from exporters.chain import ChainPoller, WatchPlan
+from exporters.deregistration import DeregistrationTracker
+from exporters.endpoints import EndpointPool
+from simnet.state import RAO_PER_TAO, Chain
+from simnet.substrate import SimSubstrate
+from simnet.testing import dev_keypair, isolate_token_symbol_cache
+
+
+class SlowCountingSubstrate:
+    """Counts every Substrate call and sleeps ``latency`` seconds in each async one."""
+
+    def __init__(self, inner: Any, latency: float):
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "latency", latency)
+        object.__setattr__(self, "calls", Counter())
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not asyncio.iscoroutinefunction(target):
+            return target
+
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            await asyncio.sleep(self.latency)
+            return await target(*args, **kwargs)
+
+        return wrapped
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._inner, name, value)
+
+
+def build_chain(subnets: int, uids: int) -> tuple[Chain, list[tuple[int, str]]]:
+    chain = Chain(block_time=12.0)
+    owner = dev_keypair("Alice")
+    chain.fund(owner.ss58_address, 10**9 * RAO_PER_TAO)
+    for netuid in range(1, subnets + 1):
+        chain.create_subnet(
+            netuid,
+            tempo=100,
+            max_uids=uids,
+            owner_coldkey=owner.ss58_address,
+            owner_hotkey=dev_keypair(f"Owner{netuid}").ss58_address,
+        )
+        for i in range(uids - 1):
+            hk = dev_keypair(f"n{netuid}-{i}").ss58_address
+            chain.register(netuid, hk, owner.ss58_address, burn=False)
+    chain.step(2)
+    return chain
+
+
+def watched(chain: Chain, hotkeys: int, subnets: int) -> list[tuple[int, str]]:
+    per = max(1, hotkeys // subnets)
+    out = []
+    for netuid in range(1, subnets + 1):
+        sn = chain.subnet(netuid)
+        out += [(netuid, n.hotkey) for n in sn.neurons[1 : per + 1]]
+    return out[:hotkeys]
+
+
+def client(chain: Chain, latency: float) -> tuple[bt.Client, SlowCountingSubstrate]:
+    sub = SlowCountingSubstrate(SimSubstrate(chain), latency)
+    return bt.Client("ws://simnet-bench.invalid", substrate=sub), sub
+
+
+async def naive_poll(c: bt.Client, pairs: list[tuple[int, str]]) -> int:
+    found = 0
+    for netuid, hk in pairs:
+        uid = await c.neurons.uid(hk, netuid)
+        mg = await c.subnets.metagraph(netuid)
+        if uid is not None and mg is not None:
+            found += 1
+    return found
+
+
+async def run(args: argparse.Namespace) -> None:
+    isolate_token_symbol_cache()
+    chain = build_chain(args.subnets, args.uids)
+    pairs = watched(chain, args.hotkeys, args.subnets)
+    latency = args.latency_ms / 1000
+
+    naive_client, naive_sub = client(chain, latency)
+    await naive_client.connect()
+    agent_client, agent_sub = client(chain, latency)
+    pool = EndpointPool(["sim://bench:1"], lambda _n: agent_client)
+    poller = ChainPoller(WatchPlan(hotkeys=tuple(pairs)), pool, DeregistrationTracker(None))
+    assert await poller.poll(), poller.status.last_error  # connect + block time, once
+
+    naive_times, agent_times = [], []
+    naive_calls: Counter = Counter()
+    agent_calls: Counter = Counter()
+    for _ in range(args.rounds):
+        chain.step()
+        naive_sub.calls.clear()
+        t = time.perf_counter()
+        assert await naive_poll(naive_client, pairs) == len(pairs)
+        naive_times.append(time.perf_counter() - t)
+        naive_calls = Counter(naive_sub.calls)
+
+        agent_sub.calls.clear()
+        t = time.perf_counter()
+        assert await poller.poll(), poller.status.last_error
+        agent_times.append(time.perf_counter() - t)
+        agent_calls = Counter(agent_sub.calls)
+        assert sum(w.registered for w in poller.snapshot.watched) == len(pairs)
+
+    n_total, a_total = sum(naive_calls.values()), sum(agent_calls.values())
+    n_sdk, a_sdk = 2 * len(pairs), 2 * args.subnets + 2
+    n_t, a_t = statistics.median(naive_times), statistics.median(agent_times)
+    print(
+        f"poll of {len(pairs)} hotkeys over {args.subnets} subnets of {args.uids} uids, "
+        f"{args.latency_ms:g} ms per Substrate call (in-process simnet), "
+        f"median of {args.rounds} rounds"
+    )
+    print(
+        f"  naive SDK loop : {n_sdk:4d} SDK calls, {n_total:4d} Substrate calls "
+        f"{dict(naive_calls)}, {n_t * 1000:8.1f} ms"
+    )
+    print(
+        f"  agent poll     : {a_sdk:4d} SDK calls, {a_total:4d} Substrate calls "
+        f"{dict(agent_calls)}, {a_t * 1000:8.1f} ms"
+    )
+    print(
+        f"  ratio          : {n_sdk / a_sdk:.1f}x fewer SDK calls, "
+        f"{n_total / a_total:.1f}x fewer Substrate calls, {n_t / a_t:.1f}x less wall time"
+    )
+    budget = 2 * args.subnets + 1 + 1  # per subnet, plus head and finality
+    print(
+        f"  agent runtime calls per subnet: {agent_calls['runtime_call'] / args.subnets:g} "
+        f"(budget 2); SDK calls {a_sdk} = 2x{args.subnets} + head + finalized "
+        f"(budget {budget})"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--hotkeys", type=int, default=32)
+    p.add_argument("--subnets", type=int, default=8)
+    p.add_argument("--uids", type=int, default=64)
+    p.add_argument("--latency-ms", type=float, default=2.0)
+    p.add_argument("--rounds", type=int, default=5)
+    asyncio.run(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import time
@@ -26,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bittensor as bt
+import structlog
 
 from exporters.chain import ChainPoller, WatchPlan
 from exporters.deregistration import DeregistrationTracker
@@ -103,6 +105,7 @@ async def naive_poll(c: bt.Client, pairs: list[tuple[int, str]]) -> int:
 
 
 async def run(args: argparse.Namespace) -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     isolate_token_symbol_cache()
     chain = build_chain(args.subnets, args.uids)
     pairs = watched(chain, args.hotkeys, args.subnets)

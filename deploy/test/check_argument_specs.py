@@ -32,9 +32,13 @@ def check_role(role: Path) -> list[str]:
     problems = []
     main = specs["main"].get("options") or {}
     for name in sorted(set(defaults) - set(main)):
-        problems.append(f"{role.name}: {name} is in defaults/main.yml but not in argument_specs main")
+        problems.append(
+            f"{role.name}: {name} is in defaults/main.yml but not in argument_specs main"
+        )
     for name in sorted(set(main) - set(defaults)):
-        problems.append(f"{role.name}: {name} is in argument_specs main but not in defaults/main.yml")
+        problems.append(
+            f"{role.name}: {name} is in argument_specs main but not in defaults/main.yml"
+        )
     for entry, spec in specs.items():
         for name, option in (spec.get("options") or {}).items():
             where = f"{role.name}: argument_specs {entry}.{name}"

@@ -35,7 +35,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from taowatch.receiver import Receiver
+from taowatch.receiver import HEARTBEAT, Notification, Receiver
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = REPO_ROOT / "alerts" / "generate.py"
@@ -362,3 +362,98 @@ class Stack:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{expr!r} returned nothing within {timeout:.0f} s")
             await asyncio.sleep(0.2)
+
+
+# --- standalone: `python -m taowatch.stack` (what `taowatch demo --stack` runs) ----------------
+
+
+def _parse_target(text: str) -> tuple[str, str]:
+    import argparse
+
+    job, sep, target = text.partition("=")
+    host, colon, port = target.rpartition(":")
+    if not sep or not job or not colon or not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected JOB=HOST:PORT, e.g. taowatch-agent=127.0.0.1:9946"
+        )
+    return job, target
+
+
+async def _run(args: Any) -> int:
+    from taowatch.receiver import format_notification
+
+    targets: dict[str, list[str]] = {}
+    for job, target in args.target:
+        targets.setdefault(job, []).append(target)
+    settings = StackSettings(
+        targets=targets,
+        prometheus_port=args.prometheus_port,
+        alertmanager_port=args.alertmanager_port,
+        scrape_interval=args.scrape_interval,
+        evaluation_interval=args.evaluation_interval,
+        workdir=args.workdir,
+    )
+    heartbeats = 0
+
+    def show(note: Notification) -> None:
+        nonlocal heartbeats
+        if note.service == HEARTBEAT:
+            heartbeats += 1
+            if heartbeats > 1:  # the dead man's switch repeats forever; say it once
+                return
+        print(format_notification(note), flush=True)
+        if note.service == HEARTBEAT:
+            print("                    (the heartbeat repeats; further ones are not shown)")
+
+    receiver = Receiver(port=args.receiver_port, printer=show)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with receiver, Stack(settings, receiver) as stack:
+        print(f"prometheus    {stack.prometheus_url}  (alerts: {stack.prometheus_url}/alerts)")
+        print(f"alertmanager  {stack.alertmanager_url}")
+        print(f"receiver      {receiver.url}  (Slack, PagerDuty and heartbeat stand-in)")
+        print(f"config        {stack.workdir}")
+        print("notifications appear below as Alertmanager sends them; Ctrl-C stops.", flush=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), args.duration or None)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m taowatch.stack",
+        description="Run Prometheus and Alertmanager with taowatch's rules on loopback, "
+        "notifying a local receiver that prints what Slack and PagerDuty would get.",
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        type=_parse_target,
+        metavar="JOB=HOST:PORT",
+        help="a scrape target; jobs taowatch-agent and taowatch-neuron are what the rules expect",
+    )
+    parser.add_argument("--prometheus-port", type=int, default=0)
+    parser.add_argument("--alertmanager-port", type=int, default=0)
+    parser.add_argument("--receiver-port", type=int, default=0)
+    parser.add_argument("--scrape-interval", default="1s")
+    parser.add_argument("--evaluation-interval", default="1s")
+    parser.add_argument("--workdir", type=Path, help="keep configs and data here")
+    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return asyncio.run(_run(args))
+    except StackError as exc:
+        print(f"taowatch stack: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -163,6 +163,71 @@ async def test_an_unknown_threshold_override_is_refused_naming_the_knob():
         await stack.start()
 
 
+# --- the receiver checks payloads the way Slack and PagerDuty do --------------------------------
+
+PD_TRIGGER = {
+    "routing_key": "0123456789abcdef0123456789abcdef",
+    "event_action": "trigger",
+    "dedup_key": "abc",
+    "payload": {"summary": "s", "source": "taowatch", "severity": "critical"},
+    "links": [{"href": "alerts/RUNBOOK.md#x", "text": "Runbook"}],
+}
+
+
+async def test_the_receiver_records_a_valid_pagerduty_trigger_and_answers_like_the_events_api(
+    aiohttp_client,
+):
+    receiver = Receiver()
+    client = await aiohttp_client(receiver.app)
+    resp = await client.post("/pagerduty/v2/enqueue", json=PD_TRIGGER)
+    assert resp.status == 202
+    assert (await resp.json()) == {
+        "status": "success",
+        "message": "Event processed",
+        "dedup_key": "abc",
+    }
+    (note,) = receiver.notifications
+    assert note.service == PAGERDUTY and note.status == "firing"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"routing_key": "short"}, "routing_key"),
+        ({"event_action": "fire"}, "event_action"),
+        ({"payload": {"summary": "s", "source": "x", "severity": "page"}}, "severity"),
+        ({"payload": {"summary": "", "source": "x", "severity": "info"}}, "summary"),
+        ({"event_action": "resolve", "dedup_key": None}, "dedup_key is required"),
+        ({"surprise": 1}, "unknown fields"),
+    ],
+)
+async def test_the_receiver_refuses_a_pagerduty_event_the_events_api_would_refuse(
+    aiohttp_client, change, reason
+):
+    receiver = Receiver()
+    client = await aiohttp_client(receiver.app)
+    body = {k: v for k, v in {**PD_TRIGGER, **change}.items() if v is not None}
+    resp = await client.post("/pagerduty/v2/enqueue", json=body)
+    assert resp.status == 400
+    answer = await resp.json()
+    assert answer["status"] == "invalid event"
+    assert any(reason in e for e in answer["errors"]), answer
+    assert not receiver.notifications and len(receiver.rejected) == 1
+
+
+async def test_the_receiver_refuses_a_slack_message_without_text_or_not_json(aiohttp_client):
+    receiver = Receiver()
+    client = await aiohttp_client(receiver.app)
+    resp = await client.post("/slack/services/T/B/X", json={"channel": "#x"})
+    assert resp.status == 400 and await resp.text() == "no_text"
+    resp = await client.post("/slack/services/T/B/X", data="not json")
+    assert resp.status == 400 and await resp.text() == "invalid_payload"
+    resp = await client.post("/slack/services/T/B/X", json={"text": "[RESOLVED] X"})
+    assert resp.status == 200 and await resp.text() == "ok"
+    (note,) = receiver.notifications
+    assert note.status == "resolved"
+
+
 # --- end to end: simnet, the agent, a miner and a validator, Prometheus, Alertmanager -------
 
 NETUID = 1

@@ -335,7 +335,7 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "TAOWATCH_DEPLOY_TEST_PORT_BASE to another base"
         )
     started = time.monotonic()
-    # Not under /tmp: the containers' roots (3 x ~1.5 GB after the install) belong on disk.
+    # pytest's tmp dir (on disk): the three container roots grow to ~1.5 GB each.
     work = Path(tmp_path_factory.mktemp("deploy", numbered=True))
     progress(f"work dir {work}")
     progress("root filesystem (debootstrap on the first run, then cached)")

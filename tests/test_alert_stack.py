@@ -423,6 +423,36 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
                     missing = _rule_metric_names() - exposed
                     assert not missing, f"rules read metrics nothing exposes: {sorted(missing)}"
 
+                    # A failed poll is not a deregistration: every chain call fails for 5 s.
+                    quiet_since = time.time()
+                    await admin.set_faults(error_rate=1.0)
+                    await stack.wait_for_query(
+                        'max_over_time(bittensor_exporter_up{job="taowatch-agent"}[5s]) == 0',
+                        E2E_DEADLINE,
+                    )
+                    await admin.set_faults()
+                    await stack.wait_for_query(
+                        'bittensor_exporter_up{job="taowatch-agent"} == 1', E2E_DEADLINE
+                    )
+                    # An agent restart is not a stake drop nor a deregistration.
+                    _stop(procs[:1])
+                    await stack.wait_for_query('up{job="taowatch-agent"} == 0', E2E_DEADLINE)
+                    procs[0] = _spawn(
+                        "agent", ["agent", "--config", str(tmp_path / "agent.yaml")], tmp_path
+                    )
+                    await stack.wait_for_query('up{job="taowatch-agent"} == 1', E2E_DEADLINE)
+                    await stack.wait_for_query(
+                        "netuid_hotkey:bittensor_neuron_stake_alpha:max"
+                        f'{{hotkey="{validator}"}} > 1 and on () bittensor_exporter_up == 1',
+                        E2E_DEADLINE,
+                    )
+                    window = int(time.time() - quiet_since) + 2
+                    noise = await stack.query(
+                        "count_over_time(ALERTS{alertname=~"
+                        f'"BittensorNeuronDeregistered|BittensorNeuronStakeDrop"}}[{window}s])'
+                    )
+                    assert noise == [], noise
+
                     await admin.deregister(NETUID, miner)
                     deregistered = time.time()
                     await admin.scale_stake(NETUID, validator, 0.5)

@@ -1,9 +1,11 @@
-"""Real Prometheus and Alertmanager, the repository's rules, a hand-written exporter.
+"""Real Prometheus and Alertmanager with the repository's rules, notifying a loopback receiver.
 
-A tiny aiohttp app serves exposition like the agent's; flipping its hotkey from registered
-to deregistered must reach the loopback receiver as a Slack message and a PagerDuty
-trigger, then resolve. The time from the flip to each notification is printed (run with
--s to see it), never asserted: performance belongs in bench/.
+Two levels: a tiny aiohttp app serving hand-written exposition (registered flips 1 -> 0 and
+back), and the whole system on simnet (agent, bundled miner and validator; the chain
+deregisters the miner and halves the validator's stake). Either way the firing and the
+resolved notifications must reach the receiver as Slack and PagerDuty payloads. The time from
+the event to each notification is printed (run with -s to see it), never asserted:
+performance belongs in bench/.
 """
 
 from __future__ import annotations

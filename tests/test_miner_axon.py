@@ -139,7 +139,7 @@ async def test_a_signed_but_malformed_body_is_refused_with_400_without_echoing_i
 
 
 async def test_a_request_without_auth_headers_is_refused_with_401(served):
-    client, axon, metrics = await served()
+    client, _axon, metrics = await served()
     resp = await client.post("/echo", data=BODY)
     assert resp.status == 401
     assert (await resp.json())["error"] == "malformed_auth"
@@ -173,7 +173,7 @@ async def test_a_caller_below_the_minimum_stake_is_refused_with_403(served):
 
 
 async def test_a_caller_over_its_rate_limit_gets_429(served):
-    client, axon, metrics = await served(rate=0.001, burst=2)
+    client, _axon, metrics = await served(rate=0.001, burst=2)
     statuses = []
     for _ in range(4):
         resp = await client.post("/echo", data=BODY, headers=signed(BODY))
@@ -195,7 +195,7 @@ async def test_every_request_is_refused_with_503_until_the_metagraph_is_synced(s
 
 
 async def test_an_unknown_route_is_404_and_counted_under_one_label(served):
-    client, axon, metrics = await served()
+    client, _axon, metrics = await served()
     resp = await client.post("/nope/1", data=BODY, headers=signed(BODY, path="/nope/1"))
     assert resp.status == 404
     assert answered(metrics, 404, route="other") == 1
@@ -214,7 +214,7 @@ class _Blocking(CountingEcho):
 
 async def test_when_the_queue_is_full_further_requests_get_503_not_a_wait(served):
     task = _Blocking()
-    client, axon, metrics = await served(task=task, max_concurrent=1, max_queue=1)
+    client, _axon, metrics = await served(task=task, max_concurrent=1, max_queue=1)
     first = asyncio.create_task(client.post("/echo", data=BODY, headers=signed(BODY)))
     await eventually(lambda: task.calls == 1, what="first request in the handler")
     second = asyncio.create_task(client.post("/echo", data=BODY, headers=signed(BODY)))

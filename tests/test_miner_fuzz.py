@@ -7,11 +7,10 @@ import asyncio
 import json
 
 from aiohttp.test_utils import TestClient, TestServer
+from bittensor import http_auth
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_neuron_support import STRANGER, VALIDATOR, make_axon, signed
-
-from bittensor import http_auth
 
 AUTH_HEADERS = [
     http_auth.HEADER_VERSION,
@@ -26,7 +25,7 @@ RESERVED = {"content-length", "transfer-encoding", "host", "connection", "expect
 
 header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=120)
 header_name = st.one_of(
-    st.sampled_from(AUTH_HEADERS + ["Content-Type"]),
+    st.sampled_from([*AUTH_HEADERS, "Content-Type"]),
     st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,24}", fullmatch=True).filter(
         lambda n: n.lower() not in RESERVED
     ),

@@ -68,7 +68,7 @@ def test_missing_files_are_named_with_the_fix(tmp_path):
     with pytest.raises(WalletError, match="hotkeys/other: hotkey file not found"):
         load_hotkey_wallet(tmp_path, "w", "other")
     (tmp_path / "w" / "coldkeypub.txt").unlink()
-    with pytest.raises(WalletError, match="coldkeypub.txt: coldkey public address not found"):
+    with pytest.raises(WalletError, match=r"coldkeypub\.txt: coldkey public address not found"):
         load_hotkey_wallet(tmp_path, "w")
 
 
@@ -107,7 +107,7 @@ def test_config_errors_name_the_field_and_the_fix(tmp_path):
         )
     with pytest.raises(ConfigError, match="external_ip"):
         load_miner_config(_write(tmp_path / "d.yaml", {**base, "axon": {"host": "0.0.0.0"}}))
-    with pytest.raises(ConfigError, match="task.quality"):
+    with pytest.raises(ConfigError, match=r"task\.quality"):
         load_miner_config(_write(tmp_path / "c.yaml", {**base, "task": {"quality": "meh"}}))
 
 

@@ -62,10 +62,10 @@ def _main(role: str, argv: list[str]) -> int:
     except TaskError as exc:
         print(f"taowatch {role}: {args.config}: task: {exc}", file=sys.stderr)
         return 2
-    setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
     if args.check_only:
         print(f"taowatch {role}: {args.config} OK (hotkey {wallet.hotkey_ss58})")
         return 0
+    setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
     return asyncio.run(_run(role, config, wallet))
 
 

@@ -47,11 +47,16 @@ class Proc:
     log: Path
     urls: list[str] = field(default_factory=list)
     popen: subprocess.Popen | None = None
+    passthrough: bool = False  # stdout to the terminal (notifications), stderr to the log
 
     def start(self, env: dict[str, str]) -> None:
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(
-                self.cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                self.cmd,
+                stdout=None if self.passthrough else out,
+                stderr=out if self.passthrough else subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
 
     def alive(self) -> bool:
@@ -100,12 +105,21 @@ class Demo:
     def say(self, msg: str) -> None:
         print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
-    def spawn(self, name: str, args: list[str], urls: list[str] | None = None) -> Proc:
+    def spawn(
+        self,
+        name: str,
+        args: list[str],
+        urls: list[str] | None = None,
+        *,
+        module: str = "taowatch.cli",
+        passthrough: bool = False,
+    ) -> Proc:
         proc = Proc(
             name,
-            [sys.executable, "-m", "taowatch.cli", *args],
+            [sys.executable, "-m", module, *args],
             self.workdir / f"{name}.log",
             urls or [],
+            passthrough=passthrough,
         )
         proc.start(self.env)
         self.procs.append(proc)
@@ -122,6 +136,8 @@ class Demo:
 
     def check_ports(self) -> None:
         wanted = [self.port(p) for p in (SIMNET_PORT, AGENT_PORT, VALIDATOR_METRICS_PORT)]
+        if self.args.stack:
+            wanted += [self.port(p) for p in (9090, 9093, 9097)]
         for i in range(len(MINERS)):
             wanted += [self.port(MINER_AXON_PORT + i), self.port(MINER_METRICS_PORT + 10 * i)]
         busy = [p for p in wanted if not port_free(p)]
@@ -236,13 +252,22 @@ class Demo:
         )
 
     def start_agent(self, hotkeys: dict[str, str]) -> None:
-        from simnet.scenario import neuron_coldkey
+        from simnet.scenario import neuron_coldkey, neuron_keypair
 
         cfg = {
             "chain": {"network": self.network},
             "listen": {"host": "127.0.0.1", "port": self.port(AGENT_PORT)},
             "watch": [
-                {"netuid": NETUID, "hotkeys": list(hotkeys.values())},
+                # Ours, plus two simulated neurons the scenario has plans for: a stake drop
+                # (sim-validator-a, block 400) and an eviction (sim-miner-3, block 600).
+                {
+                    "netuid": NETUID,
+                    "hotkeys": [
+                        *hotkeys.values(),
+                        neuron_keypair("sim-validator-a").ss58_address,
+                        neuron_keypair("sim-miner-3").ss58_address,
+                    ],
+                },
                 # A coldkey watch: the agent discovers this operator's hotkeys on every subnet.
                 {"coldkey": neuron_coldkey("sim-validator-c").ss58_address},
             ],
@@ -257,6 +282,45 @@ class Demo:
         )
         self.hotkeys = hotkeys
         self.status_lines.append(self.neuron_summary)
+
+    def start_stack(self) -> None:
+        """Real Prometheus + Alertmanager with the repository's rules, notifying a local
+        stand-in for Slack and PagerDuty whose deliveries print on this terminal."""
+        import shutil
+
+        if not shutil.which("prometheus") or not (
+            shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        ):
+            raise DemoError(
+                "--stack needs Prometheus and Alertmanager: "
+                "apt-get install prometheus prometheus-alertmanager (or scripts/install --test)"
+            )
+        targets = [
+            f"taowatch-agent=127.0.0.1:{self.port(AGENT_PORT)}",
+            f"taowatch-neuron=127.0.0.1:{self.port(VALIDATOR_METRICS_PORT)}",
+        ]
+        targets += [
+            f"taowatch-neuron=127.0.0.1:{self.port(MINER_METRICS_PORT + 10 * i)}"
+            for i in range(len(MINERS))
+        ]
+        prom, am = self.port(9090), self.port(9093)
+        self.spawn(
+            "stack",
+            [
+                *(a for t in targets for a in ("--target", t)),
+                "--prometheus-port",
+                str(prom),
+                "--alertmanager-port",
+                str(am),
+                "--receiver-port",
+                str(self.port(9097)),
+                "--workdir",
+                str(self.workdir / "stack"),
+            ],
+            [f"prometheus http://127.0.0.1:{prom}", f"alertmanager http://127.0.0.1:{am}"],
+            module="taowatch.stack",
+            passthrough=True,
+        )
 
     def neuron_summary(self) -> str:
         """One line from the agent's own exposition: what the chain says about our neurons."""
@@ -344,6 +408,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="default", help="simnet scenario (default: bundled)")
     p.add_argument("--workdir", help="where configs, wallets and logs go (default: a temp dir)")
     p.add_argument(
+        "--stack",
+        action="store_true",
+        help="also run Prometheus and Alertmanager with the repository's rules (Debian "
+        "packages prometheus, prometheus-alertmanager) and print alert notifications",
+    )
+    p.add_argument(
         "--port-offset",
         type=int,
         default=0,
@@ -364,6 +434,8 @@ def main(argv: list[str]) -> int:
         demo.remove_coldkeys()
         demo.start_agent(hotkeys)
         demo.start_neurons()
+        if args.stack:
+            demo.start_stack()
         demo.print_table()
         return asyncio.run(demo.watch())
     except DemoError as exc:

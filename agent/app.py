@@ -34,7 +34,7 @@ from agent.influx import InfluxSink, read_token
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
 from exporters.collector import ChainCollector
 from exporters.deregistration import DeregistrationTracker
-from exporters.endpoints import EndpointPool
+from exporters.endpoints import ClientFactory, EndpointPool
 from taowatch import __version__
 
 # Until the chain tells us its block time, poll at mainnet's (12 s) pace.
@@ -349,22 +349,26 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(
     config: AgentConfig,
     *,
-    client_factory: Callable[[str], Any] | None = None,
+    client_factory: ClientFactory | None = None,
     influx_client_factory: Callable[[], Any] | None = None,
     clock: Callable[[], float] = time.time,
     process_metrics: bool = True,
 ) -> web.Application:
-    """Build the application; nothing connects until it starts."""
+    """Build the application; nothing connects until it starts.
+
+    ``client_factory(network, wrap_substrate)`` builds each endpoint's unconnected client
+    (default: :func:`taowatch.chain.make_client` with the SDK's own failover off).
+    """
     if client_factory is None:
         from taowatch.chain import make_client
 
         timeout = config.chain.timeout_seconds
 
-        def client_factory(network: str) -> Any:
+        def client_factory(network: str, wrap_substrate: Callable[[Any], Any]) -> Any:
             # One client per endpoint; failover is ours, so the SDK must not rotate.
-            if network.startswith("sim://"):
-                return make_client(network, timeout=timeout)
-            return make_client(network, fallback_endpoints=[], timeout=timeout)
+            return make_client(
+                network, fallback_endpoints=[], timeout=timeout, wrap_substrate=wrap_substrate
+            )
 
     pool = EndpointPool(
         [config.chain.network, *config.chain.fallback_networks],

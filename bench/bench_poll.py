@@ -113,8 +113,11 @@ async def run(args: argparse.Namespace) -> None:
 
     naive_client, naive_sub = client(chain, latency)
     await naive_client.connect()
-    agent_client, agent_sub = client(chain, latency)
-    pool = EndpointPool(["sim://bench:1"], lambda _n: agent_client)
+    agent_sub = SlowCountingSubstrate(SimSubstrate(chain), latency)
+    pool = EndpointPool(
+        ["sim://bench:1"],
+        lambda _n, wrap: bt.Client("ws://simnet-bench.invalid", substrate=wrap(agent_sub)),
+    )
     poller = ChainPoller(WatchPlan(hotkeys=tuple(pairs)), pool, DeregistrationTracker(None))
     assert await poller.poll(), poller.status.last_error  # connect + block time, once
 

@@ -10,7 +10,8 @@ primary does not make the poll flap with it.
 
 Each endpoint holds its own ``bittensor.Client`` built by ``taowatch.chain.make_client``; the
 SDK's own in-client fallback rotation is switched off (``fallback_endpoints=[]``) so that
-which endpoint answered is always known here.
+which endpoint answered is always known here. The pool hands the factory a
+``wrap_substrate`` hook that puts a :class:`BlockHashMemo` under the client's reads.
 """
 
 from __future__ import annotations
@@ -91,21 +92,10 @@ class BlockHashMemo:
         setattr(self._inner, name, value)
 
 
-def memoize_block_hashes(client: Any) -> BlockHashMemo | None:
-    """Put a :class:`BlockHashMemo` under ``client``'s reads; None if the client has no seam.
-
-    ``bittensor.Client`` keeps its substrate in ``_substrate`` and takes no hook for this, so
-    the wrapper goes in there (reads only: the agent never submits). If a future SDK renames
-    the attribute, polls still work, just with one hash lookup per read.
-    """
-    inner = getattr(client, "_substrate", None)
-    if inner is None:
-        return None
-    if isinstance(inner, BlockHashMemo):
-        return inner
-    memo = BlockHashMemo(inner)
-    client._substrate = memo
-    return memo
+ClientFactory = Callable[[str, Callable[[Any], Any]], Any]
+"""``(network, wrap_substrate) -> client``: build an unconnected ``bittensor.Client`` for
+``network`` whose substrate is ``wrap_substrate(substrate)`` (see
+``taowatch.chain.make_client``'s hook of the same name)."""
 
 
 @dataclass
@@ -141,7 +131,7 @@ class EndpointPool:
     def __init__(
         self,
         networks: list[str],
-        client_factory: Callable[[str], Any],
+        client_factory: ClientFactory,
         *,
         timeout: float = 10.0,
         max_lag_blocks: int = 3,
@@ -163,10 +153,16 @@ class EndpointPool:
             while label in seen:
                 label, i = f"{base}#{i}", i + 1
             seen.add(label)
-            client = client_factory(network)
-            self.endpoints.append(
-                Endpoint(network, label, client, memo=memoize_block_hashes(client))
-            )
+            memos: list[BlockHashMemo] = []
+
+            def wrap(substrate: Any, memos: list[BlockHashMemo] = memos) -> BlockHashMemo:
+                memos.append(BlockHashMemo(substrate))
+                return memos[-1]
+
+            client = client_factory(network, wrap)
+            # A factory that ignores the hook still works, with one hash lookup per read.
+            memo = memos[-1] if memos else None
+            self.endpoints.append(Endpoint(network, label, client, memo=memo))
         self._active: Endpoint | None = None
 
     @property

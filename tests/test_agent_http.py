@@ -10,7 +10,6 @@ import asyncio
 import gzip
 from typing import Any
 
-import bittensor as bt
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -18,7 +17,7 @@ from agent.app import EXPOSITION_KEY, POLLER_KEY, create_app
 from agent.config import AgentConfig
 from simnet.substrate import SimSubstrate
 from simnet.testing import small_world
-from tests.test_exporter_poll import CountingSubstrate
+from tests.test_exporter_poll import CountingSubstrate, factory_for
 
 
 class FakeClock:
@@ -48,11 +47,10 @@ def agent_config(hotkey: str, **extra: Any) -> AgentConfig:
 async def started(aiohttp_client, world, *, fail: BaseException | None = None, **extra):
     sub = CountingSubstrate(SimSubstrate(world.chain))
     sub.fail = fail
-    client = bt.Client("ws://simnet-test.invalid", substrate=sub)
     clock = FakeClock()
     app = create_app(
         agent_config(world.miners[0].hotkey.ss58_address, **extra),
-        client_factory=lambda _n: client,
+        client_factory=factory_for(sub),
         clock=clock,
     )
     http = await aiohttp_client(app)

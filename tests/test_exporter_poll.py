@@ -9,6 +9,7 @@ import asyncio
 import ipaddress
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +58,21 @@ class CountingSubstrate:
         self._inner.token_symbols = value
 
 
-def client_for(chain: Chain) -> tuple[bt.Client, CountingSubstrate]:
+def factory_for(substrate: Any) -> Callable[[str, Callable[[Any], Any]], bt.Client]:
+    """A client factory over one in-process substrate that honours the pool's wrap hook."""
     isolate_token_symbol_cache()
-    sub = CountingSubstrate(SimSubstrate(chain))
-    return bt.Client("ws://simnet-test.invalid", substrate=sub), sub
+
+    def factory(_network: str, wrap_substrate: Callable[[Any], Any]) -> bt.Client:
+        return bt.Client("ws://simnet-test.invalid", substrate=wrap_substrate(substrate))
+
+    return factory
 
 
 def make_poller(
     chain: Chain, plan: WatchPlan, state_file: Path | None = None
 ) -> tuple[ChainPoller, CountingSubstrate, CollectorRegistry]:
-    client, sub = client_for(chain)
-    pool = EndpointPool(["sim://primary:1"], lambda _n: client)
+    sub = CountingSubstrate(SimSubstrate(chain))
+    pool = EndpointPool(["sim://primary:1"], factory_for(sub))
     poller = ChainPoller(plan, pool, DeregistrationTracker(state_file))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import bittensor as bt
 import pytest
 from aiohttp import web
 
@@ -23,6 +22,7 @@ from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO
 from simnet.substrate import SimSubstrate
 from simnet.testing import small_world
+from tests.test_exporter_poll import factory_for
 
 TOKEN = "s3cret-token"
 
@@ -110,8 +110,7 @@ def sink_config(url: str, **kw: Any) -> InfluxConfig:
 
 
 async def polled(world, sink: InfluxSink) -> ChainPoller:
-    client = bt.Client("ws://simnet-test.invalid", substrate=SimSubstrate(world.chain))
-    pool = EndpointPool(["sim://x:1"], lambda _n: client)
+    pool = EndpointPool(["sim://x:1"], factory_for(SimSubstrate(world.chain)))
     hotkeys = tuple((1, w.hotkey.ss58_address) for w in (*world.validators, *world.miners))
     poller = ChainPoller(WatchPlan(hotkeys=hotkeys), pool, DeregistrationTracker(None))
     poller.add_listener(sink.on_snapshot)

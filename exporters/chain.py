@@ -1,12 +1,19 @@
 """The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
 
-Cost of one steady-state poll, in SDK calls (what ``tests/test_exporter_calls.py`` counts):
+Cost of one steady-state poll, in Substrate calls (asserted call by call in
+``tests/test_exporter_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_finality_and_one_hash``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``finalized_block_number`` on the active endpoint,
-* per read subnet: ``neurons.all`` (1 runtime call: scores incl. validator trust) and
-  ``subnets.metagraph(commitments=False)`` (1 runtime call: registration blocks, stakes and
-  subnet parameters), both at the pinned block (each also resolves the block hash).
+* 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
+  ``BlockHashMemo`` (``exporters/endpoints.py``) answers all but the first from memory,
+* per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
+  validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
+  and subnet parameters).
+
+So with one endpoint a poll of M subnets costs 3 + 2M calls. The first poll on a connection
+also pays ``connect`` (which reads the token symbols unless cached on disk) and one
+``block_time`` read; a failed read is retried once on each other healthy endpoint.
 
 Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
 coldkey column of the same records. A coldkey watched on *every* subnet is discovered with

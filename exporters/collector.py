@@ -171,8 +171,9 @@ class ChainCollector:
         )
         vrank = _gauge(
             N.NEURON_VALIDATOR_TRUST_RANK,
-            "Place among the subnet's permitted validators by validator trust (0 = highest). "
-            "Absent without a validator permit.",
+            "Place among the subnet's validators by validator trust (0 = highest). A validator "
+            "holds a permit and has set weights since registering (last update after the "
+            "registration block); absent for any other neuron, e.g. a miner with a spare permit.",
             NEURON_LABELS,
         )
         axon = _gauge(
@@ -232,7 +233,9 @@ class ChainCollector:
             ),
             (
                 N.SUBNET_VALIDATOR_TRUST_MEDIAN,
-                "Median validator trust among the subnet's permitted validators, 0..1.",
+                "Median validator trust among the subnet's validators (permit holders that "
+                "have set weights since registering; miners with spare permits are left out), "
+                "0..1. Absent while the subnet has none.",
                 lambda s: s.validator_trust_median,
             ),
         ]

@@ -56,8 +56,8 @@ class NeuronView:
     # Place in the eviction order among non-immune neurons (0 = evicted by the next
     # registration); None while immune, because an immune neuron cannot be evicted.
     pruning_position: int | None
-    # Place among the subnet's permitted validators by validator trust (0 = highest);
-    # None without a validator permit.
+    # Place among the subnet's validators (``acts_as_validator``) by validator trust
+    # (0 = highest); None for a neuron that is not one (no permit, or never set weights).
     validator_trust_rank: int | None
 
     @property
@@ -188,6 +188,19 @@ def pruning_order(rows: Sequence[tuple[int, int, int]]) -> dict[int, int]:
     return {uid: pos for pos, (uid, _, _) in enumerate(ordered)}
 
 
+def acts_as_validator(validator_permit: bool, last_update: int, registered_at: int) -> bool:
+    """Whether a neuron counts as a validator for peer comparisons.
+
+    A permit alone is not enough: on a subnet with fewer neurons than validator slots every
+    miner holds a spare permit with validator trust 0, which would drag the peer median to
+    0. A validator is a permit holder that has set weights since it registered (the chain
+    sets ``last_update`` to the registration block, and only a weight update moves it on).
+    This is the chain half of the alerts' ``neuron:bittensor_neuron_is_validator:bool``
+    (alerts/rules/neuron.rules.yaml), which also counts taowatch's validator runtime.
+    """
+    return validator_permit and last_update > registered_at
+
+
 def build_subnet(
     netuid: int,
     block: int,
@@ -240,7 +253,11 @@ def build_subnet(
     positions = pruning_order(prunable)
 
     validators = sorted(
-        ((int(n.raw.get("validator_trust") or 0), n.uid) for n, _ in rows if n.validator_permit),
+        (
+            (int(n.raw.get("validator_trust") or 0), n.uid)
+            for n, m in rows
+            if acts_as_validator(bool(n.validator_permit), int(n.last_update), reg_block(m))
+        ),
         key=lambda v: (-v[0], v[1]),
     )
     vtrust_rank = {uid: pos for pos, (_, uid) in enumerate(validators)}

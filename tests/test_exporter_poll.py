@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import statistics
 import subprocess
 from collections import Counter
 from collections.abc import Callable
@@ -158,9 +159,10 @@ async def test_values_match_the_chain_state(world):
     assert val(reg, "bittensor_subnet_alpha_price_tao", netuid=netuid) == pytest.approx(
         sn.tao_in / sn.alpha_in
     )
-    # Validator trust rank: the validator with the higher vtrust among permitted ones is 0.
+    # Validator trust rank: the validator with the higher vtrust among the validators is 0.
     permitted = sorted(
-        (n for n in sn.neurons if n.validator_permit), key=lambda n: (-n.validator_trust, n.uid)
+        (n for n in sn.neurons if n.validator_permit and n.last_update > n.registered_at),
+        key=lambda n: (-n.validator_trust, n.uid),
     )
     vuid = sn.uids[validator.hotkey.ss58_address]
     expected_rank = [n.uid for n in permitted].index(vuid)
@@ -174,6 +176,34 @@ async def test_values_match_the_chain_state(world):
         )
         == expected_rank
     )
+
+
+async def test_a_miner_holding_a_spare_permit_is_not_a_validator_for_rank_or_median(world):
+    chain, netuid = world.chain, world.netuid
+    # Two more epochs: with more validator slots than neurons, every miner gets a permit.
+    chain.step(2 * (chain.subnet(netuid).tempo + 1))
+    sn = chain.subnet(netuid)
+    spare = [n for n in sn.neurons if n.validator_permit and n.last_update <= n.registered_at]
+    validators = [n for n in sn.neurons if n.validator_permit and n.last_update > n.registered_at]
+    assert spare, "the world must have a miner with a spare permit for this test to mean much"
+    assert len(validators) == len(world.validators)
+    assert all(n.validator_trust == 0 for n in spare)
+
+    poller, _, reg = make_poller(chain, WatchPlan(export_all=frozenset({netuid})))
+    assert await poller.poll(), poller.status.last_error
+
+    median = val(reg, "bittensor_subnet_validator_trust_median", netuid=netuid)
+    expected = statistics.median(n.validator_trust / U16 for n in validators)
+    assert median == pytest.approx(expected)
+    assert median > 0  # the spare permits (vtrust 0) would have pulled a 2-of-5 median to 0
+    ranked = sorted(validators, key=lambda n: (-n.validator_trust, n.uid))
+    for pos, n in enumerate(ranked):
+        lab = {"netuid": netuid, "hotkey": n.hotkey, "uid": n.uid}
+        assert val(reg, "bittensor_neuron_validator_trust_rank", **lab) == pos
+    for n in spare:
+        lab = {"netuid": netuid, "hotkey": n.hotkey, "uid": n.uid}
+        assert val(reg, "bittensor_neuron_validator_permit", **lab) == 1
+        assert val(reg, "bittensor_neuron_validator_trust_rank", **lab) is None
 
 
 async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_finality_and_one_hash(world):

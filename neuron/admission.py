@@ -46,9 +46,15 @@ class PriorityGate:
     def depth(self) -> int:
         return self._waiting
 
-    async def acquire(self, priority: float) -> None:
+    def try_acquire(self) -> bool:
+        """Take a free slot without waiting (no coroutine on the hot path); False if none."""
         if self._active < self._max_concurrent and not self._waiting:
             self._active += 1
+            return True
+        return False
+
+    async def acquire(self, priority: float) -> None:
+        if self.try_acquire():
             return
         if self._waiting >= self._max_queue:
             raise QueueFull

@@ -1,4 +1,4 @@
-"""The miner's HTTP server: one middleware decides, in cheapest-first order, whether a request
+"""The miner's HTTP server: one pipeline decides, in cheapest-first order, whether a request
 reaches the task handler at all.
 
 1. route known (404 otherwise) and body within the size limit (413);
@@ -11,7 +11,7 @@ reaches the task handler at all.
 7. a handler slot, highest stake first, from a bounded queue (503 when full or waited out).
 
 Every refusal is counted by reason and answered with a short JSON error that never echoes
-the request; only step 7's winners call the handler.
+the request; only step 7's winners call the task's ``solve``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 from bittensor import http_auth
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from neuron.admission import PriorityGate, QueueFull, QueueTimeout, RateLimiter
 from neuron.auth import Refusal, Verifier
@@ -31,9 +31,6 @@ from neuron.blacklist import CallerPolicy
 from neuron.metagraph import MetagraphView
 from neuron.metrics import NeuronMetrics
 from neuron.task import Task
-
-PARSED: web.RequestKey[BaseModel] = web.RequestKey("parsed", BaseModel)
-CALLER: web.RequestKey[str] = web.RequestKey("caller", str)
 
 _HOTKEY_HEADER = http_auth.HEADER_HOTKEY
 
@@ -81,25 +78,34 @@ class Axon:
         self._log = log or structlog.get_logger("neuron.axon")
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware], client_max_size=self._max_body)
-        app.router.add_post(self.route, self._handle)
+        # The pipeline is a route handler rather than an aiohttp middleware: with any
+        # middleware aiohttp also wraps every request in its own current-app middleware,
+        # and the two layers cost more than everything this runtime adds to a bare handler.
+        app = web.Application(client_max_size=self._max_body)
+        app.router.add_post(self.route, self._serve)
+        app.router.add_route("*", self.route, self._wrong_method)
+        app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
 
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler) -> web.StreamResponse:
+    async def _serve(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
-        route = self.route if request.match_info.http_exception is None else "other"
         try:
-            if route == "other":
-                raise Refusal(404, "unknown_route", "no such route")
-            response = await self._admit_and_handle(request, handler)
+            response = await self._admit_and_handle(request)
         except Refusal as refusal:
             self._metrics.refused(refusal.reason)
             response = _error(refusal.status, refusal.reason, refusal.message)
-        self._metrics.request(route, response.status, time.perf_counter() - started)
+        self._metrics.request(self.route, response.status, time.perf_counter() - started)
         return response
 
-    async def _admit_and_handle(self, request: web.Request, handler) -> web.StreamResponse:
+    async def _unknown(self, request: web.Request) -> web.Response:
+        self._metrics.request("other", 404, 0.0)
+        return _error(404, "unknown_route", "no such route")
+
+    async def _wrong_method(self, request: web.Request) -> web.Response:
+        self._metrics.request(self.route, 405, 0.0)
+        return _error(405, "method_not_allowed", "use POST")
+
+    async def _admit_and_handle(self, request: web.Request) -> web.Response:
         length = request.content_length
         if length is not None and length > self._max_body:
             raise Refusal(413, "oversized", f"body exceeds {self._max_body} bytes")
@@ -118,25 +124,21 @@ class Axon:
         if not self._limiter.allow(caller.hotkey_ss58):
             raise Refusal(429, "rate_limited", "too many requests from this hotkey; slow down")
         try:
-            request[PARSED] = self.task.request_model.model_validate_json(body)
+            parsed = self.task.request_model.model_validate_json(body)
         except ValidationError as exc:
             raise Refusal(400, "malformed_body", _validation_message(exc)) from None
-        request[CALLER] = caller.hotkey_ss58
         try:
-            await self._gate.acquire(peer.stake)
+            if not self._gate.try_acquire():
+                await self._gate.acquire(peer.stake)
         except QueueFull:
             raise Refusal(503, "queue_full", "miner is at capacity; retry later") from None
         except QueueTimeout:
             raise Refusal(503, "queue_timeout", "request waited too long for a slot") from None
         try:
-            return await handler(request)
-        finally:
-            self._gate.release()
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        try:
-            answer = await self.task.solve(request[PARSED])
+            answer = await self.task.solve(parsed)
         except Exception:
             self._log.exception("task handler failed", task=self.task.name)
             return _error(500, "handler_error", "the task handler failed")
+        finally:
+            self._gate.release()
         return web.Response(body=answer.model_dump_json().encode(), content_type="application/json")

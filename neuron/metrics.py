@@ -188,6 +188,7 @@ class NeuronMetrics:
         # Label children are cached: labels() takes a lock and builds a key on every call,
         # which is measurable at thousands of requests per second.
         self._children: dict[tuple, object] = {}
+        self._request_children: dict[tuple[str, int], tuple] = {}
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
         self._state_source = source
@@ -201,8 +202,15 @@ class NeuronMetrics:
         return child
 
     def request(self, route: str, status: int, seconds: float) -> None:
-        self._child(self._requests, route, str(status)).inc()
-        self._child(self._request_duration, route).observe(seconds)
+        pair = self._request_children.get((route, status))
+        if pair is None:
+            pair = (
+                self._child(self._requests, route, str(status)),
+                self._child(self._request_duration, route),
+            )
+            self._request_children[(route, status)] = pair
+        pair[0].inc()
+        pair[1].observe(seconds)
 
     def refused(self, reason: str) -> None:
         self._child(self._blacklisted, reason).inc()

@@ -165,55 +165,27 @@ class Demo:
 
     # -- the operator's side: wallets, registration, stake -----------------------------------
 
-    def make_wallet(self, name: str):
-        import bittensor as bt
-
-        wallet = bt.Wallet(name=name, hotkey="default", path=str(self.workdir / "wallets"))
-        wallet.create_new_coldkey(use_password=False, suppress=True, overwrite=True)
-        wallet.create_new_hotkey(use_password=False, suppress=True, overwrite=True)
-        return wallet
-
     async def onboard(self) -> dict[str, str]:
         """Register the demo's neurons and stake the validator, as an operator would from the
         machine that holds the coldkeys; then delete the coldkeys: servers get hotkeys only."""
-        import bittensor as bt
+        from simnet.onboarding import OnboardingError, onboard
 
-        from simnet.remote import SimAdmin
-        from taowatch.chain import make_client, parse_sim
-
-        sim = parse_sim(self.network)
         names = ["validator", *[m for m, _ in MINERS]]
-        wallets = {name: self.make_wallet(name) for name in names}
-        hotkeys = {}
-        async with SimAdmin(sim.host, sim.port) as admin, make_client(self.network) as client:
-            for name, wallet in wallets.items():
-                tao = VALIDATOR_STAKE_TAO + 100 if name == "validator" else 100
-                await admin.fund(wallet.coldkeypub.ss58_address, tao)
-                result = await client.execute(bt.BurnedRegister(netuid=NETUID), wallet)
-                if not result.success:
-                    raise DemoError(f"registering {name} failed: {result.message}")
-                hotkeys[name] = wallet.hotkey.ss58_address
-                uid = await client.neurons.uid(hotkeys[name], NETUID)
-                self.say(f"registered {name} on subnet {NETUID} as uid {uid}")
-            staked = await client.execute(
-                bt.AddStake(
-                    netuid=NETUID,
-                    hotkey_ss58=hotkeys["validator"],
-                    amount_tao=VALIDATOR_STAKE_TAO,
-                    slippage_protection=False,
-                ),
-                wallets["validator"],
+        try:
+            done = await onboard(
+                self.network,
+                self.workdir / "wallets",
+                names,
+                netuid=NETUID,
+                stake_tao={"validator": VALIDATOR_STAKE_TAO},
             )
-            if not staked.success:
-                raise DemoError(f"staking the validator failed: {staked.message}")
-            self.say(f"staked {VALIDATOR_STAKE_TAO:,} TAO on the validator")
-        self.wallets = wallets
-        return hotkeys
-
-    def remove_coldkeys(self) -> None:
-        for wallet in self.wallets.values():
-            Path(wallet.coldkey_file.path).unlink()
+        except OnboardingError as exc:
+            raise DemoError(str(exc)) from None
+        for n in done.values():
+            self.say(f"registered {n.name} on subnet {NETUID} as uid {n.uid}")
+        self.say(f"staked {VALIDATOR_STAKE_TAO:,} TAO on the validator")
         self.say("deleted the coldkeys: the neurons run with hotkeys and coldkeypub.txt only")
+        return {name: n.hotkey for name, n in done.items()}
 
     def write_config(self, name: str, config: dict) -> Path:
         path = self.workdir / f"{name}.yaml"
@@ -431,7 +403,6 @@ def main(argv: list[str]) -> int:
         demo.check_ports()
         demo.start_simnet()
         hotkeys = asyncio.run(demo.onboard())
-        demo.remove_coldkeys()
         demo.start_agent(hotkeys)
         demo.start_neurons()
         if args.stack:

@@ -253,9 +253,11 @@ def build():
                 "Share of requests answered with a 5xx status. Dashed line: the miner "
                 "error-rate alert's threshold.",
                 c.RATIO,
+                # No 5xx series exists until the first 5xx: count that as zero errors, or
+                # a healthy miner's panel would say "No data".
                 c.query(
-                    f"sum(rate({c.counter(R.AXON_REQUESTS, _SERVER_ERRORS)}"
-                    "[$__rate_interval]))"
+                    f"(sum(rate({c.counter(R.AXON_REQUESTS, _SERVER_ERRORS)}"
+                    "[$__rate_interval])) or vector(0))"
                     f" / sum(rate({c.counter(R.AXON_REQUESTS, runtime)}[$__rate_interval]))",
                     "5xx ratio",
                 ),

@@ -75,15 +75,19 @@ def build():
                 "alert's window. Dashed line: the failure count at which it fires (if no "
                 "attempt in the window succeeded).",
                 c.COUNT,
+                # A failure outcome's series exists only once it happened: "or 0 * any
+                # attempt" draws the zero line of a validator that has never failed.
                 c.query(
                     f"sum by (hotkey) (increase({c.counter(R.VALIDATOR_SET_WEIGHTS, _FAILED)}"
+                    f"[{c.window('set_weights_failure_window')}]))"
+                    f" or 0 * sum by (hotkey) (increase({c.counter(R.VALIDATOR_SET_WEIGHTS)}"
                     f"[{c.window('set_weights_failure_window')}]))",
-                    "failed",
+                    "failed {{hotkey}}",
                 ),
                 c.query(
                     f"sum by (hotkey) (increase({c.counter(R.VALIDATOR_SET_WEIGHTS, _OK)}"
                     f"[{c.window('set_weights_failure_window')}]))",
-                    "succeeded",
+                    "succeeded {{hotkey}}",
                 ),
                 thresholds=c.rising(None, c.threshold("set_weights_failures")),
                 min_value=0,

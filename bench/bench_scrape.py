@@ -1,17 +1,20 @@
 """/metrics with export_all_neurons on 16 subnets x 256 neurons vs labelled Gauges, same run.
 
-The agent polls an in-process simnet chain once; then, over real HTTP on loopback:
+The agent polls an in-process simnet chain once. Then, with no cache anywhere:
 
-* agent: its /metrics handler (collector -> fresh metric families -> exposition, rendered
-  once per poll result and served from that render until the next poll);
-* baseline: the same series (same names, labels, values) held in labelled prometheus-client
-  ``Gauge`` children, served by prometheus-client's own aiohttp handler, which renders the
-  registry on every scrape.
+* render: one full render of the same series, median of N, in three ways —
+  - baseline: the series held in labelled prometheus-client ``Gauge`` children, rendered by
+    prometheus-client (``generate_latest``; OpenMetrics: its ``generate_latest``);
+  - collector: the agent's ``ChainCollector`` (fresh metric families from the snapshot)
+    rendered by prometheus-client, the path the agent used before its own formatter;
+  - agent: what ``/metrics`` does now (``Exposition.body``: ``exporters.exposition``
+    writes the chain families straight from the snapshot);
+* scrape: wall time of a GET over real HTTP on loopback, agent ``/metrics`` vs the Gauges
+  served by prometheus-client's own aiohttp handler, identity and gzip. The agent renders
+  on every scrape (it has no cache), so a poll runs between scrapes to prove nothing is
+  reused.
 
-Both are measured without and with ``Accept-Encoding: gzip``. The agent's first scrape after
-a poll pays the render ("cold"); later scrapes of the same poll are "warm".
-
-Usage: .venv/bin/python bench/bench_scrape.py [--subnets 16] [--uids 256] [--scrapes 5]
+Usage: .venv/bin/python bench/bench_scrape.py [--subnets 16] [--uids 256] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import logging
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,9 +36,10 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.aiohttp import make_aiohttp_handler
-from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import choose_encoder, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 
-from agent.app import EXPOSITION_KEY, POLLER_KEY, create_app
+from agent.app import EXPOSITION_KEY, POLLER_KEY, REGISTRY_KEY, create_app
 from agent.config import AgentConfig
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.substrate import SimSubstrate
@@ -93,13 +98,30 @@ async def timed_get(http: aiohttp.ClientSession, url: str, gzip: bool) -> tuple[
     return time.perf_counter() - t, len(body)
 
 
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/metrics"
+
+
 async def run(args: argparse.Namespace) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     isolate_token_symbol_cache()
     t = time.perf_counter()
     chain = build_chain(args.subnets, args.uids)
     print(f"built {args.subnets}x{args.uids} chain in {time.perf_counter() - t:.1f}s")
-    client = bt.Client("ws://simnet-bench.invalid", substrate=SimSubstrate(chain))
+    substrate = SimSubstrate(chain)
     cfg = AgentConfig.model_validate(
         {
             "chain": {"network": "sim://127.0.0.1:1"},
@@ -107,58 +129,69 @@ async def run(args: argparse.Namespace) -> None:
             "export_all_neurons": list(range(1, args.subnets + 1)),
         }
     )
-    app = create_app(cfg, client_factory=lambda _n: client, process_metrics=False)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    agent_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/metrics"
+    app = create_app(
+        cfg,
+        client_factory=lambda _n, wrap: bt.Client(
+            "ws://simnet-bench.invalid", substrate=wrap(substrate)
+        ),
+        process_metrics=False,
+    )
+    runner, agent_url = await serve(app)
     poller = app[POLLER_KEY]
     t = time.perf_counter()
     while poller.snapshot is None:  # noqa: ASYNC110 (the start-up poll runs in the scheduler)
         await asyncio.sleep(0.01)
     print(f"agent poll of {args.subnets} subnets: {time.perf_counter() - t:.2f}s")
 
-    from agent.app import REGISTRY_KEY
-
-    baseline, series = gauge_registry(app[REGISTRY_KEY])
+    registry = app[REGISTRY_KEY]
+    baseline, series = gauge_registry(registry)
     base_app = web.Application()
     base_app.router.add_get("/metrics", make_aiohttp_handler(baseline))
-    base_runner = web.AppRunner(base_app)
-    await base_runner.setup()
-    base_site = web.TCPSite(base_runner, "127.0.0.1", 0)
-    await base_site.start()
-    base_url = f"http://127.0.0.1:{base_site._server.sockets[0].getsockname()[1]}/metrics"
+    base_runner, base_url = await serve(base_app)
     print(f"series: {series} ({args.subnets} subnets x {args.uids} neurons)")
 
     exposition = app[EXPOSITION_KEY]
+    agent_text, _ = exposition.body("")
+    assert agent_text == generate_latest(registry), "fast formatter differs from prometheus-client"
+    print(f"exposition: {len(agent_text) / 1e6:.1f} MB, identical to prometheus-client's render")
+
+    print(f"render, no cache (median of {args.repeat}):")
+    for label, accept, base_fn in (
+        ("text 0.0.4", "", lambda: generate_latest(baseline)),
+        (
+            "OpenMetrics",
+            "application/openmetrics-text; version=1.0.0",
+            lambda: om_generate_latest(baseline),
+        ),
+    ):
+        encoder, _ = choose_encoder(accept)
+        b = median_time(base_fn, args.repeat)
+        c = median_time(lambda encoder=encoder: encoder(registry), args.repeat)
+        a = median_time(lambda accept=accept: exposition.body(accept), args.repeat)
+        print(
+            f"  [{label:11s}] baseline Gauges {b * 1000:7.1f} ms | collector via prometheus-client "
+            f"{c * 1000:7.1f} ms ({b / c:.1f}x) | agent formatter {a * 1000:6.1f} ms ({b / a:.1f}x)"
+        )
+
+    print(f"served scrape over loopback HTTP, every one rendered (median of {args.repeat}):")
     async with aiohttp.ClientSession() as http:
         for gzip in (False, True):
-            cold = []
-            warm = []
-            size = 0
-            await timed_get(http, agent_url, gzip)  # a scraper of this format exists now
-            for _ in range(args.scrapes):
-                # Cold: what one render of a new poll result costs (now done after the
-                # poll, off the scrape path, for formats scraped recently).
-                encoder, _ = choose_encoder("")
-                t = time.perf_counter()
-                await asyncio.to_thread(exposition.render_uncached, encoder, gzip)
-                cold.append(time.perf_counter() - t)
+            agent, base = [], []
+            size = base_size = 0
+            for _ in range(args.repeat):
+                chain.step()
                 await poller.poll()
-                await exposition.settled()  # the after-poll render, off the scrape path
                 renders = exposition.renders
                 dt, size = await timed_get(http, agent_url, gzip)
-                assert exposition.renders == renders  # served from the after-poll render
-                warm.append(dt)
-            base = [(await timed_get(http, base_url, gzip)) for _ in range(args.scrapes)]
-            b = statistics.median(x for x, _ in base)
-            c, w = statistics.median(cold), statistics.median(warm)
+                assert exposition.renders == renders + 1  # rendered for this scrape
+                agent.append(dt)
+                dt, base_size = await timed_get(http, base_url, gzip)
+                base.append(dt)
+            b, w = statistics.median(base), statistics.median(agent)
             label = "gzip" if gzip else "identity"
             print(
-                f"  [{label:8s}] baseline Gauges {b * 1000:7.1f} ms ({base[0][1] / 1e6:.1f} MB) | "
-                f"agent render {c * 1000:7.1f} ms ({b / c:.1f}x) | agent scrape {w * 1000:7.1f} ms "
-                f"({b / w:.1f}x) ({size / 1e6:.1f} MB)"
+                f"  [{label:8s}] baseline Gauges {b * 1000:7.1f} ms ({base_size / 1e6:.2f} MB) | "
+                f"agent {w * 1000:7.1f} ms ({b / w:.1f}x) ({size / 1e6:.2f} MB)"
             )
     await runner.cleanup()
     await base_runner.cleanup()
@@ -168,7 +201,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--subnets", type=int, default=16)
     p.add_argument("--uids", type=int, default=256)
-    p.add_argument("--scrapes", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=5)
     asyncio.run(run(p.parse_args()))
 
 

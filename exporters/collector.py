@@ -19,8 +19,9 @@ Example exposition (one watched hotkey on subnet 1)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -30,59 +31,94 @@ from taowatch.metric_names import Exporter as N
 
 CACHED = "Cached: read from the chain once per poll (every block by default)."
 
-NEURON_LABELS = ["netuid", "hotkey", "uid"]
+NEURON_LABELS = ("netuid", "hotkey", "uid")
 
-# (name, help, getter) for the plain per-neuron gauges.
-_NEURON_GAUGES: list[tuple[str, str, Callable[[NeuronView], float]]] = [
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family as plain data: what both the collector and the formatter render.
+
+    ``values[i]`` belongs to ``label_values[i]``; None means "no sample for this label set"
+    (e.g. no pruning position while immune). Families over the same neurons share one
+    ``label_values`` sequence object, so the formatter escapes each label set once per
+    render instead of once per family. ``name`` carries no ``_total``: counters get it on
+    the wire, as prometheus-client does.
+    """
+
+    name: str
+    kind: str  # "gauge" or "counter"
+    help: str
+    label_names: tuple[str, ...]
+    label_values: Sequence[tuple[str, ...]]
+    values: Sequence[float | None]
+
+    def to_metric(self) -> Metric:
+        cls = CounterMetricFamily if self.kind == "counter" else GaugeMetricFamily
+        metric = cls(self.name, self.help, labels=list(self.label_names))
+        for labels, value in zip(self.label_values, self.values, strict=True):
+            if value is not None:
+                metric.add_metric(list(labels), value)
+        return metric
+
+
+_NO_LABELS: tuple[tuple[str, ...], ...] = ((),)
+
+
+def _single(name: str, help_: str, value: float, kind: str = "gauge") -> Family:
+    return Family(name, kind, help_, (), _NO_LABELS, (float(value),))
+
+
+# (name, help, NeuronView attribute) for the plain per-neuron gauges.
+_NEURON_GAUGES: list[tuple[str, str, str]] = [
     (
         N.NEURON_RANK,
         "Rank as the chain reports it, 0..1. The current runtime no longer computes rank "
         "(always 0); kept for older runtimes.",
-        lambda v: v.rank,
+        "rank",
     ),
     (
         N.NEURON_TRUST,
         "Trust as the chain reports it, 0..1. The current runtime no longer computes trust "
         "(always 0); kept for older runtimes.",
-        lambda v: v.trust,
+        "trust",
     ),
-    (N.NEURON_VALIDATOR_TRUST, "Validator trust, 0..1.", lambda v: v.validator_trust),
-    (N.NEURON_CONSENSUS, "Consensus, 0..1.", lambda v: v.consensus),
-    (N.NEURON_INCENTIVE, "Incentive, 0..1.", lambda v: v.incentive),
-    (N.NEURON_DIVIDENDS, "Dividends, 0..1.", lambda v: v.dividends),
+    (N.NEURON_VALIDATOR_TRUST, "Validator trust, 0..1.", "validator_trust"),
+    (N.NEURON_CONSENSUS, "Consensus, 0..1.", "consensus"),
+    (N.NEURON_INCENTIVE, "Incentive, 0..1.", "incentive"),
+    (N.NEURON_DIVIDENDS, "Dividends, 0..1.", "dividends"),
     (
         N.NEURON_EMISSION_ALPHA,
         "Alpha emitted to the neuron by the subnet's last epoch, in alpha tokens.",
-        lambda v: v.emission_alpha,
+        "emission_alpha",
     ),
-    (N.NEURON_STAKE_ALPHA, "Alpha staked on the hotkey on this subnet.", lambda v: v.stake_alpha),
-    (N.NEURON_STAKE_TAO, "TAO (root) stake of the hotkey.", lambda v: v.stake_tao),
-    (N.NEURON_ACTIVE, "1 if the chain counts the neuron as active, else 0.", lambda v: v.active),
+    (N.NEURON_STAKE_ALPHA, "Alpha staked on the hotkey on this subnet.", "stake_alpha"),
+    (N.NEURON_STAKE_TAO, "TAO (root) stake of the hotkey.", "stake_tao"),
+    (N.NEURON_ACTIVE, "1 if the chain counts the neuron as active, else 0.", "active"),
     (
         N.NEURON_VALIDATOR_PERMIT,
         "1 if the neuron holds a validator permit, else 0.",
-        lambda v: v.validator_permit,
+        "validator_permit",
     ),
     (
         N.NEURON_LAST_UPDATE_BLOCK,
         "Block of the neuron's last weight update (for a miner: its registration block).",
-        lambda v: v.last_update,
+        "last_update",
     ),
     (
         N.NEURON_BLOCKS_SINCE_LAST_UPDATE,
         "Blocks between the source block and the neuron's last weight update; compare with "
         "bittensor_subnet_tempo_blocks and bittensor_subnet_activity_cutoff_blocks.",
-        lambda v: v.blocks_since_last_update,
+        "blocks_since_last_update",
     ),
     (
         N.NEURON_REGISTRATION_BLOCK,
         "Block at which the hotkey registered into its uid.",
-        lambda v: v.block_at_registration,
+        "block_at_registration",
     ),
     (
         N.NEURON_IMMUNITY_REMAINING_BLOCKS,
         "Blocks of deregistration immunity left, from the next block (0 = can be evicted).",
-        lambda v: v.immunity_remaining_blocks,
+        "immunity_remaining_blocks",
     ),
 ]
 
@@ -95,237 +131,319 @@ class SnapshotSource(Protocol):
     def status(self) -> PollStatus: ...
 
 
-def _gauge(name: str, help_: str, labels: list[str] | None = None) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, f"{help_} {CACHED}", labels=labels)
+def _cached(help_: str) -> str:
+    return f"{help_} {CACHED}"
+
+
+def _f(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 class ChainCollector:
-    """Yields every chain and exporter series from the poller's current snapshot."""
+    """Yields every chain and exporter series from the poller's current snapshot.
+
+    :meth:`families` is the single description of what is exported; :meth:`collect` (the
+    prometheus-client collector protocol) and ``exporters.exposition`` (the fast text
+    formatter ``/metrics`` uses) both render it, and a test holds them byte-identical.
+    """
 
     def __init__(self, source: SnapshotSource):
         self._source = source
 
     def collect(self) -> Iterator[Metric]:
+        for family in self.families():
+            yield family.to_metric()
+
+    def families(self) -> list[Family]:
         # Read both references once: the poller may swap them while we iterate.
         snapshot = self._source.snapshot
         status = self._source.status
+        out: list[Family] = []
         if snapshot is not None:
-            yield from self._neurons(snapshot)
-            yield from self._subnets(snapshot)
-            yield from self._chain(snapshot)
-        yield from self._exporter(snapshot, status)
+            out += _neurons(snapshot)
+            out += _subnets(snapshot)
+            out += _chain(snapshot)
+        out += _exporter(snapshot, status)
+        return out
 
-    # -- neurons ---------------------------------------------------------------------------
 
-    def _neurons(self, snap: ChainSnapshot) -> Iterator[Metric]:
-        registered = _gauge(
+# -- neurons -------------------------------------------------------------------------------
+
+
+def _neurons(snap: ChainSnapshot) -> list[Family]:
+    watch_labels = ("netuid", "hotkey")
+    watched = [(str(w.netuid), w.hotkey) for w in snap.watched]
+    out = [
+        Family(
             N.NEURON_REGISTERED,
-            "1 if the watched hotkey holds a uid on the subnet, else 0.",
-            ["netuid", "hotkey"],
-        )
-        deregs = CounterMetricFamily(
+            "gauge",
+            _cached("1 if the watched hotkey holds a uid on the subnet, else 0."),
+            watch_labels,
+            watched,
+            [1.0 if w.registered else 0.0 for w in snap.watched],
+        ),
+        Family(
             N.NEURON_DEREGISTRATIONS,
-            "Times the watched hotkey was seen losing its uid on the subnet (persisted across "
-            "agent restarts). Counted only from successful reads.",
-            labels=["netuid", "hotkey"],
-        )
-        exported: dict[tuple[int, int], NeuronView] = {}
-        for w in snap.watched:
-            key = (str(w.netuid), w.hotkey)
-            registered.add_metric(key, 1.0 if w.registered else 0.0)
-            deregs.add_metric(key, float(snap.deregistrations.get((w.netuid, w.hotkey), 0)))
-            if w.neuron is not None:
-                exported[(w.netuid, w.neuron.uid)] = w.neuron
-        for netuid in sorted(snap.export_all):
-            view = snap.subnets.get(netuid)
-            if view is not None:
-                for nv in view.neurons:
-                    exported[(netuid, nv.uid)] = nv
-        yield registered
-        yield deregs
+            "counter",
+            _cached(
+                "Times the watched hotkey was seen losing its uid on the subnet (persisted "
+                "across agent restarts). Counted only from successful reads."
+            ),
+            watch_labels,
+            watched,
+            [float(snap.deregistrations.get((w.netuid, w.hotkey), 0)) for w in snap.watched],
+        ),
+    ]
+    exported: dict[tuple[int, int], NeuronView] = {}
+    for w in snap.watched:
+        if w.neuron is not None:
+            exported[(w.netuid, w.neuron.uid)] = w.neuron
+    for netuid in sorted(snap.export_all):
+        view = snap.subnets.get(netuid)
+        if view is not None:
+            for nv in view.neurons:
+                exported[(netuid, nv.uid)] = nv
+    neurons = [exported[k] for k in sorted(exported)]
+    labels = [(str(v.netuid), v.hotkey, str(v.uid)) for v in neurons]
 
-        neurons = [exported[k] for k in sorted(exported)]
-        labels = [(str(v.netuid), v.hotkey, str(v.uid)) for v in neurons]
-
-        uid = _gauge(
+    out.append(
+        Family(
             N.NEURON_UID,
-            "The uid the hotkey holds on the subnet (value = uid; coldkey is the owner).",
-            ["netuid", "hotkey", "uid", "coldkey"],
+            "gauge",
+            _cached("The uid the hotkey holds on the subnet (value = uid; coldkey is the owner)."),
+            (*NEURON_LABELS, "coldkey"),
+            [(*lab, v.coldkey) for v, lab in zip(neurons, labels, strict=True)],
+            [float(v.uid) for v in neurons],
         )
-        for v, lab in zip(neurons, labels, strict=True):
-            uid.add_metric((*lab, v.coldkey), float(v.uid))
-        yield uid
-
-        for name, help_, get in _NEURON_GAUGES:
-            fam = _gauge(name, help_, NEURON_LABELS)
-            for v, lab in zip(neurons, labels, strict=True):
-                fam.add_metric(lab, float(get(v)))
-            yield fam
-
-        pruning = _gauge(
+    )
+    for name, help_, attr in _NEURON_GAUGES:
+        out.append(
+            Family(
+                name,
+                "gauge",
+                _cached(help_),
+                NEURON_LABELS,
+                labels,
+                [float(getattr(v, attr)) for v in neurons],
+            )
+        )
+    out.append(
+        Family(
             N.NEURON_PRUNING_POSITION,
-            "Place in the subnet's eviction order among non-immune neurons (0 = replaced by the "
-            "next registration): lowest emission first, then older registration, then lower "
-            "uid. Absent while the neuron is immune.",
+            "gauge",
+            _cached(
+                "Place in the subnet's eviction order among non-immune neurons (0 = replaced by "
+                "the next registration): lowest emission first, then older registration, then "
+                "lower uid. Absent while the neuron is immune."
+            ),
             NEURON_LABELS,
+            labels,
+            [_f(v.pruning_position) for v in neurons],
         )
-        vrank = _gauge(
+    )
+    out.append(
+        Family(
             N.NEURON_VALIDATOR_TRUST_RANK,
-            "Place among the subnet's validators by validator trust (0 = highest). A validator "
-            "holds a permit and has set weights since registering (last update after the "
-            "registration block); absent for any other neuron, e.g. a miner with a spare permit.",
+            "gauge",
+            _cached(
+                "Place among the subnet's validators by validator trust (0 = highest). A "
+                "validator holds a permit and has set weights since registering (last update "
+                "after the registration block); absent for any other neuron, e.g. a miner "
+                "with a spare permit."
+            ),
             NEURON_LABELS,
+            labels,
+            [_f(v.validator_trust_rank) for v in neurons],
         )
-        axon = _gauge(
+    )
+    served = [(v, lab) for v, lab in zip(neurons, labels, strict=True) if v.axon is not None]
+    out.append(
+        Family(
             N.NEURON_AXON_INFO,
-            "The axon the neuron serves (ip and port as labels; value always 1).",
-            [*NEURON_LABELS, "ip", "port"],
+            "gauge",
+            _cached("The axon the neuron serves (ip and port as labels; value always 1)."),
+            (*NEURON_LABELS, "ip", "port"),
+            [(*lab, v.axon.ip, str(v.axon.port)) for v, lab in served],  # type: ignore[union-attr]
+            [1.0] * len(served),
         )
-        for v, lab in zip(neurons, labels, strict=True):
-            if v.pruning_position is not None:
-                pruning.add_metric(lab, float(v.pruning_position))
-            if v.validator_trust_rank is not None:
-                vrank.add_metric(lab, float(v.validator_trust_rank))
-            if v.axon is not None:
-                axon.add_metric((*lab, v.axon.ip, str(v.axon.port)), 1.0)
-        yield pruning
-        yield vrank
-        yield axon
+    )
+    return out
 
-    # -- subnets ---------------------------------------------------------------------------
 
-    def _subnets(self, snap: ChainSnapshot) -> Iterator[Metric]:
-        views = [snap.subnets[n] for n in sorted(snap.subnets) if snap.subnets[n].exists]
-        specs: list[tuple[str, str, Callable[[Any], float | None]]] = [
-            (N.SUBNET_TEMPO_BLOCKS, "Blocks between epochs.", lambda s: s.tempo),
-            (
-                N.SUBNET_BLOCKS_SINCE_LAST_STEP,
-                "Blocks since the subnet's last epoch.",
-                lambda s: s.blocks_since_last_step,
-            ),
-            (
-                N.SUBNET_IMMUNITY_PERIOD_BLOCKS,
-                "Blocks a new registration is immune from eviction.",
-                lambda s: s.immunity_period,
-            ),
-            (
-                N.SUBNET_ACTIVITY_CUTOFF_BLOCKS,
-                "Blocks without a weight update after which a neuron turns inactive.",
-                lambda s: s.activity_cutoff,
-            ),
-            (
-                N.SUBNET_REGISTRATION_COST_TAO,
-                "TAO burned by a registration right now.",
-                lambda s: s.registration_cost_tao,
-            ),
-            (N.SUBNET_NEURONS, "Registered neurons (uids in use).", lambda s: s.num_neurons),
-            (N.SUBNET_MAX_NEURONS, "Maximum uids on the subnet.", lambda s: s.max_neurons),
-            (
-                N.SUBNET_ALPHA_PRICE_TAO,
-                "Spot price of one alpha in TAO (pool TAO / pool alpha).",
-                lambda s: s.alpha_price_tao,
-            ),
-            (
-                N.SUBNET_REGISTRATIONS_RECENT,
-                "Neurons whose registration block lies within the last window (one tempo by "
-                "default): registrations are happening when this is above 0.",
-                lambda s: s.registrations_recent,
-            ),
-            (
-                N.SUBNET_VALIDATOR_TRUST_MEDIAN,
-                "Median validator trust among the subnet's validators (permit holders that "
-                "have set weights since registering; miners with spare permits are left out), "
-                "0..1. Absent while the subnet has none.",
-                lambda s: s.validator_trust_median,
-            ),
-        ]
-        for name, help_, get in specs:
-            fam = _gauge(name, help_, ["netuid"])
-            for s in views:
-                value = get(s)
-                if value is not None:
-                    fam.add_metric([str(s.netuid)], float(value))
-            yield fam
+# -- subnets -------------------------------------------------------------------------------
 
-    # -- chain -----------------------------------------------------------------------------
+# (name, help, SubnetView attribute); None values leave the subnet out of the family.
+_SUBNET_GAUGES: list[tuple[str, str, str]] = [
+    (N.SUBNET_TEMPO_BLOCKS, "Blocks between epochs.", "tempo"),
+    (
+        N.SUBNET_BLOCKS_SINCE_LAST_STEP,
+        "Blocks since the subnet's last epoch.",
+        "blocks_since_last_step",
+    ),
+    (
+        N.SUBNET_IMMUNITY_PERIOD_BLOCKS,
+        "Blocks a new registration is immune from eviction.",
+        "immunity_period",
+    ),
+    (
+        N.SUBNET_ACTIVITY_CUTOFF_BLOCKS,
+        "Blocks without a weight update after which a neuron turns inactive.",
+        "activity_cutoff",
+    ),
+    (
+        N.SUBNET_REGISTRATION_COST_TAO,
+        "TAO burned by a registration right now.",
+        "registration_cost_tao",
+    ),
+    (N.SUBNET_NEURONS, "Registered neurons (uids in use).", "num_neurons"),
+    (N.SUBNET_MAX_NEURONS, "Maximum uids on the subnet.", "max_neurons"),
+    (
+        N.SUBNET_ALPHA_PRICE_TAO,
+        "Spot price of one alpha in TAO (pool TAO / pool alpha).",
+        "alpha_price_tao",
+    ),
+    (
+        N.SUBNET_REGISTRATIONS_RECENT,
+        "Neurons whose registration block lies within the last window (one tempo by "
+        "default): registrations are happening when this is above 0.",
+        "registrations_recent",
+    ),
+    (
+        N.SUBNET_VALIDATOR_TRUST_MEDIAN,
+        "Median validator trust among the subnet's validators (permit holders that have set "
+        "weights since registering; miners with spare permits are left out), 0..1. Absent "
+        "while the subnet has none.",
+        "validator_trust_median",
+    ),
+]
 
-    def _chain(self, snap: ChainSnapshot) -> Iterator[Metric]:
-        c = snap.chain
-        yield GaugeMetricFamily(
-            N.CHAIN_HEAD_BLOCK, f"Chain head block at the last successful poll. {CACHED}", c.head
+
+def _subnets(snap: ChainSnapshot) -> list[Family]:
+    views = [snap.subnets[n] for n in sorted(snap.subnets) if snap.subnets[n].exists]
+    labels = [(str(s.netuid),) for s in views]
+    return [
+        Family(
+            name,
+            "gauge",
+            _cached(help_),
+            ("netuid",),
+            labels,
+            [_f(getattr(s, attr)) for s in views],
         )
-        if c.finalized is not None:
-            yield GaugeMetricFamily(
+        for name, help_, attr in _SUBNET_GAUGES
+    ]
+
+
+# -- chain ---------------------------------------------------------------------------------
+
+
+def _chain(snap: ChainSnapshot) -> list[Family]:
+    c = snap.chain
+    out = [
+        _single(
+            N.CHAIN_HEAD_BLOCK, _cached("Chain head block at the last successful poll."), c.head
+        )
+    ]
+    if c.finalized is not None:
+        out.append(
+            _single(
                 N.CHAIN_FINALIZED_BLOCK,
-                f"Finalized block at the last successful poll. {CACHED}",
+                _cached("Finalized block at the last successful poll."),
                 c.finalized,
             )
-        if c.block_time is not None:
-            yield GaugeMetricFamily(
+        )
+    if c.block_time is not None:
+        out.append(
+            _single(
                 N.CHAIN_BLOCK_TIME_SECONDS,
-                "Target seconds per block, from the chain's runtime.",
+                "Target seconds per block, from the chain's runtime. Cached: read once per "
+                "connection to an endpoint.",
                 c.block_time,
             )
-        yield GaugeMetricFamily(
+        )
+    out.append(
+        _single(
             N.CHAIN_HEAD_TIMESTAMP_SECONDS,
-            "Unix time at which this agent first saw the current head; it stops advancing when "
-            f"the chain stalls. {CACHED}",
+            _cached(
+                "Unix time at which this agent first saw the current head; it stops advancing "
+                "when the chain stalls."
+            ),
             c.head_advanced_at,
         )
+    )
+    return out
 
-    # -- the exporter itself ---------------------------------------------------------------
 
-    def _exporter(self, snap: ChainSnapshot | None, st: PollStatus) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            N.EXPORTER_UP, "1 if the last poll of the chain succeeded, else 0.", 1.0 if st.up else 0
-        )
-        if st.last_duration is not None:
-            yield GaugeMetricFamily(
+# -- the exporter itself -------------------------------------------------------------------
+
+
+def _exporter(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
+    out = [_single(N.EXPORTER_UP, "1 if the last poll of the chain succeeded, else 0.", st.up)]
+    if st.last_duration is not None:
+        out.append(
+            _single(
                 N.EXPORTER_POLL_DURATION_SECONDS, "Seconds the last poll took.", st.last_duration
             )
-        if st.last_success_at is not None:
-            yield GaugeMetricFamily(
+        )
+    if st.last_success_at is not None:
+        out.append(
+            _single(
                 N.EXPORTER_LAST_SUCCESS_TIMESTAMP_SECONDS,
                 "Unix time of the last successful poll; values are as of then.",
                 st.last_success_at,
             )
-        if snap is not None:
-            yield GaugeMetricFamily(
+        )
+    if snap is not None:
+        out.append(
+            _single(
                 N.EXPORTER_SOURCE_BLOCK,
                 "Block every cached chain value was read at (the last successful poll's head).",
                 snap.block,
             )
-        if st.interval is not None:
-            yield GaugeMetricFamily(
+        )
+    if st.interval is not None:
+        out.append(
+            _single(
                 N.EXPORTER_POLL_INTERVAL_SECONDS, "Configured seconds between polls.", st.interval
             )
-        yield CounterMetricFamily(N.EXPORTER_POLLS, "Polls attempted.", st.polls)
-        errors = CounterMetricFamily(
-            N.EXPORTER_POLL_ERRORS, "Failed polls by reason.", labels=["reason"]
         )
-        for reason, count in sorted(st.errors.items()):
-            errors.add_metric([reason], float(count))
-        yield errors
-        up = GaugeMetricFamily(
+    out.append(_single(N.EXPORTER_POLLS, "Polls attempted.", st.polls, kind="counter"))
+    reasons = sorted(st.errors.items())
+    out.append(
+        Family(
+            N.EXPORTER_POLL_ERRORS,
+            "counter",
+            "Failed polls by reason.",
+            ("reason",),
+            [(r,) for r, _ in reasons],
+            [float(n) for _, n in reasons],
+        )
+    )
+    endpoints = [(ep.label,) for ep in st.endpoints]
+    out += [
+        Family(
             N.EXPORTER_RPC_ENDPOINT_UP,
+            "gauge",
             "1 if the endpoint answered its last head probe, else 0.",
-            labels=["endpoint"],
-        )
-        active = GaugeMetricFamily(
+            ("endpoint",),
+            endpoints,
+            [1.0 if ep.up else 0.0 for ep in st.endpoints],
+        ),
+        Family(
             N.EXPORTER_RPC_ENDPOINT_ACTIVE,
+            "gauge",
             "1 for the endpoint the poll reads from, else 0.",
-            labels=["endpoint"],
-        )
-        lag = GaugeMetricFamily(
+            ("endpoint",),
+            endpoints,
+            [1.0 if ep.active else 0.0 for ep in st.endpoints],
+        ),
+        Family(
             N.EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS,
+            "gauge",
             "Blocks the endpoint's head is behind the best head among the endpoints.",
-            labels=["endpoint"],
-        )
-        for ep in st.endpoints:
-            up.add_metric([ep.label], 1.0 if ep.up else 0.0)
-            active.add_metric([ep.label], 1.0 if ep.active else 0.0)
-            if ep.lag is not None:
-                lag.add_metric([ep.label], float(ep.lag))
-        yield up
-        yield active
-        yield lag
+            ("endpoint",),
+            endpoints,
+            [_f(ep.lag) for ep in st.endpoints],
+        ),
+    ]
+    return out

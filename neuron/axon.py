@@ -98,10 +98,12 @@ class Axon:
         return response
 
     async def _unknown(self, request: web.Request) -> web.Response:
+        self._metrics.refused("unknown_route")
         self._metrics.request("other", 404, 0.0)
         return _error(404, "unknown_route", "no such route")
 
     async def _wrong_method(self, request: web.Request) -> web.Response:
+        self._metrics.refused("method_not_allowed")
         self._metrics.request(self.route, 405, 0.0)
         return _error(405, "method_not_allowed", "use POST")
 

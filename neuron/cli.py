@@ -84,7 +84,13 @@ async def _run(role: str, config: CommonConfig, wallet) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await neuron.start()
+    try:
+        await neuron.start()
+    except OSError as exc:  # typically a port already in use
+        await neuron.stop()
+        await client.close()
+        print(f"taowatch {role}: cannot listen: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     connector = asyncio.create_task(_connect(client, stop, log))
     log.info(f"{role} started", network=config.chain.network, netuid=config.chain.netuid)
     await stop.wait()

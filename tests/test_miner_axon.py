@@ -199,6 +199,10 @@ async def test_an_unknown_route_is_404_and_counted_under_one_label(served):
     resp = await client.post("/nope/1", data=BODY, headers=signed(BODY, path="/nope/1"))
     assert resp.status == 404
     assert answered(metrics, 404, route="other") == 1
+    assert refused(metrics, "unknown_route") == 1
+    wrong_method = await client.get("/echo")
+    assert wrong_method.status == 405
+    assert refused(metrics, "method_not_allowed") == 1
 
 
 class _Blocking(CountingEcho):

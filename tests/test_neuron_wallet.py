@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -142,4 +143,27 @@ def test_the_taowatch_command_runs_the_miner_check(tmp_path):
     )
     assert run.returncode == 2
     assert "task 'nope' is unknown" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_busy_port_is_a_clear_error_not_a_traceback(tmp_path):
+    write_wallet(tmp_path, "m", MINER, COLD)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = {
+            "chain": {"network": "sim://127.0.0.1:1", "netuid": 1},
+            "wallet": {"name": "m", "path": str(tmp_path)},
+            "metrics": {"port": port},
+        }
+        path = _write(tmp_path / "m.yaml", cfg)
+        run = subprocess.run(
+            [sys.executable, "-m", "taowatch.cli", "miner", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert run.returncode == 2
+    assert "cannot listen" in run.stderr
     assert "Traceback" not in run.stderr

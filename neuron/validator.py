@@ -49,6 +49,16 @@ def classify_failure(exc: BaseException) -> str:
     return "error"
 
 
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first ``limit + 1`` bytes: enough to know it is too big."""
+    raw = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        raw += chunk
+        if len(raw) > limit:
+            break
+    return bytes(raw)
+
+
 def _inclusion_block(result: bt.ExtrinsicResult, fallback: int) -> int:
     block, _, _ = (result.extrinsic_id or "").partition("-")
     return int(block) if block.isdigit() else fallback
@@ -160,7 +170,7 @@ class Validator:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=q.timeout_seconds),
             ) as resp:
-                raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
+                raw = await _read_capped(resp, MAX_RESPONSE_BYTES)
                 status = resp.status
         except TimeoutError:
             self.metrics.query("timeout", time.perf_counter() - started)

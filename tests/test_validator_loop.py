@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import aiohttp
@@ -176,3 +177,48 @@ def test_failures_map_to_bounded_outcome_labels():
     assert classify_failure(TimeoutError()) == "timeout"
     assert classify_failure(ConnectionResetError()) == "rpc_error"
     assert classify_failure(ValueError("?")) == "error"
+
+
+async def _raw_miner(handler) -> TestServer:
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_post("/echo", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+async def test_a_reply_split_into_chunks_is_read_whole_and_an_oversized_one_is_malformed():
+    from aiohttp import web
+
+    async def chunked(request):
+        payload = json.loads(await request.read())["payload"]
+        body = json.dumps({"payload": payload}).encode()
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        for i in range(len(body)):  # one byte per write: the worst case for a reader
+            await resp.write(body[i : i + 1])
+        await resp.write_eof()
+        return resp
+
+    async def huge(request):
+        return web.Response(body=b"x" * (2 << 20), content_type="application/json")
+
+    servers = [await _raw_miner(chunked), await _raw_miner(huge)]
+    validator = _validator()
+    validator._session = aiohttp.ClientSession()
+    try:
+        peers = [
+            Peer(i + 1, f"5Miner{i}", "ck", 0.0, False, f"127.0.0.1:{s.port}", 1)
+            for i, s in enumerate(servers)
+        ]
+        assert await validator.query(peers[0]) > 0.8
+        assert await validator.query(peers[1]) == 0.0
+    finally:
+        await validator._session.close()
+        for server in servers:
+            await server.close()
+    m = validator.metrics
+    assert m.sample(R.VALIDATOR_QUERIES + "_total", outcome="correct") == 1
+    assert m.sample(R.VALIDATOR_QUERIES + "_total", outcome="malformed") == 1

@@ -105,9 +105,9 @@ async def test_every_dashboard_query_names_live_metrics_and_every_panel_shows_da
             f'bittensor_axon_blacklisted_total{{hotkey="{miner}"}} > 0',
             "bittensor_exporter_influx_points_written_total > 0",
             'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}',
-            # Eviction order ranks non-immune neurons only: the genesis neurons leave
-            # immunity 100 blocks (25 s) into the chain.
-            "bittensor_neuron_pruning_position",
+            # Eviction order ranks non-immune neurons only: a neuron leaves immunity 100
+            # blocks (25 s) after it registered, and the fleet view shows watched ones.
+            "bittensor_neuron_pruning_position and on (netuid, hotkey) bittensor_neuron_registered",
         ):
             await _wait(system, expr)
         end = time.time()

@@ -15,6 +15,13 @@ UID = "taowatch-fleet"
 FILENAME = "fleet-overview.json"
 
 
+def _watched(expr: str) -> str:
+    """Only watched hotkeys: the agent exports registration for those alone, while
+    ``export_all_neurons`` adds every other neuron of a subnet to the other series, and the
+    hotkey variable's "All" (``.*``) would let them in."""
+    return f"({expr}) and on (netuid, hotkey) {c.series(E.NEURON_REGISTERED)}"
+
+
 def _neuron_table():
     return c.table_panel(
         "Watched neurons",
@@ -26,24 +33,29 @@ def _neuron_table():
         "position' 0 means the next registration on the subnet evicts this neuron.",
         [
             ("Registered", c.NONE, c.series(E.NEURON_REGISTERED), c.falling(None, 1)),
-            ("UID", c.NONE, c.series(E.NEURON_UID), None),
-            ("Incentive", c.RATIO, c.series(E.NEURON_INCENTIVE), None),
-            ("Dividends", c.RATIO, c.series(E.NEURON_DIVIDENDS), None),
-            ("Validator trust", c.RATIO, c.series(E.NEURON_VALIDATOR_TRUST), None),
-            ("Emission", c.ALPHA, c.series(E.NEURON_EMISSION_ALPHA), None),
-            ("Stake", c.TAO, c.series(E.NEURON_STAKE_TAO), None),
-            ("Stake drop", c.RATIO, c.stake_drop_ratio(), c.stake_drop_thresholds()),
-            ("Tempos since update", c.TEMPOS, c.weights_age_tempos(), c.weights_thresholds()),
+            ("UID", c.NONE, _watched(c.series(E.NEURON_UID)), None),
+            ("Incentive", c.RATIO, _watched(c.series(E.NEURON_INCENTIVE)), None),
+            ("Dividends", c.RATIO, _watched(c.series(E.NEURON_DIVIDENDS)), None),
+            ("Validator trust", c.RATIO, _watched(c.series(E.NEURON_VALIDATOR_TRUST)), None),
+            ("Emission", c.ALPHA, _watched(c.series(E.NEURON_EMISSION_ALPHA)), None),
+            ("Stake", c.TAO, _watched(c.series(E.NEURON_STAKE_TAO)), None),
+            ("Stake drop", c.RATIO, _watched(c.stake_drop_ratio()), c.stake_drop_thresholds()),
+            (
+                "Tempos since update",
+                c.TEMPOS,
+                _watched(c.weights_age_tempos()),
+                c.weights_thresholds(),
+            ),
             (
                 "Immunity left",
                 c.BLOCKS,
-                c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS),
+                _watched(c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS)),
                 None,
             ),
             (
                 "Eviction position",
                 c.NONE,
-                c.series(E.NEURON_PRUNING_POSITION),
+                _watched(c.series(E.NEURON_PRUNING_POSITION)),
                 c.eviction_thresholds(),
             ),
         ],
@@ -165,7 +177,7 @@ def build():
                 "(0..1). Zero for a registered miner over several epochs means no validator "
                 "rates it.",
                 c.RATIO,
-                c.query(c.series(E.NEURON_INCENTIVE), c.HOTKEY_LEGEND),
+                c.query(_watched(c.series(E.NEURON_INCENTIVE)), c.HOTKEY_LEGEND),
                 min_value=0,
                 stepped=True,
             )
@@ -175,7 +187,7 @@ def build():
                 "Dividends",
                 "Share of the subnet's validator emission this neuron earns (0..1).",
                 c.RATIO,
-                c.query(c.series(E.NEURON_DIVIDENDS), c.HOTKEY_LEGEND),
+                c.query(_watched(c.series(E.NEURON_DIVIDENDS)), c.HOTKEY_LEGEND),
                 min_value=0,
                 stepped=True,
             )
@@ -185,7 +197,7 @@ def build():
                 "Emission per epoch",
                 "Alpha emitted to this neuron at the last epoch.",
                 c.ALPHA,
-                c.query(c.series(E.NEURON_EMISSION_ALPHA), c.HOTKEY_LEGEND),
+                c.query(_watched(c.series(E.NEURON_EMISSION_ALPHA)), c.HOTKEY_LEGEND),
                 min_value=0,
                 stepped=True,
             )
@@ -195,7 +207,7 @@ def build():
                 "Stake",
                 "Stake on the hotkey, in TAO.",
                 c.TAO,
-                c.query(c.series(E.NEURON_STAKE_TAO), c.HOTKEY_LEGEND),
+                c.query(_watched(c.series(E.NEURON_STAKE_TAO)), c.HOTKEY_LEGEND),
                 stepped=True,
             )
         )
@@ -209,7 +221,7 @@ def build():
                 "Share of the alpha stake's highest value over the stake-drop alert's window "
                 "that is gone now. Dashed lines: where the alert warns and pages.",
                 c.RATIO,
-                c.query(c.stake_drop_ratio(), c.HOTKEY_LEGEND),
+                c.query(_watched(c.stake_drop_ratio()), c.HOTKEY_LEGEND),
                 thresholds=c.stake_drop_thresholds(),
                 min_value=0,
                 width=6,
@@ -222,7 +234,7 @@ def build():
                 "Dashed line: where the weight-staleness alert warns; the 'critical' series "
                 "is where it pages (a share of each subnet's activity cutoff).",
                 c.TEMPOS,
-                c.query(c.weights_age_tempos(), c.HOTKEY_LEGEND),
+                c.query(_watched(c.weights_age_tempos()), c.HOTKEY_LEGEND),
                 c.query(c.weights_critical_tempos(), "critical sn{{netuid}}"),
                 thresholds=c.weights_thresholds(),
                 min_value=0,
@@ -236,7 +248,7 @@ def build():
                 "the eviction order. Dashed line: where 'immunity ending unearned' warns "
                 "(if the neuron has earned nothing by then).",
                 c.BLOCKS,
-                c.query(c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS), c.HOTKEY_LEGEND),
+                c.query(_watched(c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS)), c.HOTKEY_LEGEND),
                 thresholds=c.immunity_thresholds(),
                 min_value=0,
                 width=6,
@@ -249,7 +261,7 @@ def build():
                 "by the next registration. Red at the position the eviction-risk alert "
                 "watches.",
                 c.NONE,
-                c.query(c.series(E.NEURON_PRUNING_POSITION), c.HOTKEY_LEGEND),
+                c.query(_watched(c.series(E.NEURON_PRUNING_POSITION)), c.HOTKEY_LEGEND),
                 thresholds=c.eviction_thresholds(),
                 min_value=0,
                 stepped=True,

@@ -4,7 +4,8 @@ One good miner, one deliberately poor miner (wrong half the time, slow) and the 
 started as ``taowatch miner|validator --config ...``. The test checks the chain (weights land,
 the next epochs pay the good miner more) and that each process's own metrics tell the same
 story, then probes a real miner with unregistered and replayed requests, deregisters the poor
-miner and checks it says so while still serving metrics.
+miner and checks it says so while still serving metrics, and finally fails every chain RPC for
+a while and checks the validator counts it and recovers.
 """
 
 from __future__ import annotations
@@ -254,6 +255,26 @@ async def test_real_neurons_move_incentive_and_their_metrics_agree(tmp_path, pro
                 return samples and value(samples, R.SELF_REGISTERED) == 0
 
             await eventually(poor_knows, timeout=30, what="poor miner sees its deregistration")
+
+            # The chain's RPC fails for a while: the neurons count it, keep serving metrics,
+            # and the validator sets weights again once the chain answers.
+            async with sim.admin as admin:
+                await admin.set_faults(error_rate=1.0)
+
+            async def sync_failing():
+                samples = await try_scrape(metrics["validator"])
+                return samples and (value(samples, R.METAGRAPH_SYNC_FAILURES + "_total") or 0) >= 1
+
+            await eventually(sync_failing, timeout=30, what="validator counting failed syncs")
+            during = value(await scrape(metrics["validator"]), R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK)
+            async with sim.admin as admin:
+                await admin.set_faults(error_rate=0.0)
+
+            async def weights_again():
+                samples = await try_scrape(metrics["validator"])
+                return samples and value(samples, R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK) > during
+
+            await eventually(weights_again, timeout=30, what="weights set again after the outage")
 
         validator.send_signal(signal.SIGTERM)
         assert validator.wait(20) == 0

@@ -545,7 +545,9 @@ def _draw_timeseries(data: PanelData, plt: Any) -> tuple[Any, list[tuple[str, fl
             )
     unit = data.spec.unit
     axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, unit)))
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    # Seconds on short ranges, or every tick of a few minutes' chart reads the same.
+    span = max((s.times[-1] - s.times[0] for _, s in named if s.times), default=0)
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S" if span < 600 else "%H:%M"))
     axes.grid(alpha=0.3)
     if len(named) <= 12 and any(name for name, _ in named):
         axes.legend(fontsize=7, loc="upper left", framealpha=0.7)

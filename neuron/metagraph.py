@@ -181,7 +181,10 @@ class MetagraphSync:
             self._log.info("own hotkey registered", netuid=self._netuid, uid=self.own_uid)
         self._log.debug("metagraph synced", block=self.view.block, neurons=len(self.view.peers))
         for listener in self.listeners:
-            listener(self.view)
+            try:
+                listener(self.view)
+            except Exception:  # a consumer's bug must not stop the sync loop
+                self._log.exception("metagraph listener failed", listener=repr(listener))
         return True
 
     async def run(self) -> None:

@@ -268,8 +268,11 @@ class Validator:
             except Exception as exc:
                 self.log.warning("head block read failed", error=f"{type(exc).__name__}: {exc}")
                 continue
-            if self.weights_due(head):
-                await self.set_weights(head)
+            try:
+                if self.weights_due(head):
+                    await self.set_weights(head)
+            except Exception:  # set_weights classifies chain errors; this is a bug net
+                self.log.exception("weights loop iteration failed")
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -123,3 +123,19 @@ async def test_a_missing_subnet_is_a_failed_sync():
     sync = _sync(FakeClient([None]), metrics)
     assert await sync.sync_once() is False
     assert metrics.sample(R.METAGRAPH_SYNC_FAILURES + "_total") == 1
+
+
+async def test_a_failing_listener_does_not_stop_the_sync():
+    metrics = NeuronMetrics(role="miner", netuid=1, hotkey=MINER.ss58_address)
+    client = FakeClient([_graph(100, [MINER.ss58_address]), _graph(101, [MINER.ss58_address])])
+    sync = _sync(client, metrics)
+    seen = []
+
+    def broken(view):
+        seen.append(view.block)
+        raise RuntimeError("consumer bug")
+
+    sync.listeners.append(broken)
+    assert await sync.sync_once() is True
+    assert await sync.sync_once() is True
+    assert seen == [100, 101] and sync.view.block == 101

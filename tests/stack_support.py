@@ -12,7 +12,6 @@ InfluxDB sink writes to a loopback stand-in for the v2 write API, so its metrics
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -26,6 +25,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from simnet.onboarding import onboard as simnet_onboard
 from simnet.process import SimnetProcess, running_simnet
 from taowatch.receiver import Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings, free_port
@@ -75,43 +75,17 @@ def write_config(workdir: Path, name: str, config: dict) -> str:
     return str(path)
 
 
-async def onboard(
-    network: str, admin: Any, workdir: Path, stakes: dict[str, float]
-) -> dict[str, str]:
-    """Create, fund and register one wallet per name (stake > 0: AddStake that much);
-    then delete the coldkeys. Returns name -> hotkey ss58."""
-    import bittensor as bt
-
-    from taowatch.chain import make_client
-
-    hotkeys: dict[str, str] = {}
-    wallets = {}
-    async with make_client(network) as client:
-        for name, stake in stakes.items():
-            wallet = bt.Wallet(name=name, hotkey="default", path=str(workdir / "wallets"))
-            wallet.create_new_coldkey(use_password=False, suppress=True, overwrite=True)
-            wallet.create_new_hotkey(use_password=False, suppress=True, overwrite=True)
-            await admin.fund(wallet.coldkeypub.ss58_address, stake + 100)
-            result = await client.execute(bt.BurnedRegister(netuid=NETUID), wallet)
-            assert result.success, result.message
-            hotkeys[name] = wallet.hotkey.ss58_address
-            wallets[name] = wallet
-        for name, stake in stakes.items():
-            if stake <= 0:
-                continue
-            staked = await client.execute(
-                bt.AddStake(
-                    netuid=NETUID,
-                    hotkey_ss58=hotkeys[name],
-                    amount_tao=stake,
-                    slippage_protection=False,
-                ),
-                wallets[name],
-            )
-            assert staked.success, staked.message
-    for wallet in wallets.values():
-        await asyncio.to_thread(Path(wallet.coldkey_file.path).unlink)
-    return hotkeys
+async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict[str, str]:
+    """Create, fund and register one wallet per name (stake > 0: AddStake that much); then
+    delete the coldkeys. Returns name -> hotkey ss58."""
+    done = await simnet_onboard(
+        network,
+        workdir / "wallets",
+        list(stakes),
+        netuid=NETUID,
+        stake_tao={name: tao for name, tao in stakes.items() if tao > 0},
+    )
+    return {name: n.hotkey for name, n in done.items()}
 
 
 @dataclass
@@ -183,10 +157,9 @@ async def running_system(
     stand_in = InfluxStandIn() if influx else None
     with running_simnet(block_time=block_time) as sim:
         try:
-            async with sim.admin as admin:
-                hotkeys = await onboard(
-                    sim.network, admin, workdir, {"miner": 0, "validator": VALIDATOR_STAKE_TAO}
-                )
+            hotkeys = await onboard(
+                sim.network, workdir, {"miner": 0, "validator": VALIDATOR_STAKE_TAO}
+            )
             wallets = str(workdir / "wallets")
             chain = {"network": sim.network, "netuid": NETUID}
             agent_cfg: dict[str, Any] = {

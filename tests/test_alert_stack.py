@@ -10,12 +10,8 @@ performance belongs in bench/.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +22,7 @@ import pytest
 import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from stack_support import onboard, spawn, stop, write_config
 
 from simnet.process import running_simnet
 from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK, Notification, Receiver
@@ -237,70 +234,6 @@ VALIDATOR_STAKE_TAO = 1_000
 E2E_DEADLINE = 90.0
 
 
-def _spawn(name: str, args: list[str], workdir: Path) -> subprocess.Popen:
-    log = (workdir / f"{name}.log").open("ab")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "taowatch.cli", *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=REPO,
-    )
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in reversed(procs):
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-async def _onboard(network: str, admin, workdir: Path) -> dict[str, str]:
-    """Register a miner and a validator and stake the validator, as an operator would; then
-    delete the coldkeys (the runtimes refuse to start next to one)."""
-    import bittensor as bt
-
-    from taowatch.chain import make_client
-
-    hotkeys: dict[str, str] = {}
-    wallets = {}
-    async with make_client(network) as client:
-        for name in ("miner", "validator"):
-            wallet = bt.Wallet(name=name, hotkey="default", path=str(workdir / "wallets"))
-            wallet.create_new_coldkey(use_password=False, suppress=True, overwrite=True)
-            wallet.create_new_hotkey(use_password=False, suppress=True, overwrite=True)
-            await admin.fund(wallet.coldkeypub.ss58_address, VALIDATOR_STAKE_TAO + 100)
-            result = await client.execute(bt.BurnedRegister(netuid=NETUID), wallet)
-            assert result.success, result.message
-            hotkeys[name] = wallet.hotkey.ss58_address
-            wallets[name] = wallet
-        staked = await client.execute(
-            bt.AddStake(
-                netuid=NETUID,
-                hotkey_ss58=hotkeys["validator"],
-                amount_tao=VALIDATOR_STAKE_TAO,
-                slippage_protection=False,
-            ),
-            wallets["validator"],
-        )
-        assert staked.success, staked.message
-    for wallet in wallets.values():
-        await asyncio.to_thread(Path(wallet.coldkey_file.path).unlink)
-    return hotkeys
-
-
-def _write(workdir: Path, name: str, config: dict) -> str:
-    path = workdir / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return str(path)
-
-
 def _wire_names(exposition: str) -> set[str]:
     """Every sample name a family can put on the wire, from its TYPE (samples or not)."""
     suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}
@@ -349,7 +282,9 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
     with running_simnet(block_time=0.25) as sim:
         try:
             async with sim.admin as admin:
-                hotkeys = await _onboard(sim.network, admin, tmp_path)
+                hotkeys = await onboard(
+                    sim.network, tmp_path, {"miner": 0, "validator": VALIDATOR_STAKE_TAO}
+                )
                 miner, validator = hotkeys["miner"], hotkeys["validator"]
                 wallets = str(tmp_path / "wallets")
                 chain = {"network": sim.network, "netuid": NETUID}
@@ -384,7 +319,7 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
                     ("validator", validator_cfg),
                 ):
                     procs.append(
-                        _spawn(name, [name, "--config", _write(tmp_path, name, cfg)], tmp_path)
+                        spawn(name, [name, "--config", write_config(tmp_path, name, cfg)], tmp_path)
                     )
 
                 settings = StackSettings(
@@ -437,9 +372,9 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
                         'bittensor_exporter_up{job="taowatch-agent"} == 1', E2E_DEADLINE
                     )
                     # An agent restart is not a stake drop nor a deregistration.
-                    _stop(procs[:1])
+                    stop(procs[:1])
                     await stack.wait_for_query('up{job="taowatch-agent"} == 0', E2E_DEADLINE)
-                    procs[0] = _spawn(
+                    procs[0] = spawn(
                         "agent", ["agent", "--config", str(tmp_path / "agent.yaml")], tmp_path
                     )
                     await stack.wait_for_query('up{job="taowatch-agent"} == 1', E2E_DEADLINE)
@@ -506,7 +441,7 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
                         n.mentions("BittensorNeuronRuntimeDown") for n in receiver.notifications
                     )
         finally:
-            _stop(procs)
+            stop(procs)
 
     rows = [
         ("deregistration -> slack firing", dereg_slack.received_at - deregistered),

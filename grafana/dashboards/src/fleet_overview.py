@@ -38,7 +38,8 @@ def _neuron_table():
             ("Dividends", c.RATIO, _watched(c.series(E.NEURON_DIVIDENDS)), None),
             ("Validator trust", c.RATIO, _watched(c.series(E.NEURON_VALIDATOR_TRUST)), None),
             ("Emission", c.ALPHA, _watched(c.series(E.NEURON_EMISSION_ALPHA)), None),
-            ("Stake", c.TAO, _watched(c.series(E.NEURON_STAKE_TAO)), None),
+            # Subnet stake is alpha; the TAO (root) part is 0 on most hotkeys.
+            ("Stake", c.ALPHA, _watched(c.series(E.NEURON_STAKE_ALPHA)), None),
             ("Stake drop", c.RATIO, _watched(c.stake_drop_ratio()), c.stake_drop_thresholds()),
             (
                 "Tempos since update",
@@ -205,9 +206,9 @@ def build():
         .with_panel(
             c.timeseries_panel(
                 "Stake",
-                "Stake on the hotkey, in TAO.",
-                c.TAO,
-                c.query(_watched(c.series(E.NEURON_STAKE_TAO)), c.HOTKEY_LEGEND),
+                "Stake on the hotkey in the subnet's alpha.",
+                c.ALPHA,
+                c.query(_watched(c.series(E.NEURON_STAKE_ALPHA)), c.HOTKEY_LEGEND),
                 stepped=True,
             )
         )

@@ -179,9 +179,9 @@ def build():
         .with_panel(
             c.stat_panel(
                 "Stake",
-                "Stake on the validator hotkey in TAO.",
-                c.TAO,
-                c.query(c.series(E.NEURON_STAKE_TAO), "{{hotkey}}"),
+                "Stake on the validator hotkey in the subnet's alpha.",
+                c.ALPHA,
+                c.query(c.series(E.NEURON_STAKE_ALPHA), "{{hotkey}}"),
                 width=6,
             )
         )

@@ -122,8 +122,9 @@ def build():
         dash.with_panel(
             c.timeseries_panel(
                 "Validator trust against peers",
-                "Our validator trust beside the subnet's median over validators (permit holders that have set weights). "
-                "A drop in ours alone means our weights disagree with consensus.",
+                "Our validator trust beside the subnet's median over validators (permit "
+                "holders that have set weights). A drop in ours alone means our weights "
+                "disagree with consensus.",
                 c.RATIO,
                 c.query(c.series(E.NEURON_VALIDATOR_TRUST), "ours"),
                 c.query(c.series(E.SUBNET_VALIDATOR_TRUST_MEDIAN, c.SUBNET), "subnet median"),
@@ -150,7 +151,8 @@ def build():
         .with_panel(
             c.stat_panel(
                 "Trust rank",
-                "Place among the subnet's validators (permit holders that have set weights) by validator trust (0 = highest).",
+                "Place among the subnet's validators (permit holders that have set weights) "
+                "by validator trust (0 = highest).",
                 c.NONE,
                 c.query(c.series(E.NEURON_VALIDATOR_TRUST_RANK), "{{hotkey}}"),
                 width=6,

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import bittensor as bt
 import structlog
@@ -119,6 +120,29 @@ class MetagraphSync:
         self.view: MetagraphView | None = None
         self.listeners: list[Callable[[MetagraphView], None]] = []
         self._synced = asyncio.Event()
+
+    @classmethod
+    def from_config(
+        cls,
+        client: bt.Client,
+        config: Any,
+        own_hotkey: str,
+        *,
+        metrics: NeuronMetrics,
+        log: structlog.typing.FilteringBoundLogger | None = None,
+    ) -> MetagraphSync:
+        """The sync a miner or validator config asks for (``chain`` and ``metagraph`` sections)."""
+        return cls(
+            client,
+            config.chain.netuid,
+            own_hotkey,
+            interval=config.metagraph.sync_interval_seconds,
+            retry=config.metagraph.retry_seconds,
+            metrics=metrics,
+            # One sync is a few reads; allow each its RPC timeout before calling it failed.
+            timeout=config.chain.rpc_timeout_seconds * 3,
+            log=log,
+        )
 
     @property
     def self_registered(self) -> bool | None:

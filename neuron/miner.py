@@ -71,15 +71,8 @@ class Miner:
         self.metrics = metrics or NeuronMetrics(
             role="miner", netuid=netuid, hotkey=wallet.hotkey_ss58
         )
-        self.metagraph = MetagraphSync(
-            client,
-            netuid,
-            wallet.hotkey_ss58,
-            interval=config.metagraph.sync_interval_seconds,
-            retry=config.metagraph.retry_seconds,
-            metrics=self.metrics,
-            timeout=config.chain.rpc_timeout_seconds * 3,
-            log=self.log,
+        self.metagraph = MetagraphSync.from_config(
+            client, config, wallet.hotkey_ss58, metrics=self.metrics, log=self.log
         )
         ax = config.axon
         self.gate = PriorityGate(ax.max_concurrent, ax.max_queue, ax.max_queue_wait_seconds)

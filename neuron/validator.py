@@ -85,15 +85,8 @@ class Validator:
         self.metrics = metrics or NeuronMetrics(
             role="validator", netuid=netuid, hotkey=wallet.hotkey_ss58
         )
-        self.metagraph = MetagraphSync(
-            client,
-            netuid,
-            wallet.hotkey_ss58,
-            interval=config.metagraph.sync_interval_seconds,
-            retry=config.metagraph.retry_seconds,
-            metrics=self.metrics,
-            timeout=config.chain.rpc_timeout_seconds * 3,
-            log=self.log,
+        self.metagraph = MetagraphSync.from_config(
+            client, config, wallet.hotkey_ss58, metrics=self.metrics, log=self.log
         )
         self.task: Task = load_task(
             config.query.task, size=config.query.size, rounds=config.query.rounds

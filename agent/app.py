@@ -223,6 +223,22 @@ def status_json(app: web.Application) -> dict[str, Any]:
             }
             for e in st.endpoints
         ],
+        "finality": {
+            # How the last snapshot's finalized head was obtained: "subscription" or "read".
+            "source": snap.chain.finalized_source if snap is not None else None,
+            "subscriptions": [
+                {
+                    "endpoint": f.label,
+                    "subscribed": f.subscribed,
+                    "finalized": f.finalized,
+                    "seconds_since_header": f.header_age,
+                    "subscriptions": f.subscriptions,
+                    "drops": f.drops,
+                    "last_error": f.last_error,
+                }
+                for f in poller.pool.finality_status()
+            ],
+        },
         "recent_changes": [c.to_json() for c in poller.recent_changes()],
     }
 
@@ -288,6 +304,9 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     interval = cfg.poll.interval_seconds or DEFAULT_INTERVAL
     poller.set_interval(interval)
     scheduler = AsyncIOScheduler(timezone=UTC)
+    # The finality watchers live exactly as long as polling does; poller.close() below
+    # cancels and awaits them before closing the chain clients.
+    poller.start()
 
     async def poll_job() -> None:
         await poller.poll()

@@ -1,19 +1,26 @@
 """The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/test_exporter_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_finality_and_one_hash``):
+``tests/test_exporter_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_one_hash``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
-* 1 ``finalized_block_number`` on the active endpoint,
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
   ``BlockHashMemo`` (``exporters/endpoints.py``) answers all but the first from memory,
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
   and subnet parameters).
 
-So with one endpoint a poll of M subnets costs 3 + 2M calls. The first poll on a connection
-also pays ``connect`` (which reads the token symbols unless cached on disk) and one
-``block_time`` read; a failed read is retried once on each other healthy endpoint.
+So with one endpoint a poll of M subnets costs 1 + 2M SDK calls (``client.block()`` and two
+reads per subnet; ``at(head)`` is the memoized hash). The finalized head costs nothing per
+poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads
+subscription open, and the poll takes its latest number (absent until the first header).
+Only when that stream has delivered nothing for ``finality_stale_blocks`` block times (hung,
+or reconnecting) does a poll add 1 ``finalized_block_number`` read, on every such poll until
+the stream speaks again, so a quiet stream never passes for a fresh one.
+
+The first poll on a connection also pays ``connect`` (which reads the token symbols unless
+cached on disk) and one ``block_time`` read; a failed read is retried once on each other
+healthy endpoint.
 
 Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
 coldkey column of the same records. A coldkey watched on *every* subnet is discovered with
@@ -106,6 +113,9 @@ class PollStatus:
     endpoints: tuple[EndpointStatus, ...] = ()
 
 
+# Mainnet's block time, for when an endpoint has not told its own yet.
+DEFAULT_BLOCK_TIME = 12.0
+
 POLL_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
 
 
@@ -120,8 +130,10 @@ class ChainPoller:
         clock: Callable[[], float] = time.time,
         logger: Any = None,
         max_changes: int = 100,
+        finality_stale_blocks: float = 5,
     ):
         self.plan = plan
+        self.finality_stale_blocks = finality_stale_blocks
         self.pool = pool
         self.tracker = tracker
         self.timeout = timeout
@@ -160,6 +172,10 @@ class ChainPoller:
     def block_time(self) -> float | None:
         ep = self.pool.active
         return ep.block_time if ep is not None else None
+
+    def start(self) -> None:
+        """Start the finality watchers; :meth:`close` stops them. Needs a running loop."""
+        self.pool.start()
 
     # -- the poll --------------------------------------------------------------------------
 
@@ -255,9 +271,18 @@ class ChainPoller:
                 snap.neurons.all(netuid), snap.subnets.metagraph(netuid, commitments=False)
             )
 
-        finalized, *reads = await asyncio.gather(
-            client.finalized_block(), *(read_subnet(n) for n in netuids)
-        )
+        # Finality comes pushed by the endpoint's subscription; read it only when that has
+        # gone quiet (or is not running), so a stalled stream cannot pose as a live one.
+        watcher = ep.finality
+        stale_after = self.finality_stale_blocks * (ep.block_time or DEFAULT_BLOCK_TIME)
+        if watcher is not None and watcher.fresh(stale_after):
+            finalized, source = watcher.latest, "subscription"
+            reads = await asyncio.gather(*(read_subnet(n) for n in netuids))
+        else:
+            finalized, *reads = await asyncio.gather(
+                client.finalized_block(), *(read_subnet(n) for n in netuids)
+            )
+            source = "read"
         now = self._clock()
         if self._head_seen is None or head > self._head_seen[0]:
             self._head_seen = (head, now)
@@ -279,6 +304,7 @@ class ChainPoller:
                 finalized=int(finalized) if finalized is not None else None,
                 block_time=ep.block_time,
                 head_advanced_at=self._head_seen[1],
+                finalized_source=source if finalized is not None else None,
             ),
             endpoint=ep.label,
             taken_at=now,

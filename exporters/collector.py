@@ -348,7 +348,10 @@ def _chain(snap: ChainSnapshot) -> list[Family]:
         out.append(
             _single(
                 N.CHAIN_FINALIZED_BLOCK,
-                _cached("Finalized block at the last successful poll."),
+                "Finalized block at the last successful poll, as pushed by the endpoint's "
+                "finalized-heads subscription (chain_subscribeFinalizedHeads), not read per "
+                "poll; while that subscription has delivered nothing for 5 block times (hung "
+                "or reconnecting) each poll reads it directly instead. Absent until known.",
                 c.finalized,
             )
         )

@@ -12,18 +12,25 @@ Each endpoint holds its own ``bittensor.Client`` built by ``taowatch.chain.make_
 SDK's own in-client fallback rotation is switched off (``fallback_endpoints=[]``) so that
 which endpoint answered is always known here. The pool hands the factory a
 ``wrap_substrate`` hook that puts a :class:`BlockHashMemo` under the client's reads.
+
+Each endpoint also has a :class:`~exporters.finality.FinalityWatcher` (a finalized-heads
+subscription); :meth:`EndpointPool.start` starts them (each waits until its client has
+connected) and :meth:`EndpointPool.close` cancels and awaits them before closing the clients.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
+
+from exporters.finality import FinalityStatus, FinalityWatcher
 
 
 def endpoint_label(network: str) -> str:
@@ -115,6 +122,9 @@ class Endpoint:
     probes: int = 0
     failures: int = 0
     errors_by_reason: dict[str, int] = field(default_factory=dict)
+    # Set once the client has connected; the finality watcher waits for it.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    finality: FinalityWatcher | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,8 @@ class EndpointPool:
         timeout: float = 10.0,
         max_lag_blocks: int = 3,
         failback_after_polls: int = 3,
+        finality_backoff: tuple[float, float] = (1.0, 30.0),
+        monotonic: Callable[[], float] = time.monotonic,
         logger: Any = None,
     ):
         if not networks:
@@ -162,7 +174,16 @@ class EndpointPool:
             client = client_factory(network, wrap)
             # A factory that ignores the hook still works, with one hash lookup per read.
             memo = memos[-1] if memos else None
-            self.endpoints.append(Endpoint(network, label, client, memo=memo))
+            ep = Endpoint(network, label, client, memo=memo)
+            ep.finality = FinalityWatcher(
+                label,
+                client,
+                ep.ready,
+                backoff=finality_backoff,
+                monotonic=monotonic,
+                logger=self._log,
+            )
+            self.endpoints.append(ep)
         self._active: Endpoint | None = None
 
     @property
@@ -178,6 +199,7 @@ class EndpointPool:
                 if not ep.connected:
                     await ep.client.connect()
                     ep.connected = True
+                    ep.ready.set()
                 if ep.block_time is None:
                     # Constant for a runtime; read once per connection, not per poll.
                     ep.block_time = float(await ep.client.block_time())
@@ -253,9 +275,23 @@ class EndpointPool:
             for ep in self.endpoints
         ]
 
+    def start(self) -> None:
+        """Start every endpoint's finality watcher (idempotent; needs a running loop)."""
+        for ep in self.endpoints:
+            if ep.finality is not None:
+                ep.finality.start()
+
+    def finality_status(self) -> list[FinalityStatus]:
+        return [ep.finality.status() for ep in self.endpoints if ep.finality is not None]
+
     async def close(self) -> None:
+        # Watchers first: a subscription must not outlive (or race) its client's close.
+        await asyncio.gather(
+            *(ep.finality.stop() for ep in self.endpoints if ep.finality is not None)
+        )
         for ep in self.endpoints:
             if ep.connected:
                 with contextlib.suppress(Exception):
                     await ep.client.close()
                 ep.connected = False
+                ep.ready.clear()

@@ -113,6 +113,9 @@ class ChainView:
     # Wall-clock time (unix s) at which this agent first saw the head reach ``head``: it
     # stops moving when the chain stalls, which is what a halt alert needs.
     head_advanced_at: float
+    # How ``finalized`` was obtained: "subscription" (pushed by the endpoint) or "read"
+    # (a direct read because the subscription had gone quiet); None with no value.
+    finalized_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,3 +168,28 @@ async def test_the_landing_page_links_every_endpoint(aiohttp_client, world):
     page = await (await http.get("/")).text()
     for path in ("/metrics", "/healthz", "/api/status"):
         assert f'href="{path}"' in page
+
+
+async def test_the_finalized_head_comes_from_a_subscription_living_as_long_as_the_app(
+    aiohttp_client, world
+):
+    http, app, sub, _ = await started(aiohttp_client, world)
+    poller = app[POLLER_KEY]
+    watcher = poller.pool.endpoints[0].finality
+    await wait_for(lambda: watcher.subscribed)
+    world.chain.step()
+    await wait_for(lambda: watcher.latest == world.chain.finalized)
+    sub.calls.clear()
+    assert await poller.poll()
+    metrics = await (await http.get("/metrics")).text()
+    assert sample(metrics, "bittensor_chain_finalized_block") == world.chain.finalized
+    assert sub.calls["finalized_block_number"] == 0
+    status = await (await http.get("/api/status")).json()
+    assert status["finality"]["source"] == "subscription"
+    [stream] = status["finality"]["subscriptions"]
+    assert stream["subscribed"] is True and stream["finalized"] == world.chain.finalized
+    assert stream["endpoint"] == "sim://127.0.0.1:1"
+    # Shutting the app down cancels the watcher and ends its subscription.
+    await http.close()
+    assert not watcher.running
+    assert sub.open_streams == 0

@@ -6,11 +6,13 @@ Values are checked against the chain's own state, not against numbers written he
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import ipaddress
 import statistics
 import subprocess
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +32,25 @@ U16 = 65535
 
 
 class CountingSubstrate:
-    """Wraps a Substrate, counting calls per method; ``fail`` makes every read raise it."""
+    """Wraps a Substrate, counting calls per method; ``fail`` makes every read raise it.
+
+    Block streams (``blocks``) count one call per subscription. ``drop_stream`` is raised
+    once, by the open stream's next header (a dropped connection); while ``hold_stream`` is
+    set, streams deliver nothing (a hung subscription).
+    """
 
     def __init__(self, inner: Any):
         self._inner = inner
         self.calls: Counter[str] = Counter()
         self.fail: BaseException | None = None
+        self.drop_stream: BaseException | None = None
+        self.hold_stream = False
+        self.open_streams = 0
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._inner, name)
+        if inspect.isasyncgenfunction(target):
+            return self._stream(name, target)
         if not callable(target) or name in {"balance"}:
             return target
 
@@ -49,6 +61,27 @@ class CountingSubstrate:
             return await target(*args, **kwargs)
 
         return wrapped
+
+    def _stream(self, name: str, target: Callable[..., Any]) -> Callable[..., Any]:
+        async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            self.calls[name] += 1
+            if self.fail is not None:
+                raise self.fail
+            self.open_streams += 1
+            try:
+                async with contextlib.aclosing(target(*args, **kwargs)) as items:
+                    async for item in items:
+                        if self.fail is not None:
+                            raise self.fail
+                        if self.drop_stream is not None:
+                            exc, self.drop_stream = self.drop_stream, None
+                            raise exc
+                        if not self.hold_stream:
+                            yield item
+            finally:
+                self.open_streams -= 1
+
+        return stream
 
     @property
     def token_symbols(self) -> dict:
@@ -70,14 +103,39 @@ def factory_for(substrate: Any) -> Callable[[str, Callable[[Any], Any]], bt.Clie
 
 
 def make_poller(
-    chain: Chain, plan: WatchPlan, state_file: Path | None = None
+    chain: Chain, plan: WatchPlan, state_file: Path | None = None, **pool_options: Any
 ) -> tuple[ChainPoller, CountingSubstrate, CollectorRegistry]:
+    """A poller over one in-process endpoint. Not started: until :func:`running` starts
+    it, there is no finality subscription and every poll reads the finalized head."""
     sub = CountingSubstrate(SimSubstrate(chain))
-    pool = EndpointPool(["sim://primary:1"], factory_for(sub))
+    pool = EndpointPool(["sim://primary:1"], factory_for(sub), **pool_options)
     poller = ChainPoller(plan, pool, DeregistrationTracker(state_file))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))
     return poller, sub, registry
+
+
+@contextlib.asynccontextmanager
+async def running(poller: ChainPoller) -> AsyncIterator[ChainPoller]:
+    """The poller's lifecycle as the agent runs it: watchers started, then closed."""
+    poller.start()
+    try:
+        yield poller
+    finally:
+        await poller.close()
+
+
+async def wait_for(cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not cond():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def finality_caught_up(poller: ChainPoller, chain: Chain) -> Callable[[], bool]:
+    watcher = poller.pool.endpoints[0].finality
+    return lambda: watcher.latest == chain.finalized
 
 
 def val(registry: CollectorRegistry, name: str, **labels: Any) -> float | None:
@@ -98,7 +156,11 @@ async def test_values_match_the_chain_state(world):
     chain.step()
     hotkeys = (miner.hotkey.ss58_address, validator.hotkey.ss58_address)
     poller, _, reg = make_poller(chain, WatchPlan(hotkeys=tuple((netuid, h) for h in hotkeys)))
-    assert await poller.poll(), poller.status.last_error
+    async with running(poller):
+        assert await poller.poll(), poller.status.last_error  # connects: the watcher subscribes
+        chain.step()  # finality moves: the subscription's first header
+        await wait_for(finality_caught_up(poller, chain))
+        assert await poller.poll(), poller.status.last_error
 
     sn = chain.subnet(netuid)
     head = chain.head
@@ -206,7 +268,7 @@ async def test_a_miner_holding_a_spare_permit_is_not_a_validator_for_rank_or_med
         assert val(reg, "bittensor_neuron_validator_trust_rank", **lab) is None
 
 
-async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_finality_and_one_hash(world):
+async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_one_hash(world):
     chain = world.chain
     owner = world.owner
     for netuid in (2, 3):
@@ -220,18 +282,117 @@ async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_finality_and_
     chain.step()
     hk = world.miners[0].hotkey.ss58_address
     plan = WatchPlan(hotkeys=((1, hk), (2, hk), (3, hk)))
-    poller, sub, _ = make_poller(chain, plan)
-    assert await poller.poll()  # the first poll also connects and reads the block time once
-    sub.calls.clear()
-    chain.step()
-    assert await poller.poll()
-    # The head, finality, one hash lookup for the pinned block, two runtime calls per subnet.
-    assert dict(sub.calls) == {
-        "block_number": 1,
-        "finalized_block_number": 1,
-        "block_hash": 1,
-        "runtime_call": 6,
-    }
+    poller, sub, reg = make_poller(chain, plan)
+    async with running(poller):
+        assert await poller.poll()  # the first poll also connects and reads the block time once
+        chain.step()
+        await wait_for(finality_caught_up(poller, chain))  # subscribed, and it delivered
+        sub.calls.clear()
+        chain.step()
+        await wait_for(finality_caught_up(poller, chain))
+        assert await poller.poll()
+        # The head, one hash lookup for the pinned block, two runtime calls per subnet; the
+        # finalized head came pushed by the subscription opened before.
+        assert dict(sub.calls) == {"block_number": 1, "block_hash": 1, "runtime_call": 6}
+        assert val(reg, "bittensor_chain_finalized_block") == chain.finalized
+        assert poller.snapshot.chain.finalized_source == "subscription"
+
+
+async def test_the_finalized_head_is_absent_until_the_subscription_delivers_one(world):
+    chain = world.chain
+    hk = world.miners[0].hotkey.ss58_address
+    poller, sub, reg = make_poller(chain, WatchPlan(hotkeys=((world.netuid, hk),)))
+    async with running(poller):
+        assert await poller.poll()
+        await wait_for(lambda: sub.open_streams == 1)
+        # Nothing finalized since the subscription opened: no value, and no 0 either.
+        assert await poller.poll()
+        assert val(reg, "bittensor_chain_head_block") == chain.head
+        assert val(reg, "bittensor_chain_finalized_block") is None
+        assert sub.calls["finalized_block_number"] == 0
+        chain.step(3)
+        await wait_for(finality_caught_up(poller, chain))
+        assert await poller.poll()
+        assert val(reg, "bittensor_chain_finalized_block") == chain.finalized
+
+
+class StepClock:
+    """A monotonic clock moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_quiet_finality_stream_falls_back_to_a_direct_read_on_each_poll(world):
+    chain = world.chain
+    clock = StepClock()
+    hk = world.miners[0].hotkey.ss58_address
+    poller, sub, reg = make_poller(chain, WatchPlan(hotkeys=((world.netuid, hk),)), monotonic=clock)
+    stale_after = poller.finality_stale_blocks * chain.block_time
+    async with running(poller):
+        assert await poller.poll()
+        chain.step()
+        await wait_for(finality_caught_up(poller, chain))
+        pushed = chain.finalized
+
+        # The stream hangs: its last value is trusted for a few block times, no longer.
+        sub.hold_stream = True
+        chain.step(2)
+        clock.now += stale_after / 2
+        sub.calls.clear()
+        assert await poller.poll()
+        assert val(reg, "bittensor_chain_finalized_block") == pushed
+        assert sub.calls["finalized_block_number"] == 0
+
+        clock.now += stale_after
+        for _ in range(2):
+            chain.step()
+            assert await poller.poll()
+            assert val(reg, "bittensor_chain_finalized_block") == chain.finalized > pushed
+            assert poller.snapshot.chain.finalized_source == "read"
+        assert sub.calls["finalized_block_number"] == 2
+
+        # The stream speaks again: back to no reads.
+        sub.hold_stream = False
+        chain.step()
+        await wait_for(finality_caught_up(poller, chain))
+        sub.calls.clear()
+        assert await poller.poll()
+        assert sub.calls["finalized_block_number"] == 0
+        assert poller.snapshot.chain.finalized_source == "subscription"
+
+
+async def test_a_dropped_finality_subscription_is_reopened_and_keeps_its_last_value(world):
+    chain = world.chain
+    hk = world.miners[0].hotkey.ss58_address
+    poller, sub, reg = make_poller(
+        chain, WatchPlan(hotkeys=((world.netuid, hk),)), finality_backoff=(0.01, 0.05)
+    )
+    watcher = poller.pool.endpoints[0].finality
+    async with running(poller):
+        assert await poller.poll()
+        chain.step()
+        await wait_for(finality_caught_up(poller, chain))
+        before = chain.finalized
+
+        sub.drop_stream = bt.RpcConnectionError("connection closed")
+        chain.step()  # the next header meets the dropped connection
+        await wait_for(lambda: watcher.drops == 1)
+        assert watcher.latest == before  # the last value stays while reconnecting
+        assert "RpcConnectionError" in watcher.last_error
+
+        await wait_for(lambda: watcher.subscriptions == 2 and watcher.subscribed)
+        chain.step(2)
+        await wait_for(finality_caught_up(poller, chain))
+        assert await poller.poll()
+        assert val(reg, "bittensor_chain_finalized_block") == chain.finalized
+        assert sub.calls["blocks"] == 2
+    # Closing the poller cancels the watcher and ends its subscription.
+    assert not watcher.running
+    assert sub.open_streams == 0
 
 
 async def test_pruning_position_zero_is_the_neuron_the_chain_evicts_next(world):

@@ -179,16 +179,18 @@ class RemoteSubstrate:
 
     async def blocks(self, *, finalized: bool = False) -> AsyncIterator[dict]:
         # The server has no push channel: poll at a fraction of the block time and yield
-        # every number in order, so a slow consumer still sees each block once.
+        # every number in order, so a slow consumer still sees each block once. Like a node,
+        # the current head comes first.
         number = (await self.finalized_block_number()) if finalized else await self.block_number()
+        number -= 1
         interval = max(0.05, (await self.block_time()) / 4)
         while True:
-            await asyncio.sleep(interval)
             head = (await self.finalized_block_number()) if finalized else await self.block_number()
             while number < head:
                 number += 1
                 parent = await self.block_hash(number - 1)
                 yield {"header": {"number": number, "parentHash": parent}}
+            await asyncio.sleep(interval)
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -281,9 +281,10 @@ class SimSubstrate:
         raise ChainError(f"simnet has no SCALE codec (asked to decode {type_string})")
 
     async def blocks(self, *, finalized: bool = False) -> AsyncIterator[dict]:
-        """Headers of blocks produced after the subscription starts, none skipped."""
+        """The current head (or finalized head) first, as a node sends on subscribing, then
+        every block after it, none skipped."""
         chain = self.chain
-        seen = chain.finalized if finalized else chain.head
+        seen = (chain.finalized if finalized else chain.head) - 1
         while True:
             top = chain.finalized if finalized else chain.head
             while seen < top:

@@ -302,14 +302,16 @@ async def test_the_finalized_head_is_absent_until_the_subscription_delivers_one(
     chain = world.chain
     hk = world.miners[0].hotkey.ss58_address
     poller, sub, reg = make_poller(chain, WatchPlan(hotkeys=((world.netuid, hk),)))
+    sub.hold_stream = True  # a subscription that has not delivered its first header yet
     async with running(poller):
         assert await poller.poll()
         await wait_for(lambda: sub.open_streams == 1)
-        # Nothing finalized since the subscription opened: no value, and no 0 either.
+        # Nothing delivered since the subscription opened: no value, and no 0 either.
         assert await poller.poll()
         assert val(reg, "bittensor_chain_head_block") == chain.head
         assert val(reg, "bittensor_chain_finalized_block") is None
         assert sub.calls["finalized_block_number"] == 0
+        sub.hold_stream = False
         chain.step(3)
         await wait_for(finality_caught_up(poller, chain))
         assert await poller.poll()

@@ -1337,15 +1337,24 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
     if n == 0:
         return EpochOutcome([], [], [], [], [], [], [], [], [], [])
     alpha = sn.alpha_by_hotkey()
-    weights = torch.zeros((n, n), dtype=torch.float64)
-    bonds = torch.zeros((n, n), dtype=torch.float64)
-    for i, nrn in enumerate(sn.neurons):
-        for j, w in nrn.weights:
-            if j < n:
-                weights[i, j] = float(w)
-        for j, b in nrn.bonds:
-            if j < n:
-                bonds[i, j] = float(b)
+
+    def dense(rows_of: Callable[[Neuron], tuple]) -> Any:
+        # One scatter per matrix: element-wise tensor assignment costs ~1 µs a write, which
+        # at thousands of neurons would cost more than the epoch itself.
+        rows, cols, vals = [], [], []
+        for i, nrn in enumerate(sn.neurons):
+            for j, v in rows_of(nrn):
+                if j < n:
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(float(v))
+        out = torch.zeros((n, n), dtype=torch.float64)
+        if rows:
+            out[torch.tensor(rows), torch.tensor(cols)] = torch.tensor(vals, dtype=torch.float64)
+        return out
+
+    weights = dense(lambda nrn: nrn.weights)
+    bonds = dense(lambda nrn: nrn.bonds)
     owner_uid = sn.uids.get(sn.owner_hotkey)
     out = run_epoch(
         EpochInputs(
@@ -1376,9 +1385,14 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
     def ints(t: Any) -> list[int]:
         return [int(v) for v in t.tolist()]
 
-    bond_rows = []
-    for row in out.bonds.tolist():
-        bond_rows.append(tuple((j, int(v)) for j, v in enumerate(row) if int(v) > 0))
+    # Bonds live on validator rows only: convert just the entries that survive the u16 store
+    # (v >= 1), never the whole n x n matrix.
+    bond_rows: list[tuple] = [()] * n
+    kept = out.bonds >= 1
+    for i in kept.any(dim=1).nonzero().flatten().tolist():
+        cols = kept[i].nonzero().flatten()
+        vals = out.bonds[i, cols].to(torch.int64)
+        bond_rows[i] = tuple(zip(cols.tolist(), vals.tolist(), strict=True))
     return EpochOutcome(
         active=[bool(v) for v in out.active.tolist()],
         validator_permit=[bool(v) for v in out.validator_permit.tolist()],

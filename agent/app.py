@@ -378,7 +378,12 @@ def create_app(
     )
     tracker = DeregistrationTracker(config.state_file)
     poller = ChainPoller(
-        build_plan(config), pool, tracker, timeout=config.poll.timeout_seconds, clock=clock
+        build_plan(config),
+        pool,
+        tracker,
+        timeout=config.poll.timeout_seconds,
+        clock=clock,
+        finality_stale_blocks=config.poll.finality_stale_blocks,
     )
     # ``registry`` holds every collector (what prometheus-client would render); ``others``
     # holds all but the chain collector, whose families the fast formatter writes itself.

@@ -74,6 +74,9 @@ class PollConfig(StrictModel):
     # bittensor_subnet_registrations_recent window; None: one tempo.
     registration_window_blocks: Annotated[int, Field(ge=1)] | None = None
     stake_drop_ratio: Annotated[float, Field(gt=0, le=1)] = 0.05
+    # The finalized head is pushed by a subscription; after this many block times without a
+    # header from it, each poll reads the finalized head directly until the stream speaks.
+    finality_stale_blocks: Annotated[float, Field(gt=0)] = 5.0
 
 
 class HealthConfig(StrictModel):

@@ -350,8 +350,9 @@ def _chain(snap: ChainSnapshot) -> list[Family]:
                 N.CHAIN_FINALIZED_BLOCK,
                 "Finalized block at the last successful poll, as pushed by the endpoint's "
                 "finalized-heads subscription (chain_subscribeFinalizedHeads), not read per "
-                "poll; while that subscription has delivered nothing for 5 block times (hung "
-                "or reconnecting) each poll reads it directly instead. Absent until known.",
+                "poll; while that subscription has delivered nothing for "
+                "poll.finality_stale_blocks block times (default 5; hung or reconnecting) each "
+                "poll reads it directly instead. Absent until known.",
                 c.finalized,
             )
         )

@@ -66,6 +66,10 @@ state_file: state/agent.json
             "watch[0].coldkey: Value error, not a valid Bittensor ss58 address",
         ),
         (
+            f"watch: [{{netuid: 1, hotkeys: [{HOTKEY}]}}]\npoll: {{finality_stale_blocks: 0}}",
+            "poll.finality_stale_blocks: Input should be greater than 0",
+        ),
+        (
             f"watch: [{{netuid: 1, hotkeys: [{HOTKEY}]}}]\npoll: {{intervall_seconds: 3}}",
             "poll.intervall_seconds: unknown field; remove it or check its spelling",
         ),

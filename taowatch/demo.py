@@ -356,7 +356,8 @@ class Demo:
                     self.say(f"{p.name} exited unexpectedly; last lines of {p.log}:\n{p.tail()}")
                 return 1
             head = await self.head()
-            extra = [line() for line in self.status_lines]
+            # The summaries read HTTP endpoints: off the event loop, which also serves signals.
+            extra = [await asyncio.to_thread(line) for line in self.status_lines]
             self.say(f"chain head {head}" + "".join(f" | {e}" for e in extra if e))
             if deadline and time.monotonic() >= deadline:
                 self.say(f"--duration {self.args.duration:g}s reached")

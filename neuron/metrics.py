@@ -189,6 +189,9 @@ class NeuronMetrics:
         # which is measurable at thousands of requests per second.
         self._children: dict[tuple, object] = {}
         self._request_children: dict[tuple[str, int], tuple] = {}
+        # Exists from startup, so rate() and increase() read 0 on a healthy neuron rather than
+        # nothing (labelled counters still appear with their first event).
+        self._child(self._sync_failures)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
         self._state_source = source

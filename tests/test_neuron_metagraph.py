@@ -77,6 +77,8 @@ async def test_a_failed_sync_keeps_the_last_good_view_and_is_counted():
     )
     sync = _sync(client, metrics)
     assert metrics.sample(R.METAGRAPH_BLOCK) is None  # nothing exported before the first sync
+    # The failure counter exists from the start, so a healthy neuron's rate() reads 0.
+    assert metrics.sample(R.METAGRAPH_SYNC_FAILURES + "_total") == 0
     assert await sync.sync_once() is True
     assert await sync.sync_once() is False
     assert await sync.sync_once() is False

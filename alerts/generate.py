@@ -15,7 +15,8 @@ no template can forget it. The runbook base defaults to a repository-relative UR
 (``alerts/RUNBOOK.md``): it resolves when the annotation is opened from a checkout or from
 the repository's web view, and deployments that want clickable links in Slack re-render
 with ``--runbook-base-url https://<your git host>/<org>/taowatch/blob/main/alerts/RUNBOOK.md``
-(the Ansible role does). ``--grafana-url`` does the same for the dashboard links.
+(the Ansible prometheus role does when ``prometheus_runbook_base_url`` is set).
+``--grafana-url`` does the same for the dashboard links.
 
 Importable (``taowatch.stack`` loads it by path) so test stacks render the same templates
 with overridden knobs, e.g. shorter windows.

@@ -50,6 +50,8 @@ CACHE = Path(os.environ.get("TAOWATCH_TEST_CACHE", "/var/cache/taowatch-test"))
 BASE = int(os.environ.get("TAOWATCH_DEPLOY_TEST_PORT_BASE", "21000"))
 
 # Every port the deployment uses, all on the host's loopback (shared network).
+RUNBOOK_BASE_URL = "https://runbooks.example/taowatch/alerts/RUNBOOK.md"
+GRAFANA_URL = "https://grafana.example"
 PORTS = {
     "ssh_miner": BASE + 22,
     "ssh_validator": BASE + 23,
@@ -280,6 +282,9 @@ def _write_inventory(work: Path, key: Path, keyfiles, hotkeys, coldkey_ss58) -> 
         "taowatch_agent_watch": [{"netuid": 1, "hotkeys": sorted(hotkeys.values())}],
         "taowatch_agent_export_all_neurons": [1],
         "prometheus_web_listen_port": PORTS["prometheus"],
+        # Alert links rendered for this deployment (alerts/generate.py on the controller).
+        "prometheus_runbook_base_url": RUNBOOK_BASE_URL,
+        "prometheus_grafana_url": GRAFANA_URL,
         "prometheus_global": {
             "scrape_interval": "5s",
             "scrape_timeout": "4s",
@@ -476,6 +481,12 @@ def test_prometheus_scrapes_every_target_and_loaded_the_rules(converged: Deploym
         for group in yaml.safe_load(path.read_text())["groups"]:
             shipped |= {r["alert"] for r in group["rules"] if "alert" in r}
     assert shipped and loaded == shipped
+    # Every alert links to this deployment's runbook and Grafana, not to repository paths.
+    alerting = [r for g in groups for r in g["rules"] if r["type"] == "alerting"]
+    for rule in alerting:
+        anchor = f"#alert-name-{rule['name'].lower()}"
+        assert rule["annotations"]["runbook_url"] == RUNBOOK_BASE_URL + anchor
+        assert rule["annotations"].get("dashboard_url", GRAFANA_URL).startswith(GRAFANA_URL)
     ams = _http_json(f"{api}/alertmanagers")["data"]["activeAlertmanagers"]
     assert {a["url"] for a in ams} == {
         f"http://127.0.0.1:{PORTS['am1']}/api/v2/alerts",

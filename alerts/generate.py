@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Render taowatch's Prometheus rules and Alertmanager config from templates and thresholds.
 
-    .venv/bin/python alerts/generate.py            # rewrite the committed generated files
-    .venv/bin/python alerts/generate.py --check    # exit 1 if they are out of date
+    .venv/bin/python -m alerts.generate            # rewrite the committed generated files
+    .venv/bin/python -m alerts.generate --check    # exit 1 if they are out of date
+
+(``.venv/bin/python alerts/generate.py`` does the same where taowatch is installed.)
 
 Inputs: ``alerts/thresholds.yaml`` (every knob, documented there), ``alerts/src/*.yaml``
 (rule templates) and ``alerts/alertmanager/alertmanager.yml.tmpl``. Templates refer to a
@@ -18,8 +20,11 @@ with ``--runbook-base-url https://<your git host>/<org>/taowatch/blob/main/alert
 (the Ansible prometheus role does when ``prometheus_runbook_base_url`` is set).
 ``--grafana-url`` does the same for the dashboard links.
 
-Importable (``taowatch.stack`` loads it by path) so test stacks render the same templates
-with overridden knobs, e.g. shorter windows.
+Every input is package data of ``alerts``, read through ``importlib.resources``: from a
+checkout or an editable install that is the repository's ``alerts/`` folder, from a wheel the
+installed copy, whose ``--check`` then proves the shipped rules match the shipped templates.
+``taowatch.stack`` imports this module so test stacks render the same templates with
+overridden knobs, e.g. shorter windows.
 """
 
 from __future__ import annotations
@@ -28,18 +33,22 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass, fields
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-ALERTS_DIR = Path(__file__).resolve().parent
+# By package name, not __package__: run as a script (alerts/generate.py) there is none.
+ALERTS_DIR: Traversable = files("alerts")
 THRESHOLDS_FILE = ALERTS_DIR / "thresholds.yaml"
 SRC_DIR = ALERTS_DIR / "src"
 RULES_DIR = ALERTS_DIR / "rules"
 AM_DIR = ALERTS_DIR / "alertmanager"
 AM_TEMPLATE = AM_DIR / "alertmanager.yml.tmpl"
 AM_EXAMPLE = AM_DIR / "alertmanager.example.yml"
+NOTIFICATION_TEMPLATE = AM_DIR / "taowatch.tmpl"
 
 DEFAULT_RUNBOOK_BASE_URL = "alerts/RUNBOOK.md"
 DEFAULT_GRAFANA_URL = "http://127.0.0.1:3000"
@@ -57,10 +66,14 @@ class GenerateError(Exception):
 Scalar = int | float | str
 
 
-def load_thresholds(path: Path = THRESHOLDS_FILE) -> dict[str, Scalar]:
+def load_thresholds(path: Path | Traversable = THRESHOLDS_FILE) -> dict[str, Scalar]:
     """Read the flat threshold file, checking every value's kind."""
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
+    except OSError as exc:
+        raise GenerateError(f"{path}: cannot read the thresholds file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise GenerateError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -134,18 +147,23 @@ def _finish_rules(doc: Any, source: str, runbook_base_url: str) -> Any:
     return doc
 
 
+def _yaml_files(folder: Traversable) -> list[Traversable]:
+    return sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
+
+
 def render_rules(
     thresholds: dict[str, Scalar],
     *,
+    templates: Traversable = SRC_DIR,
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL,
     grafana_url: str = DEFAULT_GRAFANA_URL,
     check_unused: bool = True,
 ) -> dict[str, str]:
-    """Return {rule file name: YAML text} for every template in alerts/src."""
+    """Return {rule file name: YAML text} for every template in ``templates`` (alerts/src)."""
     context: dict[str, Scalar] = {**thresholds, "grafana_url": grafana_url.rstrip("/")}
     used: set[str] = set()
     out: dict[str, str] = {}
-    for src in sorted(SRC_DIR.glob("*.yaml")):
+    for src in _yaml_files(templates):
         source = f"alerts/src/{src.name}"
         text = _substitute(src.read_text(), context, source, used)
         try:
@@ -206,13 +224,36 @@ def generated_files(
     *,
     runbook_base_url: str = DEFAULT_RUNBOOK_BASE_URL,
     grafana_url: str = DEFAULT_GRAFANA_URL,
-) -> dict[Path, str]:
-    """Every committed generated file and the text it must have."""
+) -> dict[str, str]:
+    """Every committed generated file (its path inside the package) and the text it must have."""
     thresholds = load_thresholds() if thresholds is None else thresholds
     rules = render_rules(thresholds, runbook_base_url=runbook_base_url, grafana_url=grafana_url)
-    out = {RULES_DIR / name: text for name, text in rules.items()}
-    out[AM_EXAMPLE] = render_alertmanager(thresholds)
+    out = {f"rules/{name}": text for name, text in rules.items()}
+    out["alertmanager/alertmanager.example.yml"] = render_alertmanager(thresholds)
     return out
+
+
+def stale_files(files_: dict[str, str], root: Traversable = ALERTS_DIR) -> list[str]:
+    """Package paths under ``root`` whose text differs from ``files_``, or that no template
+    produces any more (a rule file left behind by a renamed template)."""
+    stale = []
+    for relative, text in files_.items():
+        present = root.joinpath(*relative.split("/"))
+        if not present.is_file() or present.read_text() != text:
+            stale.append(relative)
+    rules = root / "rules"
+    committed = {f"rules/{p.name}" for p in rules.iterdir()} if rules.is_dir() else set()
+    extra = {p for p in committed if p.endswith(".rules.yaml")} - set(files_)
+    return stale + sorted(extra)
+
+
+def _writable(folder: Traversable) -> Path:
+    if not isinstance(folder, Path):
+        raise GenerateError(
+            f"the alerts package at {folder} is not a folder on disk (a zipped install?): "
+            "pass --out DIR to write the rule files elsewhere"
+        )
+    return folder
 
 
 def _parse_set(items: list[str]) -> dict[str, Any]:
@@ -227,8 +268,9 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="fail if generated files differ")
-    parser.add_argument("--out", type=Path, help="write rule files here instead of alerts/rules")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="fail if generated files differ")
+    mode.add_argument("--out", type=Path, help="write rule files here instead of alerts/rules")
     parser.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE")
     parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL)
     parser.add_argument("--grafana-url", default=DEFAULT_GRAFANA_URL)
@@ -246,19 +288,29 @@ def main(argv: list[str] | None = None) -> int:
     except GenerateError as exc:
         print(f"alerts/generate.py: {exc}", file=sys.stderr)
         return 2
-    if args.out:
-        files = {args.out / p.name: t for p, t in files.items() if p.parent == RULES_DIR}
     if args.check:
-        stale = [p for p, t in files.items() if not p.exists() or p.read_text() != t]
-        expected = set(files)
-        extra = [p for p in RULES_DIR.glob("*.rules.yaml") if p not in expected]
-        for p in stale + extra:
-            print(f"out of date: {p.relative_to(ALERTS_DIR.parent)}", file=sys.stderr)
-        if stale or extra:
-            print("run: .venv/bin/python alerts/generate.py", file=sys.stderr)
+        stale = stale_files(files)
+        for relative in stale:
+            print(f"out of date: alerts/{relative}", file=sys.stderr)
+        if stale:
+            print("run: .venv/bin/python -m alerts.generate", file=sys.stderr)
             return 1
+        print(f"alerts: {len(files)} generated files up to date in {ALERTS_DIR}")
         return 0
-    for path, text in files.items():
+    if args.out:
+        out = {
+            args.out / r.removeprefix("rules/"): t
+            for r, t in files.items()
+            if r.startswith("rules/")
+        }
+    else:
+        try:
+            root = _writable(ALERTS_DIR)
+        except GenerateError as exc:
+            print(f"alerts/generate.py: {exc}", file=sys.stderr)
+            return 2
+        out = {root.joinpath(*r.split("/")): t for r, t in files.items()}
+    for path, text in out.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return 0

@@ -3,9 +3,11 @@
 Used by the end-to-end tests and by ``taowatch demo --stack``: both processes start in a
 temporary directory on 127.0.0.1, Prometheus scrapes the given targets (and itself and
 Alertmanager, so the pipeline's own alerts work) every second or two and evaluates the
-rules rendered from ``alerts/`` with the same generator as the committed files (knobs can
-be overridden, e.g. a short lookback so a test sees the resolve), and Alertmanager sends to
-a :class:`taowatch.receiver.Receiver` standing in for Slack, PagerDuty and the heartbeat.
+rules rendered from the ``alerts`` package's templates with the same generator as the
+committed files (knobs can be overridden, e.g. a short lookback so a test sees the resolve),
+and Alertmanager sends to a :class:`taowatch.receiver.Receiver` standing in for Slack,
+PagerDuty and the heartbeat. Templates and thresholds are package data, so this runs the
+same from an installed wheel as from a checkout.
 
     async with Stack(StackSettings(targets={"taowatch-agent": ["127.0.0.1:9946"]}),
                      receiver) as stack:
@@ -13,13 +15,14 @@ a :class:`taowatch.receiver.Receiver` standing in for Slack, PagerDuty and the h
 
 Needs the Debian packages ``prometheus`` and ``prometheus-alertmanager`` (or binaries named
 ``prometheus`` and ``alertmanager`` on PATH).
+
+    python -m taowatch.stack --check    # start, report the rule groups Prometheus loaded, stop
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import secrets
 import shutil
 import signal
@@ -29,16 +32,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import aiohttp
 import yaml
 
+from alerts import generate as gen
 from taowatch.receiver import HEARTBEAT, Notification, Receiver
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GENERATOR = REPO_ROOT / "alerts" / "generate.py"
 
 # Alertmanager timing for a stack a person or a test watches: notify a second after the
 # first alert of a group, send resolves promptly, never repeat within a run.
@@ -59,23 +59,6 @@ _INSTALL_HINT = (
 
 class StackError(RuntimeError):
     """The stack cannot start; the message says what to do."""
-
-
-def load_generator() -> ModuleType:
-    """alerts/generate.py, which is a script and not part of the installed package."""
-    if not GENERATOR.exists():
-        raise StackError(
-            f"{GENERATOR} is missing: the stack renders the rules from a taowatch checkout"
-        )
-    name = "taowatch_alerts_generate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def find_binary(*names: str) -> str:
@@ -159,7 +142,6 @@ class Stack:
 
     def render(self) -> None:
         """Write rules, Prometheus and Alertmanager configs and secret files into workdir."""
-        gen = load_generator()
         try:
             base = gen.load_thresholds()
             unknown = set(self.settings.overrides) - set(base)
@@ -189,13 +171,16 @@ class Stack:
         hb_file.write_text(secrets.token_hex(16))
         for f in (slack_file, pd_file, hb_file):
             f.chmod(0o600)
+        # A copy beside the config: Alertmanager needs a file, and the package's may be zipped.
+        notification_template = self.workdir / "taowatch.tmpl"
+        notification_template.write_text(gen.NOTIFICATION_TEMPLATE.read_text())
         am_settings = gen.AlertmanagerSettings(
             slack_api_url_file=str(slack_file),
             pagerduty_routing_key_file=str(pd_file),
             pagerduty_url=self.receiver.pagerduty_url,
             heartbeat_url=self.receiver.heartbeat_url,
             heartbeat_credentials_file=str(hb_file),
-            template_file=str(gen.AM_DIR / "taowatch.tmpl"),
+            template_file=str(notification_template),
         )
         (self.workdir / "alertmanager.yml").write_text(
             gen.render_alertmanager(self.thresholds, am_settings)
@@ -339,18 +324,24 @@ class Stack:
             body = await resp.json()
         return list(body["data"]["alerts"])
 
-    async def rule_health(self) -> list[tuple[str, str, str]]:
-        """(rule name, health, last error) for every rule Prometheus loaded."""
+    async def rule_groups(self) -> list[dict[str, Any]]:
+        """The rule groups Prometheus loaded, as ``/api/v1/rules`` reports them."""
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
             session.get(self.prometheus_url + "/api/v1/rules") as resp,
         ):
             body = await resp.json()
-        out = []
-        for group in body["data"]["groups"]:
-            for rule in group["rules"]:
-                out.append((rule["name"], rule.get("health", ""), rule.get("lastError", "")))
-        return out
+        if body.get("status") != "success":
+            raise StackError(f"Prometheus refused /api/v1/rules: {body.get('error')}")
+        return list(body["data"]["groups"])
+
+    async def rule_health(self) -> list[tuple[str, str, str]]:
+        """(rule name, health, last error) for every rule Prometheus loaded."""
+        return [
+            (rule["name"], rule.get("health", ""), rule.get("lastError", ""))
+            for group in await self.rule_groups()
+            for rule in group["rules"]
+        ]
 
     async def wait_for_query(self, expr: str, timeout: float) -> list[dict[str, Any]]:
         """Poll until the query returns something; the result."""
@@ -377,6 +368,42 @@ def _parse_target(text: str) -> tuple[str, str]:
             f"{text!r}: expected JOB=HOST:PORT, e.g. taowatch-agent=127.0.0.1:9946"
         )
     return job, target
+
+
+async def _check(args: Any) -> int:
+    """Start with no targets, report the rules Prometheus loaded once each was evaluated."""
+    receiver = Receiver(port=args.receiver_port)
+    settings = StackSettings(evaluation_interval=args.evaluation_interval, workdir=args.workdir)
+    async with receiver, Stack(settings, receiver) as stack:
+        deadline = time.monotonic() + args.check_timeout
+        while True:
+            groups = await stack.rule_groups()
+            health = [r.get("health", "") for g in groups for r in g["rules"]]
+            if groups and "unknown" not in health:
+                break
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"Prometheus loaded {len(groups)} rule groups and had not evaluated every "
+                    f"rule after {args.check_timeout:.0f} s; its config: {stack.workdir}"
+                )
+            await asyncio.sleep(0.2)
+        broken = []
+        for group in groups:
+            rules = group["rules"]
+            alerts = sum(1 for r in rules if r.get("type") == "alerting")
+            print(
+                f"group {group['name']}: {len(rules)} rules ({alerts} alerts) "
+                f"from {Path(group['file']).name}"
+            )
+            broken += [f"{r['name']}: {r.get('lastError')}" for r in rules if r["health"] != "ok"]
+        total = sum(len(g["rules"]) for g in groups)
+        print(
+            f"prometheus loaded {len(groups)} rule groups, {total} rules, "
+            f"rendered from {gen.SRC_DIR}"
+        )
+        for line in broken:
+            print(f"rule failed to evaluate: {line}", file=sys.stderr)
+        return 1 if broken else 0
 
 
 async def _run(args: Any) -> int:
@@ -444,12 +471,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluation-interval", default="1s")
     parser.add_argument("--workdir", type=Path, help="keep configs and data here")
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="start with no targets, print the rule groups Prometheus loaded once every rule "
+        "was evaluated, and stop (exit 1 if a rule fails to evaluate)",
+    )
+    parser.add_argument(
+        "--check-timeout",
+        type=float,
+        default=30,
+        help="with --check: how long to wait for every rule's first evaluation (seconds)",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(_check(args) if args.check else _run(args))
     except StackError as exc:
         print(f"taowatch stack: {exc}", file=sys.stderr)
         return 1

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 
+from alerts import generate as gen
 from taowatch import metric_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,18 +25,6 @@ PIPELINE_METRICS = {
     "prometheus_rule_evaluation_failures_total",
     "alertmanager_notifications_failed_total",
 }
-
-
-def _generator() -> ModuleType:
-    name = "taowatch_alerts_generate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ALERTS / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rules() -> list[dict]:
@@ -75,21 +62,37 @@ def test_every_promtool_rule_test_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_generator_reads_this_checkouts_alerts_folder_as_package_data():
+    assert Path(str(gen.ALERTS_DIR)).resolve() == ALERTS
+
+
 def test_the_committed_generated_files_match_the_templates_and_thresholds():
-    gen = _generator()
-    for path, text in gen.generated_files().items():
-        assert path.exists(), f"{path} missing: run .venv/bin/python alerts/generate.py"
+    for relative, text in gen.generated_files().items():
+        path = ALERTS / relative
+        assert path.exists(), f"{path} missing: run .venv/bin/python -m alerts.generate"
         assert path.read_text() == text, (
-            f"{path.relative_to(ROOT)} is out of date: run .venv/bin/python alerts/generate.py"
+            f"{path.relative_to(ROOT)} is out of date: run .venv/bin/python -m alerts.generate"
         )
-    committed = set(RULE_FILES)
-    expected = {p for p in gen.generated_files() if p.parent == ALERTS / "rules"}
+    committed = {f"rules/{p.name}" for p in RULE_FILES}
+    expected = {r for r in gen.generated_files() if r.startswith("rules/")}
     assert committed == expected, "alerts/rules has files no template produces"
+    assert gen.stale_files(gen.generated_files()) == []
     assert gen.main(["--check"]) == 0
 
 
+def test_check_mode_names_an_edited_rule_file_and_one_no_template_produces(tmp_path, capsys):
+    copy = tmp_path / "alerts"
+    shutil.copytree(ALERTS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    edited = copy / "rules" / "chain.rules.yaml"
+    edited.write_text(edited.read_text() + "# hand edit\n")
+    (copy / "rules" / "renamed.rules.yaml").write_text("groups: []\n")
+
+    stale = gen.stale_files(gen.generated_files(), copy)
+
+    assert stale == ["rules/chain.rules.yaml", "rules/renamed.rules.yaml"]
+
+
 def test_changing_a_threshold_changes_the_rendered_rules():
-    gen = _generator()
     thresholds = gen.load_thresholds()
     assert thresholds["stake_drop_warning_ratio"] == 0.1
     changed = gen.render_rules({**thresholds, "stake_drop_warning_ratio": 0.15})
@@ -192,26 +195,22 @@ def test_every_metric_a_rule_reads_is_declared_in_metric_names_with_its_wire_suf
         assert not unknown, f"{rule.get('alert') or rule.get('record')}: {unknown}"
 
 
-def test_an_unknown_knob_in_a_template_is_an_error_naming_it(tmp_path, monkeypatch):
-    gen = _generator()
+def test_an_unknown_knob_in_a_template_is_an_error_naming_it(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "x.yaml").write_text(
         "groups:\n- name: x\n  rules:\n  - alert: TaowatchX\n    expr: up > ${no_such_knob}\n"
     )
-    monkeypatch.setattr(gen, "SRC_DIR", src)
     with pytest.raises(gen.GenerateError, match=r"unknown knob \$\{no_such_knob\}"):
-        gen.render_rules(gen.load_thresholds())
+        gen.render_rules(gen.load_thresholds(), templates=src)
 
 
 def test_a_knob_no_template_uses_is_an_error_naming_it():
-    gen = _generator()
     with pytest.raises(gen.GenerateError, match="forgotten_knob"):
         gen.render_rules({**gen.load_thresholds(), "forgotten_knob": 3})
 
 
 def test_a_malformed_threshold_value_is_refused_naming_the_knob():
-    gen = _generator()
     with pytest.raises(gen.GenerateError, match=r"stake_drop_window.*Prometheus duration"):
         gen.validate_thresholds({"stake_drop_window": "one hour"})
     with pytest.raises(gen.GenerateError, match="agent_job"):

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from taowatch.stack import find_binary, free_port, load_generator
+from alerts import generate as gen
+from taowatch.stack import find_binary, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 AM_DIR = ROOT / "alerts" / "alertmanager"
@@ -100,7 +101,6 @@ def _get(url: str) -> object:
 
 @pytest.fixture(scope="module")
 def alertmanager(tmp_path_factory) -> Iterator[str]:
-    gen = load_generator()
     work = tmp_path_factory.mktemp("am")
     settings = gen.AlertmanagerSettings(
         slack_api_url_file=str(work / "slack"),

@@ -21,8 +21,14 @@ import pytest
 import yaml
 from aiohttp import web
 
+from grafana.dashboards import generate as dashgen
 from taowatch import dashboards as dash
 from taowatch import metric_names
+from taowatch.preview import PreviewError
+from taowatch.preview.client import PanelData, Series
+from taowatch.preview.page import preview
+from taowatch.preview.panels import expand, iter_panels, panel_specs
+from taowatch.preview.render import COLOURS, colour_for, format_value, legend_text, table_rows
 
 REPO = Path(__file__).resolve().parent.parent
 DASHBOARDS = REPO / "grafana" / "dashboards"
@@ -49,7 +55,7 @@ def all_panels() -> list[tuple[str, dict]]:
     return [
         (document["uid"], panel)
         for document in committed().values()
-        for panel in dash.iter_panels(document)
+        for panel in iter_panels(document)
     ]
 
 
@@ -57,7 +63,7 @@ def all_queries() -> list[tuple[str, str]]:
     """(where, expr) for every PromQL expression: panel targets and annotations."""
     found = []
     for document in committed().values():
-        for panel in dash.iter_panels(document):
+        for panel in iter_panels(document):
             for target in panel.get("targets", []):
                 found.append(
                     (f"{document['uid']} / {panel['title']} / {target['refId']}", target["expr"])
@@ -71,7 +77,7 @@ def all_queries() -> list[tuple[str, str]]:
 
 
 def expanded(expr: str) -> str:
-    return dash.expand(
+    return expand(
         expr, SAMPLE_VARIABLES, step_seconds=30, range_seconds=3600, scrape_interval_seconds=15
     )
 
@@ -80,15 +86,24 @@ def expanded(expr: str) -> str:
 
 
 def test_regenerating_the_dashboards_gives_no_diff():
-    assert dash.drift(DASHBOARDS) == []
+    assert dashgen.drift(dashgen.load_knobs(), DASHBOARDS) == []
+
+
+def test_the_package_data_is_this_checkouts_dashboards_and_thresholds():
+    assert Path(str(dashgen.DASHBOARDS_DIR)).resolve() == DASHBOARDS
+    assert dashgen.load_knobs().values == yaml.safe_load(THRESHOLDS.read_text())
+
+
+def test_check_by_default_checks_the_packaged_json(capsys):
+    assert dash.main(["check"]) == 0
+    assert f"dashboards are up to date in {DASHBOARDS}" in capsys.readouterr().out
 
 
 def copy_tree(tmp_path: Path) -> Path:
-    """A checkout-shaped copy: builders find alerts/thresholds.yaml three levels up."""
-    target = tmp_path / "grafana" / "dashboards"
-    shutil.copytree(DASHBOARDS, target, ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "alerts").mkdir()
-    shutil.copy(THRESHOLDS, tmp_path / "alerts" / "thresholds.yaml")
+    """A copy of the committed JSON to edit, and of the thresholds as thresholds.yaml beside."""
+    target = tmp_path / "dashboards"
+    shutil.copytree(DASHBOARDS, target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copy(THRESHOLDS, tmp_path / "thresholds.yaml")
     return target
 
 
@@ -110,16 +125,20 @@ def test_check_fails_with_a_diff_summary_when_committed_json_drifts(tmp_path, ca
 
 
 def test_dashboard_thresholds_follow_the_alert_thresholds_file(tmp_path):
-    copy = copy_tree(tmp_path)
-    knobs = yaml.safe_load((tmp_path / "alerts" / "thresholds.yaml").read_text())
+    knobs = yaml.safe_load(THRESHOLDS.read_text())
     knobs["chain_stall_seconds"] = 77
     knobs["weights_stale_warning_tempos"] = 4.5
-    (tmp_path / "alerts" / "thresholds.yaml").write_text(yaml.safe_dump(knobs))
+    (tmp_path / "thresholds.yaml").write_text(yaml.safe_dump(knobs))
 
-    rendered = {name: json.loads(text) for name, text in dash.render_all(copy).items()}
+    rendered = {
+        name: json.loads(text)
+        for name, text in dashgen.render_all(
+            dashgen.load_knobs(tmp_path / "thresholds.yaml")
+        ).items()
+    }
 
     def steps_of(filename: str, title: str) -> list:
-        panel = next(p for p in dash.iter_panels(rendered[filename]) if p["title"] == title)
+        panel = next(p for p in iter_panels(rendered[filename]) if p["title"] == title)
         return [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
 
     assert 77 in steps_of("fleet-overview.json", "Head age")
@@ -158,11 +177,16 @@ def test_the_committed_thresholds_are_the_alert_files_numbers():
 
 def test_a_missing_alert_threshold_is_named_not_a_traceback(tmp_path, capsys):
     copy = copy_tree(tmp_path)
-    knobs = yaml.safe_load((tmp_path / "alerts" / "thresholds.yaml").read_text())
+    knobs = yaml.safe_load((tmp_path / "thresholds.yaml").read_text())
     del knobs["chain_stall_seconds"]
-    (tmp_path / "alerts" / "thresholds.yaml").write_text(yaml.safe_dump(knobs))
+    (tmp_path / "thresholds.yaml").write_text(yaml.safe_dump(knobs))
 
-    assert dash.main(["--dir", str(copy), "generate"]) == 1
+    assert (
+        dash.main(
+            ["--dir", str(copy), "--thresholds", str(tmp_path / "thresholds.yaml"), "generate"]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "chain_stall_seconds" in err
     assert "thresholds.yaml" in err
@@ -641,7 +665,7 @@ def synthetic_dashboard() -> dict:
 async def test_preview_renders_each_panel_from_the_query_api(aiohttp_server, tmp_path):
     fake = FakePrometheus()
     server = await aiohttp_server(fake.app())
-    drawn = await dash.preview(
+    drawn = await preview(
         str(server.make_url("/")),
         tmp_path,
         [synthetic_dashboard()],
@@ -684,35 +708,33 @@ async def test_preview_renders_each_panel_from_the_query_api(aiohttp_server, tmp
 
 
 def test_table_rows_merge_queries_on_shared_labels_with_column_units():
-    spec = dash.panel_specs(synthetic_dashboard())[2]
-    data = dash.PanelData(spec)
-    series = lambda hotkey, value, **extra: dash.Series(  # noqa: E731
+    spec = panel_specs(synthetic_dashboard())[2]
+    data = PanelData(spec)
+    series = lambda hotkey, value, **extra: Series(  # noqa: E731
         {"netuid": "1", "hotkey": hotkey, "job": "agent", **extra}, (START,), (value,)
     )
     data.results = {
         "A": [series("5A", 12.5), series("5B", 3)],
         "B": [series("5A", 7, uid="7"), series("5B", 9, uid="9")],
     }
-    headers, rows, _ = dash.table_rows(data)
+    headers, rows, _ = table_rows(data)
     assert headers == ["hotkey", "netuid", "Stake", "UID"]
     assert rows == [["5A", "1", "12.5 TAO", "7"], ["5B", "1", "3 TAO", "9"]]
 
 
 def test_values_are_formatted_in_the_panels_unit():
-    assert dash.format_value(0.256, "percentunit") == "25.6%"
-    assert dash.format_value(360, "suffix: blocks") == "360 blocks"
-    assert dash.format_value(0.25, "s") == "250 ms"
-    assert dash.format_value(90, "s") == "1.5 min"
-    assert (
-        dash.legend_text("sn{{netuid}} {{ hotkey }}", {"netuid": "3", "hotkey": "5X"}) == "sn3 5X"
-    )
-    assert dash.colour_for(0.7, [(None, "green"), (0.5, "red")]) == dash._COLOURS["red"]
-    assert dash.colour_for(0.2, [(None, "green"), (0.5, "red")]) == dash._COLOURS["green"]
+    assert format_value(0.256, "percentunit") == "25.6%"
+    assert format_value(360, "suffix: blocks") == "360 blocks"
+    assert format_value(0.25, "s") == "250 ms"
+    assert format_value(90, "s") == "1.5 min"
+    assert legend_text("sn{{netuid}} {{ hotkey }}", {"netuid": "3", "hotkey": "5X"}) == "sn3 5X"
+    assert colour_for(0.7, [(None, "green"), (0.5, "red")]) == COLOURS["red"]
+    assert colour_for(0.2, [(None, "green"), (0.5, "red")]) == COLOURS["green"]
 
 
 def test_rate_interval_follows_grafanas_rule_and_unknown_variables_are_named():
     def rate_interval(step: float) -> str:
-        return dash.expand(
+        return expand(
             "$__rate_interval",
             {},
             step_seconds=step,
@@ -722,8 +744,8 @@ def test_rate_interval_follows_grafanas_rule_and_unknown_variables_are_named():
 
     assert rate_interval(5) == "60s"  # 4 x scrape interval
     assert rate_interval(120) == "135s"  # step + scrape interval
-    with pytest.raises(dash.DashboardsError, match=r"\$validator"):
-        dash.expand(
+    with pytest.raises(PreviewError, match=r"\$validator"):
+        expand(
             'x{hotkey="$validator"}',
             {},
             step_seconds=15,
@@ -734,8 +756,8 @@ def test_rate_interval_follows_grafanas_rule_and_unknown_variables_are_named():
 
 async def test_preview_says_clearly_when_prometheus_is_unreachable(unused_tcp_port, tmp_path):
     url = f"http://127.0.0.1:{unused_tcp_port}"
-    with pytest.raises(dash.DashboardsError, match="cannot reach Prometheus"):
-        await dash.preview(url, tmp_path, [synthetic_dashboard()], start=START, end=END)
+    with pytest.raises(PreviewError, match="cannot reach Prometheus"):
+        await preview(url, tmp_path, [synthetic_dashboard()], start=START, end=END)
 
 
 def test_preview_without_matplotlib_names_the_extra(monkeypatch, tmp_path, capsys):
@@ -792,7 +814,7 @@ def test_preview_of_the_committed_dashboards_queries_every_panel(tmp_path, capsy
         len(panel.get("targets", []))
         for document in committed().values()
         if document["uid"] in {"taowatch-fleet", "taowatch-health"}
-        for panel in dash.iter_panels(document)
+        for panel in iter_panels(document)
     )
     assert len(fake.queries) == expected_targets
     assert all("$" not in q["query"] for q in fake.queries)

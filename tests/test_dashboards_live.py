@@ -22,7 +22,8 @@ from stack_support import DEADLINE, running_system
 from test_dashboards import all_queries, expanded, metric_tokens
 
 from neuron.auth import sign_request
-from taowatch import dashboards as dash
+from taowatch.preview.client import Series, fetch_panels
+from taowatch.preview.panels import load_dashboards, panel_specs, variable_defaults
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +70,7 @@ async def _wait(system, expr: str) -> None:
         raise
 
 
-def _has_data(series: list[dash.Series]) -> bool:
+def _has_data(series: list[Series]) -> bool:
     return any(not math.isnan(v) for s in series for v in s.values)
 
 
@@ -122,15 +123,15 @@ async def test_every_dashboard_query_names_live_metrics_and_every_panel_shows_da
 
         empty = []
         errors = []
-        for document in dash.load_dashboards(DASHBOARDS):
-            specs = dash.panel_specs(document)
-            results = await dash.fetch_panels(
+        for document in load_dashboards(DASHBOARDS):
+            specs = panel_specs(document)
+            results = await fetch_panels(
                 specs,
                 stack.prometheus_url,
                 start=start,
                 end=end,
                 step=1,
-                variables=dash._variable_defaults(document),
+                variables=variable_defaults(document),
                 scrape_interval_seconds=1,
             )
             for data in results:

@@ -22,7 +22,7 @@ def _subnet(name: str) -> str:
     return f"max by (netuid) ({c.series(name, c.SUBNET)})"
 
 
-def build():
+def build(knobs: c.Knobs):
     dash = c.base_dashboard(
         UID,
         "taowatch / Subnet",
@@ -147,7 +147,7 @@ def build():
                     "Position",
                     c.NONE,
                     bottom,
-                    c.eviction_thresholds(),
+                    c.eviction_thresholds(knobs),
                 ),
                 (
                     "Emission",

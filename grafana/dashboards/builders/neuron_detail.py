@@ -47,7 +47,7 @@ def _annotations():
     ]
 
 
-def build():
+def build(knobs: c.Knobs):
     dash = (
         c.base_dashboard(
             UID,
@@ -130,7 +130,7 @@ def build():
                 "Blocks of immunity from pruning left. Orange where 'immunity ending' warns.",
                 c.BLOCKS,
                 c.query(c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS), _LEGEND),
-                thresholds=c.immunity_thresholds(),
+                thresholds=c.immunity_thresholds(knobs),
             )
         )
     )
@@ -188,8 +188,8 @@ def build():
                 "Share of the alpha stake's highest value over the stake-drop alert's window "
                 "that is gone now. Dashed lines: where the alert warns and pages.",
                 c.RATIO,
-                c.query(c.stake_drop_ratio(), "drop"),
-                thresholds=c.stake_drop_thresholds(),
+                c.query(c.stake_drop_ratio(knobs), "drop"),
+                thresholds=c.stake_drop_thresholds(knobs),
                 min_value=0,
                 width=6,
             )
@@ -213,8 +213,8 @@ def build():
                 "(a share of the subnet's activity cutoff). Blue markers: weight updates.",
                 c.TEMPOS,
                 c.query(c.weights_age_tempos(), "tempos since update"),
-                c.query(c.weights_critical_tempos(), "critical"),
-                thresholds=c.weights_thresholds(),
+                c.query(c.weights_critical_tempos(knobs), "critical"),
+                thresholds=c.weights_thresholds(knobs),
                 min_value=0,
             )
         )
@@ -227,7 +227,7 @@ def build():
                 c.NONE,
                 c.query(c.series(E.NEURON_PRUNING_POSITION), "eviction position"),
                 c.query(c.series(E.SUBNET_REGISTRATIONS_RECENT, c.SUBNET), "recent registrations"),
-                thresholds=c.eviction_thresholds(),
+                thresholds=c.eviction_thresholds(knobs),
                 min_value=0,
                 stepped=True,
             )
@@ -261,7 +261,7 @@ def build():
                     f" / sum(rate({c.counter(R.AXON_REQUESTS, runtime)}[$__rate_interval]))",
                     "5xx ratio",
                 ),
-                thresholds=c.rising(None, c.threshold("miner_error_ratio")),
+                thresholds=c.rising(None, knobs.threshold("miner_error_ratio")),
                 min_value=0,
                 width=8,
             )
@@ -274,7 +274,7 @@ def build():
                 c.SECONDS,
                 c.query(c.quantile(0.5, R.AXON_REQUEST_DURATION_SECONDS, "hotkey"), "p50"),
                 c.query(c.quantile(0.95, R.AXON_REQUEST_DURATION_SECONDS, "hotkey"), "p95"),
-                thresholds=c.rising(None, c.threshold("miner_latency_p95_seconds")),
+                thresholds=c.rising(None, knobs.threshold("miner_latency_p95_seconds")),
                 min_value=0,
                 width=8,
             )
@@ -289,13 +289,13 @@ def build():
                 c.PER_SECOND,
                 c.query(c.rate(R.AXON_BLACKLISTED, "reason", runtime), "{{reason}}"),
                 c.query(
-                    f"clamp_min({c.threshold('blacklist_surge_factor')} * sum("
+                    f"clamp_min({knobs.threshold('blacklist_surge_factor')} * sum("
                     f"rate({c.counter(R.AXON_BLACKLISTED, runtime)}"
-                    f"[{c.window('blacklist_baseline_window')}])), "
-                    f"{c.threshold('blacklist_min_rate')})",
+                    f"[{knobs.window('blacklist_baseline_window')}])), "
+                    f"{knobs.threshold('blacklist_min_rate')})",
                     "surge line",
                 ),
-                thresholds=c.rising(None, c.threshold("blacklist_min_rate")),
+                thresholds=c.rising(None, knobs.threshold("blacklist_min_rate")),
                 min_value=0,
                 width=8,
             )
@@ -323,7 +323,7 @@ def build():
                     f" / {c.series(R.METAGRAPH_SYNC_INTERVAL_SECONDS)}",
                     "age / sync interval",
                 ),
-                thresholds=c.rising(None, c.threshold("metagraph_stale_intervals")),
+                thresholds=c.rising(None, knobs.threshold("metagraph_stale_intervals")),
                 min_value=0,
                 width=8,
             )

@@ -7,19 +7,18 @@ reads as a list of questions (panel title, description, query) and not as Grafan
   dashboards work in any Grafana whatever its Prometheus is called;
 - neuron-level queries select ``netuid=~"$netuid", hotkey=~"$hotkey"``;
 - counters are named from ``taowatch.metric_names`` and get their ``_total`` here;
-- thresholds come from ``alerts/thresholds.yaml`` (the alert rules' own numbers), so a panel
-  turns red exactly when the alert would fire.
+- thresholds come from ``alerts/thresholds.yaml`` (the alert rules' own numbers, passed in as
+  :class:`Knobs`), so a panel turns red exactly when the alert would fire.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import typing
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-import yaml
 from grafana_foundation_sdk.builders import (
     common as common_builders,
 )
@@ -36,9 +35,6 @@ from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from taowatch.metric_names import Exporter
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-THRESHOLDS_FILE = REPO_ROOT / "alerts" / "thresholds.yaml"
 
 DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["taowatch", "bittensor"]
@@ -67,55 +63,45 @@ GREEN, YELLOW, ORANGE, RED, BLUE = "green", "yellow", "orange", "red", "blue"
 # --- thresholds -------------------------------------------------------------------------
 
 
-@functools.cache
-def _thresholds_document() -> dict[str, typing.Any]:
-    if not THRESHOLDS_FILE.is_file():
-        raise FileNotFoundError(
-            f"{THRESHOLDS_FILE} is missing: dashboards take their thresholds from the alert "
-            "rules' thresholds file (alerts/, issue #5)"
-        )
-    document = yaml.safe_load(THRESHOLDS_FILE.read_text())
-    if not isinstance(document, dict):
-        raise ValueError(f"{THRESHOLDS_FILE}: expected a mapping at the top level")
-    return document
+@dataclass(frozen=True)
+class Knobs:
+    """The alert rules' numbers (``alerts/thresholds.yaml``), handed to every ``build()``.
 
-
-def _knob(key: str) -> typing.Any:
-    document = _thresholds_document()
-    if key not in document:
-        raise KeyError(
-            f"{THRESHOLDS_FILE}: no key {key!r}; a dashboard panel colours at it (if the "
-            "alert's knob was renamed, rename it in grafana/dashboards/src too)"
-        )
-    return document[key]
-
-
-def threshold(key: str) -> float:
-    """The number an alert rule compares against, from ``alerts/thresholds.yaml``.
-
-    Fails loudly when the key is gone: a renamed alert knob must not silently leave a
-    dashboard colouring at an old number.
+    Lookups fail loudly when a key is gone or of the wrong kind: a renamed alert knob must
+    not silently leave a dashboard colouring at an old number.
     """
-    value = _knob(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{THRESHOLDS_FILE}: {key!r} is {value!r}, expected a number")
-    return value
 
+    values: Mapping[str, typing.Any]
+    source: str  # where the values came from, for the person fixing a message
 
-def window(key: str) -> str:
-    """An alert's range window (a Prometheus duration such as ``30m``) for ``[...]``."""
-    value = _knob(key)
-    if not isinstance(value, str) or not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
-        raise ValueError(f"{THRESHOLDS_FILE}: {key!r} is {value!r}, expected a duration")
-    return value
+    def _knob(self, key: str) -> typing.Any:
+        if key not in self.values:
+            raise KeyError(
+                f"{self.source}: no key {key!r}; a dashboard panel colours at it (if the "
+                "alert's knob was renamed, rename it in grafana/dashboards/builders too)"
+            )
+        return self.values[key]
 
+    def threshold(self, key: str) -> float:
+        """The number an alert rule compares against."""
+        value = self._knob(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{self.source}: {key!r} is {value!r}, expected a number")
+        return value
 
-def setting(key: str) -> str:
-    """A string knob, such as the scrape job names the alert rules select on."""
-    value = _knob(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{THRESHOLDS_FILE}: {key!r} is {value!r}, expected a string")
-    return value
+    def window(self, key: str) -> str:
+        """An alert's range window (a Prometheus duration such as ``30m``) for ``[...]``."""
+        value = self._knob(key)
+        if not isinstance(value, str) or not re.fullmatch(r"(\d+(ms|s|m|h|d|w|y))+", value):
+            raise ValueError(f"{self.source}: {key!r} is {value!r}, expected a duration")
+        return value
+
+    def setting(self, key: str) -> str:
+        """A string knob, such as the scrape job names the alert rules select on."""
+        value = self._knob(key)
+        if not isinstance(value, str):
+            raise ValueError(f"{self.source}: {key!r} is {value!r}, expected a string")
+        return value
 
 
 def steps(base: str = GREEN, *levels: tuple[float, str]) -> dashboard.ThresholdsConfig:
@@ -218,28 +204,30 @@ def weights_age_tempos() -> str:
     )
 
 
-def weights_critical_tempos() -> str:
+def weights_critical_tempos(knobs: Knobs) -> str:
     """Where the critical weights alert fires, in tempos: it is set as a share of the
     subnet's activity cutoff, so the line differs per subnet and is drawn as a series."""
-    ratio = threshold("weights_stale_critical_cutoff_ratio")
+    ratio = knobs.threshold("weights_stale_critical_cutoff_ratio")
     return (
         f"{ratio} * max by (netuid) ({series(Exporter.SUBNET_ACTIVITY_CUTOFF_BLOCKS, SUBNET)})"
         f" / max by (netuid) ({series(Exporter.SUBNET_TEMPO_BLOCKS, SUBNET)})"
     )
 
 
-def weights_thresholds() -> dashboard.ThresholdsConfig:
-    return steps(GREEN, (threshold("weights_stale_warning_tempos"), ORANGE))
+def weights_thresholds(knobs: Knobs) -> dashboard.ThresholdsConfig:
+    return steps(GREEN, (knobs.threshold("weights_stale_warning_tempos"), ORANGE))
 
 
-def stake_drop_ratio() -> str:
+def stake_drop_ratio(knobs: Knobs) -> str:
     """Share of the alpha stake's peak over the stake-drop window that is gone now."""
     stake = series(Exporter.NEURON_STAKE_ALPHA)
-    return f"1 - {stake} / max_over_time({stake}[{window('stake_drop_window')}])"
+    return f"1 - {stake} / max_over_time({stake}[{knobs.window('stake_drop_window')}])"
 
 
-def stake_drop_thresholds() -> dashboard.ThresholdsConfig:
-    return rising(threshold("stake_drop_warning_ratio"), threshold("stake_drop_critical_ratio"))
+def stake_drop_thresholds(knobs: Knobs) -> dashboard.ThresholdsConfig:
+    return rising(
+        knobs.threshold("stake_drop_warning_ratio"), knobs.threshold("stake_drop_critical_ratio")
+    )
 
 
 def data_age_polls() -> str:
@@ -250,16 +238,16 @@ def data_age_polls() -> str:
     )
 
 
-def immunity_thresholds() -> dashboard.ThresholdsConfig:
+def immunity_thresholds(knobs: Knobs) -> dashboard.ThresholdsConfig:
     """Orange while immunity is running out (1..immunity_ending_blocks, as the alert's
     ``> 0 and <=``); 0 is a neuron long past immunity, not a warning."""
-    ending = threshold("immunity_ending_blocks")
+    ending = knobs.threshold("immunity_ending_blocks")
     return steps(GREEN, (1, ORANGE), (ending + 1, GREEN))
 
 
-def eviction_thresholds() -> dashboard.ThresholdsConfig:
+def eviction_thresholds(knobs: Knobs) -> dashboard.ThresholdsConfig:
     """Red at or below the position the deregistration-risk alert watches (0 = next)."""
-    return steps(RED, (threshold("pruning_position_max") + 1, GREEN))
+    return steps(RED, (knobs.threshold("pruning_position_max") + 1, GREEN))
 
 
 # --- panels -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ _FAILED = c.NEURON + ', outcome!="success"'
 _OK = c.NEURON + ', outcome="success"'
 
 
-def build():
+def build(knobs: c.Knobs):
     dash = (
         c.base_dashboard(
             UID,
@@ -79,17 +79,17 @@ def build():
                 # attempt" draws the zero line of a validator that has never failed.
                 c.query(
                     f"sum by (hotkey) (increase({c.counter(R.VALIDATOR_SET_WEIGHTS, _FAILED)}"
-                    f"[{c.window('set_weights_failure_window')}]))"
+                    f"[{knobs.window('set_weights_failure_window')}]))"
                     f" or 0 * sum by (hotkey) (increase({c.counter(R.VALIDATOR_SET_WEIGHTS)}"
-                    f"[{c.window('set_weights_failure_window')}]))",
+                    f"[{knobs.window('set_weights_failure_window')}]))",
                     "failed {{hotkey}}",
                 ),
                 c.query(
                     f"sum by (hotkey) (increase({c.counter(R.VALIDATOR_SET_WEIGHTS, _OK)}"
-                    f"[{c.window('set_weights_failure_window')}]))",
+                    f"[{knobs.window('set_weights_failure_window')}]))",
                     "succeeded {{hotkey}}",
                 ),
-                thresholds=c.rising(None, c.threshold("set_weights_failures")),
+                thresholds=c.rising(None, knobs.threshold("set_weights_failures")),
                 min_value=0,
                 width=8,
             )
@@ -109,8 +109,8 @@ def build():
                     "runtime",
                 ),
                 c.query(c.weights_age_tempos(), "chain"),
-                c.query(c.weights_critical_tempos(), "critical"),
-                thresholds=c.weights_thresholds(),
+                c.query(c.weights_critical_tempos(knobs), "critical"),
+                thresholds=c.weights_thresholds(knobs),
                 min_value=0,
                 width=8,
             )
@@ -143,7 +143,7 @@ def build():
                     f" max by (netuid) ({c.series(E.SUBNET_VALIDATOR_TRUST_MEDIAN, c.SUBNET)})",
                     "ours / median",
                 ),
-                thresholds=c.falling(None, c.threshold("vtrust_peer_ratio")),
+                thresholds=c.falling(None, knobs.threshold("vtrust_peer_ratio")),
                 min_value=0,
                 stepped=True,
             )

@@ -16,12 +16,12 @@ UID = "taowatch-health"
 FILENAME = "taowatch-health.json"
 
 
-def _taowatch_jobs() -> str:
+def _taowatch_jobs(knobs: c.Knobs) -> str:
     # The scrape jobs the alert rules select on; the scrape config must use these names.
-    return f'job=~"{c.setting("agent_job")}|{c.setting("neuron_job")}"'
+    return f'job=~"{knobs.setting("agent_job")}|{knobs.setting("neuron_job")}"'
 
 
-def build():
+def build(knobs: c.Knobs):
     dash = c.base_dashboard(
         UID,
         "taowatch / Health",
@@ -63,7 +63,7 @@ def build():
                 "the 'exporter data stale' alert fires.",
                 c.POLLS,
                 c.query(c.data_age_polls(), "{{instance}}"),
-                thresholds=c.rising(None, c.threshold("exporter_stale_polls")),
+                thresholds=c.rising(None, knobs.threshold("exporter_stale_polls")),
                 min_value=0,
                 width=8,
             )
@@ -134,7 +134,7 @@ def build():
                 "finalization-lag alert's threshold.",
                 c.BLOCKS,
                 c.query(f"max({E.CHAIN_HEAD_BLOCK}) - max({E.CHAIN_FINALIZED_BLOCK})", "lag"),
-                thresholds=c.rising(None, c.threshold("finalization_lag_blocks")),
+                thresholds=c.rising(None, knobs.threshold("finalization_lag_blocks")),
                 min_value=0,
                 width=8,
             )
@@ -156,7 +156,7 @@ def build():
                 "chain-stalled alert fires.",
                 c.SECONDS,
                 c.query(f"time() - max({E.CHAIN_HEAD_TIMESTAMP_SECONDS})", "head age"),
-                thresholds=c.rising(None, c.threshold("chain_stall_seconds")),
+                thresholds=c.rising(None, knobs.threshold("chain_stall_seconds")),
                 min_value=0,
                 width=12,
             )
@@ -171,7 +171,7 @@ def build():
                 "Prometheus' own 'up' for every taowatch process (the agent and each neuron "
                 "runtime): 0 means the scrape failed.",
                 c.NONE,
-                c.query(f"up{{{_taowatch_jobs()}}}", "{{job}} {{instance}}"),
+                c.query(f"up{{{_taowatch_jobs(knobs)}}}", "{{job}} {{instance}}"),
                 min_value=0,
                 max_value=1,
                 stepped=True,
@@ -185,7 +185,7 @@ def build():
                 "scrape timeout means missed scrapes and gaps in every dashboard.",
                 c.SECONDS,
                 c.query(
-                    f"scrape_duration_seconds{{{_taowatch_jobs()}}}",
+                    f"scrape_duration_seconds{{{_taowatch_jobs(knobs)}}}",
                     "{{job}} {{instance}}",
                 ),
                 min_value=0,
@@ -203,7 +203,7 @@ def build():
                     f" / {R.METAGRAPH_SYNC_INTERVAL_SECONDS}",
                     "sn{{netuid}} {{hotkey}}",
                 ),
-                thresholds=c.rising(None, c.threshold("metagraph_stale_intervals")),
+                thresholds=c.rising(None, knobs.threshold("metagraph_stale_intervals")),
                 min_value=0,
                 width=8,
             )

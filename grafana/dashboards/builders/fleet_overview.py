@@ -22,7 +22,7 @@ def _watched(expr: str) -> str:
     return f"({expr}) and on (netuid, hotkey) {c.series(E.NEURON_REGISTERED)}"
 
 
-def _neuron_table():
+def _neuron_table(knobs: c.Knobs):
     return c.table_panel(
         "Watched neurons",
         "One row per watched hotkey and subnet, as the chain reported it at the last poll. "
@@ -40,12 +40,17 @@ def _neuron_table():
             ("Emission", c.ALPHA, _watched(c.series(E.NEURON_EMISSION_ALPHA)), None),
             # Subnet stake is alpha; the TAO (root) part is 0 on most hotkeys.
             ("Stake", c.ALPHA, _watched(c.series(E.NEURON_STAKE_ALPHA)), None),
-            ("Stake drop", c.RATIO, _watched(c.stake_drop_ratio()), c.stake_drop_thresholds()),
+            (
+                "Stake drop",
+                c.RATIO,
+                _watched(c.stake_drop_ratio(knobs)),
+                c.stake_drop_thresholds(knobs),
+            ),
             (
                 "Tempos since update",
                 c.TEMPOS,
                 _watched(c.weights_age_tempos()),
-                c.weights_thresholds(),
+                c.weights_thresholds(knobs),
             ),
             (
                 "Immunity left",
@@ -57,14 +62,14 @@ def _neuron_table():
                 "Eviction position",
                 c.NONE,
                 _watched(c.series(E.NEURON_PRUNING_POSITION)),
-                c.eviction_thresholds(),
+                c.eviction_thresholds(knobs),
             ),
         ],
         height=10,
     )
 
 
-def build():
+def build(knobs: c.Knobs):
     dash = (
         c.base_dashboard(
             UID,
@@ -108,7 +113,7 @@ def build():
                 "where the 'exporter data stale' alert fires.",
                 c.POLLS,
                 c.query(f"max({c.data_age_polls()})"),
-                thresholds=c.rising(None, c.threshold("exporter_stale_polls")),
+                thresholds=c.rising(None, knobs.threshold("exporter_stale_polls")),
             )
         )
         .with_panel(
@@ -126,7 +131,7 @@ def build():
                 "before anything else; red where the chain-stalled alert fires.",
                 c.SECONDS,
                 c.query(f"time() - max({E.CHAIN_HEAD_TIMESTAMP_SECONDS})"),
-                thresholds=c.rising(None, c.threshold("chain_stall_seconds")),
+                thresholds=c.rising(None, knobs.threshold("chain_stall_seconds")),
             )
         )
         .with_panel(
@@ -150,7 +155,7 @@ def build():
     )
 
     dash = dash.with_row(c.row("Neurons"))
-    dash = dash.with_panel(_neuron_table())
+    dash = dash.with_panel(_neuron_table(knobs))
     dash = dash.with_panel(
         c.table_panel(
             "Firing alerts",
@@ -222,8 +227,8 @@ def build():
                 "Share of the alpha stake's highest value over the stake-drop alert's window "
                 "that is gone now. Dashed lines: where the alert warns and pages.",
                 c.RATIO,
-                c.query(_watched(c.stake_drop_ratio()), c.HOTKEY_LEGEND),
-                thresholds=c.stake_drop_thresholds(),
+                c.query(_watched(c.stake_drop_ratio(knobs)), c.HOTKEY_LEGEND),
+                thresholds=c.stake_drop_thresholds(knobs),
                 min_value=0,
                 width=6,
             )
@@ -236,8 +241,8 @@ def build():
                 "is where it pages (a share of each subnet's activity cutoff).",
                 c.TEMPOS,
                 c.query(_watched(c.weights_age_tempos()), c.HOTKEY_LEGEND),
-                c.query(c.weights_critical_tempos(), "critical sn{{netuid}}"),
-                thresholds=c.weights_thresholds(),
+                c.query(c.weights_critical_tempos(knobs), "critical sn{{netuid}}"),
+                thresholds=c.weights_thresholds(knobs),
                 min_value=0,
                 width=6,
             )
@@ -250,7 +255,7 @@ def build():
                 "(if the neuron has earned nothing by then).",
                 c.BLOCKS,
                 c.query(_watched(c.series(E.NEURON_IMMUNITY_REMAINING_BLOCKS)), c.HOTKEY_LEGEND),
-                thresholds=c.immunity_thresholds(),
+                thresholds=c.immunity_thresholds(knobs),
                 min_value=0,
                 width=6,
             )
@@ -263,7 +268,7 @@ def build():
                 "watches.",
                 c.NONE,
                 c.query(_watched(c.series(E.NEURON_PRUNING_POSITION)), c.HOTKEY_LEGEND),
-                thresholds=c.eviction_thresholds(),
+                thresholds=c.eviction_thresholds(knobs),
                 min_value=0,
                 stepped=True,
                 width=6,

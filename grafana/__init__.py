@@ -1,0 +1,1 @@
+"""taowatch's Grafana component: dashboard builders, their generated JSON and provisioning."""

@@ -193,6 +193,14 @@ def test_a_missing_alert_threshold_is_named_not_a_traceback(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_a_thresholds_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path, capsys):
+    missing = tmp_path / "no-such-thresholds.yaml"
+    assert dash.main(["--thresholds", str(missing), "check"]) == 1
+    err = capsys.readouterr().err
+    assert f"{missing}: cannot read the thresholds file" in err
+    assert "Traceback" not in err
+
+
 # --- shape --------------------------------------------------------------------------------
 
 

@@ -128,6 +128,8 @@ def _serve(args) -> int:
 
 
 async def serve(scenario, host: str, port: int, block_time: float, manual: bool, ready_file):
+    import secrets
+
     import structlog
     from aiohttp import web
 
@@ -137,7 +139,9 @@ async def serve(scenario, host: str, port: int, block_time: float, manual: bool,
     from simnet.substrate import SimSubstrate
 
     log = structlog.get_logger("simnet")
-    chain = Chain(block_time=block_time)
+    # A fresh nonce per start: a restarted simnet on the same port is a different chain.
+    nonce = f"{scenario.name}:{scenario.seed}:{secrets.token_hex(8)}"
+    chain = Chain(block_time=block_time, seed=scenario.seed, genesis_nonce=nonce)
     substrate = SimSubstrate(chain)
     server = SimnetServer(substrate)
     from simnet.scenario import World

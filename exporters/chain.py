@@ -15,12 +15,12 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
   and subnet parameters).
 
 So with one endpoint a poll of M subnets costs 2 + 2M SDK calls (``client.block()``, the
-trusted-block hash and two reads per subnet; ``at(head)`` is the memoized hash). The finalized head costs nothing per
-poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads
-subscription open, and the poll takes its latest number (absent until the first header).
-Only when that stream has delivered nothing for ``finality_stale_blocks`` block times (hung,
-or reconnecting) does a poll add 1 ``finalized_block_number`` read, on every such poll until
-the stream speaks again, so a quiet stream never passes for a fresh one.
+trusted-block hash and two reads per subnet; ``at(head)`` is the memoized hash). The finalized
+head costs nothing per poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``)
+holds a finalized-heads subscription open, and the poll takes its latest number (absent until
+the first header). Only when that stream has delivered nothing for ``finality_stale_blocks``
+block times (hung, or reconnecting) does a poll add 1 ``finalized_block_number`` read, on every
+such poll until the stream speaks again, so a quiet stream never passes for a fresh one.
 
 The first poll on a connection also pays ``connect`` (which reads the token symbols unless
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other

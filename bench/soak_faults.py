@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -182,7 +181,7 @@ async def soak(minutes: float, phase_seconds: float) -> int:
             print(f"expected but never fired: {never}")
             print(f"false deregistration pages: {false_pages}")
             print(f"agent RSS max: {peak_rss / 1024:.1f} MiB")
-            print(f"agent log bytes: {os.path.getsize(agent.log)}")
+            print(f"agent log bytes: {agent.log.stat().st_size}")
             unexpected = sorted(set(by_alert) - EXPECTED)
             print(f"unexpected alerts: {unexpected}")
             return 1 if false_pages or unexpected or never else 0

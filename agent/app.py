@@ -38,9 +38,25 @@ from exporters.endpoints import ClientFactory, EndpointPool
 from exporters.exposition import fast_format, render_families
 from taowatch import __version__
 
-# Until the chain tells us its block time, poll at mainnet's (12 s) pace.
+# Until the chain tells us its block time, poll at mainnet's (12 s) pace at most.
 DEFAULT_INTERVAL = 12.0
+# Before any endpoint has told its block time, failed polls are retried this soon, doubling
+# per failure up to DEFAULT_INTERVAL: a restart under errors is up within seconds.
+FIRST_RETRY_SECONDS = 0.5
 POLL_JOB_ID = "chain-poll"
+
+
+def poll_interval(
+    configured: float | None, block_time: float | None, failures_in_a_row: int
+) -> float:
+    """Seconds until the next poll: the configured interval, else one block, else (no
+    endpoint has answered yet) a retry that backs off from FIRST_RETRY_SECONDS."""
+    if configured is not None:
+        return configured
+    if block_time:
+        return block_time
+    return min(DEFAULT_INTERVAL, FIRST_RETRY_SECONDS * 2 ** max(0, failures_in_a_row - 1))
+
 
 CONFIG_KEY = web.AppKey("config", AgentConfig)
 POLLER_KEY = web.AppKey("poller", ChainPoller)
@@ -301,22 +317,23 @@ async def _influx_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     cfg, poller = app[CONFIG_KEY], app[POLLER_KEY]
     log = structlog.get_logger("taowatch.agent")
-    interval = cfg.poll.interval_seconds or DEFAULT_INTERVAL
+    interval = poll_interval(cfg.poll.interval_seconds, poller.block_time(), 1)
     poller.set_interval(interval)
     scheduler = AsyncIOScheduler(timezone=UTC)
     # The finality watchers live exactly as long as polling does; poller.close() below
     # cancels and awaits them before closing the chain clients.
     poller.start()
 
+    failures_in_a_row = 0
+
     async def poll_job() -> None:
-        await poller.poll()
-        block_time = poller.block_time()
-        current = poller.status.interval
-        if cfg.poll.interval_seconds is None and block_time and block_time != current:
-            # Follow the chain's block time: one poll per block.
-            scheduler.reschedule_job(POLL_JOB_ID, trigger=IntervalTrigger(seconds=block_time))
-            poller.set_interval(block_time)
-            log.info("poll interval set to block time", seconds=block_time)
+        nonlocal failures_in_a_row
+        failures_in_a_row = 0 if await poller.poll() else failures_in_a_row + 1
+        wanted = poll_interval(cfg.poll.interval_seconds, poller.block_time(), failures_in_a_row)
+        if wanted != poller.status.interval:
+            scheduler.reschedule_job(POLL_JOB_ID, trigger=IntervalTrigger(seconds=wanted))
+            poller.set_interval(wanted)
+            log.info("poll interval set", seconds=wanted, block_time=poller.block_time())
 
     scheduler.add_job(
         poll_job,

@@ -1,22 +1,26 @@
 """The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/test_exporter_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_one_hash``):
+``tests/test_exporter_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
   ``BlockHashMemo`` (``exporters/endpoints.py``) answers all but the first from memory,
+* 1 ``block_hash`` at the last block the deregistration tracker trusted (skipped while the
+  head has not moved), so an endpoint that came back rewound or on another chain is caught
+  before any of its reads counts (``ChainPoller._judge``; the genesis hash is read only when
+  that check fails or there is no trusted block yet),
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
   and subnet parameters).
 
-So with one endpoint a poll of M subnets costs 1 + 2M SDK calls (``client.block()`` and two
-reads per subnet; ``at(head)`` is the memoized hash). The finalized head costs nothing per
-poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads
-subscription open, and the poll takes its latest number (absent until the first header).
-Only when that stream has delivered nothing for ``finality_stale_blocks`` block times (hung,
-or reconnecting) does a poll add 1 ``finalized_block_number`` read, on every such poll until
-the stream speaks again, so a quiet stream never passes for a fresh one.
+So with one endpoint a poll of M subnets costs 2 + 2M SDK calls (``client.block()``, the
+trusted-block hash and two reads per subnet; ``at(head)`` is the memoized hash). The finalized
+head costs nothing per poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``)
+holds a finalized-heads subscription open, and the poll takes its latest number (absent until
+the first header). Only when that stream has delivered nothing for ``finality_stale_blocks``
+block times (hung, or reconnecting) does a poll add 1 ``finalized_block_number`` read, on every
+such poll until the stream speaks again, so a quiet stream never passes for a fresh one.
 
 The first poll on a connection also pays ``connect`` (which reads the token symbols unless
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other
@@ -40,7 +44,14 @@ from typing import Any
 
 import structlog
 
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import (
+    CHANGED,
+    LAGGING,
+    MISMATCH_KINDS,
+    TRUSTED,
+    DeregistrationTracker,
+    judge_chain,
+)
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 
@@ -111,6 +122,12 @@ class PollStatus:
     last_error_at: float | None = None
     interval: float | None = None
     endpoints: tuple[EndpointStatus, ...] = ()
+    # The active endpoint's chain next to the trusted anchor: a kind from MISMATCH_KINDS
+    # while it is rewound or another chain (neuron data withheld), else None.
+    chain_mismatch: str | None = None
+    chain_mismatches: MappingProxyType = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))
+    )
 
 
 # Mainnet's block time, for when an endpoint has not told its own yet.
@@ -170,8 +187,11 @@ class ChainPoller:
         self._listeners.append(fn)
 
     def block_time(self) -> float | None:
+        """The active endpoint's block time, else any endpoint's that has told it."""
         ep = self.pool.active
-        return ep.block_time if ep is not None else None
+        if ep is not None and ep.block_time is not None:
+            return ep.block_time
+        return next((e.block_time for e in self.pool.endpoints if e.block_time), None)
 
     def start(self) -> None:
         """Start the finality watchers; :meth:`close` stops them. Needs a running loop."""
@@ -196,6 +216,7 @@ class ChainPoller:
             self._snapshot = snapshot
             self._status = replace(
                 self._status,
+                **self._mismatch_fields(snapshot.chain_mismatch),
                 up=True,
                 polls=self._status.polls + 1,
                 last_poll_at=now,
@@ -216,6 +237,12 @@ class ChainPoller:
                 except Exception:
                     self._log.exception("poll listener failed")
             return True
+
+    def _mismatch_fields(self, kind: str | None) -> dict[str, Any]:
+        counts = self._status.chain_mismatches
+        if kind is not None and kind != self._status.chain_mismatch:
+            counts = MappingProxyType({**counts, kind: counts.get(kind, 0) + 1})
+        return {"chain_mismatch": kind, "chain_mismatches": counts}
 
     def _failed(self, now: float, duration: float, reason: str, exc: BaseException) -> None:
         errors = dict(self._status.errors)
@@ -262,6 +289,17 @@ class ChainPoller:
     async def _read(self, ep: Any) -> ChainSnapshot:
         head = ep.head
         client = ep.client
+        verdict, genesis, head_hash = await self._judge(ep, head)
+        now = self._clock()
+        if self._head_seen is None or head != self._head_seen[0]:
+            # Both directions: a rewound endpoint's head is still a head that moves.
+            self._head_seen = (head, now)
+        if verdict in MISMATCH_KINDS:
+            return self._head_only(ep, head, now, verdict)
+        if verdict == LAGGING:
+            # A node a few blocks behind the trusted head: its older block could show a
+            # fresh registration as missing, so the last trusted values stay, at its head.
+            return self._head_only(ep, head, now, None)
         await self._maybe_discover(client, head)
         netuids = sorted(self.plan.fixed_netuids() | set(self._discovered))
         snap = await client.at(head)
@@ -284,8 +322,6 @@ class ChainPoller:
             )
             source = "read"
         now = self._clock()
-        if self._head_seen is None or head > self._head_seen[0]:
-            self._head_seen = (head, now)
         subnets = {
             n: build_subnet(
                 n,
@@ -297,6 +333,8 @@ class ChainPoller:
             for n, (neurons, mg) in zip(netuids, reads, strict=True)
         }
         watched = self._watch(subnets, head)
+        if verdict == TRUSTED:
+            self.tracker.trust(genesis, head, head_hash)
         previous = self._snapshot
         snapshot = ChainSnapshot(
             chain=ChainView(
@@ -320,6 +358,65 @@ class ChainPoller:
             self._log.error("state file write failed", error=str(exc))
         self._record_changes(previous, snapshot)
         return snapshot
+
+    async def _judge(self, ep: Any, head: int) -> tuple[str, str, str]:
+        """Check the endpoint's chain against the tracker's anchor: (verdict, genesis, hash).
+
+        Steady state costs one ``block_hash`` (the anchor's height; the head's hash is the
+        memoized one every pinned read asks for); the genesis hash is read only when there is
+        no anchor yet or the anchor does not match, so a chain restarted behind the same URL
+        is caught on its first poll.
+        """
+        anchor = self.tracker.anchor
+        head_hash = await _block_hash(ep, head)
+        hash_at_anchor: str | None = None
+        if anchor is not None and head >= anchor.block:
+            hash_at_anchor = (
+                head_hash if head == anchor.block else await _block_hash(ep, anchor.block)
+            )
+            if hash_at_anchor == anchor.hash:
+                return TRUSTED, anchor.genesis, head_hash
+        genesis = await _block_hash(ep, 0)
+        verdict = judge_chain(
+            anchor, head, genesis, hash_at_anchor, lag_blocks=self.tracker.lag_blocks
+        )
+        if verdict in MISMATCH_KINDS and self._status.chain_mismatch != verdict:
+            self._log.warning(
+                "endpoint chain changed" if verdict == CHANGED else "endpoint rewound",
+                endpoint=ep.label,
+                head=head,
+                trusted_block=anchor.block if anchor else None,
+                genesis=genesis,
+                trusted_genesis=anchor.genesis if anchor else None,
+            )
+        elif verdict == LAGGING:
+            self._log.debug("endpoint behind the trusted block", endpoint=ep.label, head=head)
+        return verdict, genesis, head_hash
+
+    def _head_only(self, ep: Any, head: int, now: float, kind: str | None) -> ChainSnapshot:
+        """The endpoint's head with no data read there: with ``kind`` (rewound, another
+        chain) nothing at all, else (lagging) the last trusted snapshot's values."""
+        assert self._head_seen is not None
+        chain = ChainView(
+            head=head,
+            finalized=None,
+            block_time=ep.block_time,
+            head_advanced_at=self._head_seen[1],
+            finalized_source=None,
+        )
+        previous = self._snapshot
+        if kind is None and previous is not None and previous.chain_mismatch is None:
+            return replace(previous, chain=chain, endpoint=ep.label, taken_at=now)
+        return ChainSnapshot(
+            chain=chain,
+            endpoint=ep.label,
+            taken_at=now,
+            subnets=MappingProxyType({}),
+            watched=(),
+            export_all=frozenset(),
+            deregistrations=MappingProxyType(self.tracker.counts()),
+            chain_mismatch=kind,
+        )
 
     async def _maybe_discover(self, client: Any, head: int) -> None:
         everywhere = [cw for cw in self.plan.coldkeys if cw.netuids is None]
@@ -405,6 +502,13 @@ class ChainPoller:
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+async def _block_hash(ep: Any, block: int) -> str:
+    if ep.memo is not None:
+        return await ep.memo.block_hash(block)
+    # A factory that ignored the wrap hook: the client's own (private) hash lookup.
+    return await ep.client._block_hash(block)
 
 
 class _NoEndpoint(Exception):

@@ -449,5 +449,45 @@ def _exporter(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
             endpoints,
             [_f(ep.lag) for ep in st.endpoints],
         ),
+        Family(
+            N.EXPORTER_RPC_ENDPOINT_PROBES,
+            "counter",
+            "Head probes sent to the endpoint (one per poll).",
+            ("endpoint",),
+            endpoints,
+            [float(ep.probes) for ep in st.endpoints],
+        ),
     ]
+    errors = [(ep.label, r, n) for ep in st.endpoints for r, n in ep.errors_by_reason]
+    out.append(
+        Family(
+            N.EXPORTER_RPC_ENDPOINT_ERRORS,
+            "counter",
+            "Failed probes and reads on the endpoint by reason; divided by the probes, the "
+            "share of polls the endpoint failed.",
+            ("endpoint", "reason"),
+            [(e, r) for e, r, _ in errors],
+            [float(n) for _, _, n in errors],
+        )
+    )
+    out.append(
+        _single(
+            N.EXPORTER_CHAIN_MISMATCH,
+            "1 while the active endpoint is rewound (far behind, or another block at the "
+            "trusted height) or serves another chain (another genesis hash): neuron and subnet "
+            "series are withheld and no deregistration is counted until it matches again.",
+            st.chain_mismatch is not None,
+        )
+    )
+    kinds = sorted(st.chain_mismatches.items())
+    out.append(
+        Family(
+            N.EXPORTER_CHAIN_MISMATCHES,
+            "counter",
+            "Times the active endpoint was found rewound or on another chain, by kind.",
+            ("kind",),
+            [(k,) for k, _ in kinds],
+            [float(n) for _, n in kinds],
+        )
+    )
     return out

@@ -5,15 +5,19 @@ list (or comes back with a later registration block after being replaced and re-
 between two polls). This module keeps, per watched (netuid, hotkey), what the last good read
 said, and counts the transitions from registered to gone.
 
-Two rules keep the count honest:
+Three rules keep the count honest:
 
 * Only a successful read of the subnet is evidence. The caller never calls :meth:`observe`
   for a subnet whose read failed, so an unreachable chain is never a deregistration.
 * Only a read at a block newer than the last one observed for that subnet counts. After a
   failover to an endpoint that lags a few blocks (or a restart against a node still syncing),
-  an older block could show a hotkey "not yet registered"; such reads are ignored here. A
-  read far behind the last one (more than ``rewind_blocks``) means a different chain (a
-  restarted simnet or devnet), which is accepted as a fresh start of block numbering.
+  an older block could show a hotkey "not yet registered"; such reads are ignored here.
+* Only a read of the chain the tracker trusted counts. The tracker keeps an :class:`Anchor`
+  (genesis hash, and the hash of the last trusted head); the poller checks an endpoint
+  against it (:func:`judge_chain`) before any read becomes evidence. An endpoint that comes
+  back rewound (a node resyncing from scratch, a restarted dev chain on the same URL) or that
+  serves another chain (a misrouted URL) is reported as such and is never evidence: counting
+  the watched hotkeys missing there would page for deregistrations that did not happen.
 
 State is a small JSON file written atomically (temp file, fsync, rename) only when it changes,
 so a crash mid-write leaves the previous state intact.
@@ -64,14 +68,55 @@ class Transition:
     previous_uid: int | None
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """The last block the tracker trusted: the chain it is on and the hash at that height."""
+
+    genesis: str
+    block: int
+    hash: str
+
+
+# What an endpoint's chain is, next to the tracker's anchor.
+TRUSTED = "trusted"  # the anchor's chain, at or past the anchor
+LAGGING = "lagging"  # the anchor's chain, a few blocks behind the anchor (a lagging node)
+REWOUND = "rewound"  # the anchor's genesis, but far behind or with another block at its height
+CHANGED = "changed"  # another genesis: another chain behind the same URL
+MISMATCH_KINDS = (REWOUND, CHANGED)
+
+
+def judge_chain(
+    anchor: Anchor | None,
+    head: int,
+    genesis: str,
+    hash_at_anchor: str | None,
+    *,
+    lag_blocks: int,
+) -> str:
+    """Whether a read at ``head`` of the chain with ``genesis`` may be evidence.
+
+    ``hash_at_anchor`` is the endpoint's hash at ``anchor.block`` (None when its head is
+    below that height).
+    """
+    if anchor is None:
+        return TRUSTED
+    if genesis != anchor.genesis:
+        return CHANGED
+    if head >= anchor.block:
+        return TRUSTED if hash_at_anchor == anchor.hash else REWOUND
+    return LAGGING if anchor.block - head <= lag_blocks else REWOUND
+
+
 class StateFileError(Exception):
     """The state file exists but cannot be used; the message names the file and the fix."""
 
 
 class DeregistrationTracker:
-    def __init__(self, path: Path | None, *, rewind_blocks: int = 100, logger: Any = None):
+    def __init__(self, path: Path | None, *, lag_blocks: int = 10, logger: Any = None):
         self._path = path
-        self._rewind_blocks = rewind_blocks
+        # Behind the anchor by at most this many blocks on the same chain: a lagging node.
+        self.lag_blocks = lag_blocks
+        self._anchor: Anchor | None = None
         self._log = logger or structlog.get_logger("taowatch.exporter")
         self._records: dict[tuple[int, str], _Record] = {}
         self._subnet_blocks: dict[int, int] = {}
@@ -102,6 +147,11 @@ class DeregistrationTracker:
                     source=str(rec.get("source", "config")),
                 )
             self._subnet_blocks = {int(k): int(v) for k, v in data.get("subnet_blocks", {}).items()}
+            anchor = data.get("anchor")
+            if anchor is not None:
+                self._anchor = Anchor(
+                    str(anchor["genesis"]), int(anchor["block"]), str(anchor["hash"])
+                )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StateFileError(
                 f"{path}: state file is not valid ({exc}); move it aside to start counting afresh"
@@ -116,16 +166,31 @@ class DeregistrationTracker:
             "neurons": {f"{n}:{hk}": r.to_json() for (n, hk), r in sorted(self._records.items())},
             "subnet_blocks": {str(n): b for n, b in sorted(self._subnet_blocks.items())},
         }
+        if self._anchor is not None:
+            a = self._anchor
+            data["anchor"] = {"genesis": a.genesis, "block": a.block, "hash": a.hash}
         atomic_write(self._path, json.dumps(data, indent=1, sort_keys=True).encode())
         self._dirty = False
         return True
 
     # -- detection -----------------------------------------------------------------------
 
+    @property
+    def anchor(self) -> Anchor | None:
+        return self._anchor
+
+    def trust(self, genesis: str, block: int, block_hash: str) -> None:
+        """Move the anchor to a head the caller judged :data:`TRUSTED` and has observed."""
+        a = self._anchor
+        if a is not None and a.genesis == genesis and block <= a.block:
+            return
+        self._anchor = Anchor(genesis, block, block_hash)
+        self._dirty = True
+
     def accepts(self, netuid: int, block: int) -> bool:
         """Whether a read of ``netuid`` at ``block`` is new evidence (newer than the last)."""
         last = self._subnet_blocks.get(netuid)
-        return last is None or block > last or block + self._rewind_blocks < last
+        return last is None or block > last
 
     def observe(
         self,
@@ -142,9 +207,6 @@ class DeregistrationTracker:
         """
         if not self.accepts(netuid, block):
             return []
-        last = self._subnet_blocks.get(netuid)
-        if last is not None and block < last:
-            self._log.warning("chain head went backwards", netuid=netuid, block=block, last=last)
         self._subnet_blocks[netuid] = block
         self._dirty = True
         out: list[Transition] = []

@@ -135,6 +135,8 @@ class EndpointStatus:
     head: int | None
     lag: int | None
     last_error: str | None
+    probes: int = 0
+    errors_by_reason: tuple[tuple[str, int], ...] = ()
 
 
 class EndpointPool:
@@ -271,7 +273,16 @@ class EndpointPool:
 
     def status(self) -> list[EndpointStatus]:
         return [
-            EndpointStatus(ep.label, ep.up, ep is self._active, ep.head, ep.lag, ep.last_error)
+            EndpointStatus(
+                ep.label,
+                ep.up,
+                ep is self._active,
+                ep.head,
+                ep.lag,
+                ep.last_error,
+                ep.probes,
+                tuple(sorted(ep.errors_by_reason.items())),
+            )
             for ep in self.endpoints
         ]
 

@@ -133,6 +133,9 @@ class ChainSnapshot:
     deregistrations: Mapping[tuple[int, str], int] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Set ("rewound" or "changed") when the endpoint's chain is not the trusted one: the
+    # snapshot then holds the head alone, no subnets and no watched neurons.
+    chain_mismatch: str | None = None
 
     @property
     def block(self) -> int:

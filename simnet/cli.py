@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=SIMNET_PORT, help=f"default {SIMNET_PORT}; 0 = any")
     s.add_argument("--scenario", default="default", help="scenario YAML file, or 'default'")
+    s.add_argument(
+        "--genesis-nonce",
+        help="servers given the same nonce (and scenario) hash blocks alike: one chain behind "
+        "two URLs; default: a fresh nonce per start, so a restart is another chain",
+    )
     speed = s.add_mutually_exclusive_group()
     speed.add_argument("--block-time", type=float, help="seconds per block (scenario's otherwise)")
     speed.add_argument("--fast", action="store_true", help=f"{FAST_BLOCK_TIME} s blocks")
@@ -116,7 +121,17 @@ def _serve(args) -> int:
         print("taowatch simnet serve: --block-time must be > 0 seconds", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(scenario, args.host, args.port, block_time, args.manual, args.ready_file))
+        asyncio.run(
+            serve(
+                scenario,
+                args.host,
+                args.port,
+                block_time,
+                args.manual,
+                args.ready_file,
+                args.genesis_nonce,
+            )
+        )
     except OSError as exc:
         print(
             f"taowatch simnet serve: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
@@ -127,7 +142,11 @@ def _serve(args) -> int:
     return 0
 
 
-async def serve(scenario, host: str, port: int, block_time: float, manual: bool, ready_file):
+async def serve(
+    scenario, host: str, port: int, block_time: float, manual: bool, ready_file, genesis_nonce=None
+):
+    import secrets
+
     import structlog
     from aiohttp import web
 
@@ -137,7 +156,9 @@ async def serve(scenario, host: str, port: int, block_time: float, manual: bool,
     from simnet.substrate import SimSubstrate
 
     log = structlog.get_logger("simnet")
-    chain = Chain(block_time=block_time)
+    # A fresh nonce per start: a restarted simnet on the same port is a different chain.
+    nonce = f"{scenario.name}:{scenario.seed}:{genesis_nonce or secrets.token_hex(8)}"
+    chain = Chain(block_time=block_time, seed=scenario.seed, genesis_nonce=nonce)
     substrate = SimSubstrate(chain)
     server = SimnetServer(substrate)
     from simnet.scenario import World

@@ -57,6 +57,7 @@ def start_simnet(
     host: str = "127.0.0.1",
     log_path: str | Path | None = None,
     startup_timeout: float = 60.0,
+    genesis_nonce: str | None = None,
 ) -> SimnetProcess:
     workdir = Path(tempfile.mkdtemp(prefix="simnet-"))
     ready = workdir / "ready.json"
@@ -76,6 +77,8 @@ def start_simnet(
         "--scenario",
         str(scenario or "default"),
     ]
+    if genesis_nonce is not None:
+        cmd += ["--genesis-nonce", genesis_nonce]
     if manual:
         cmd.append("--manual")
     elif block_time is not None:

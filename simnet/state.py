@@ -326,6 +326,7 @@ class Chain:
         seed: int = 0,
         history_blocks: int = 300,
         genesis_unix: float = 1_700_000_000.0,
+        genesis_nonce: str = "",
     ):
         if block_time <= 0:
             raise ValueError(f"block_time must be positive seconds, got {block_time!r}")
@@ -334,6 +335,9 @@ class Chain:
         self.block_time = float(block_time)
         self.finality_lag = max(0, int(finality_lag))
         self.seed = int(seed)
+        # Part of every block hash: two servers started from one scenario still hash apart,
+        # as a restarted dev chain does (its timestamps differ), so clients can tell them apart.
+        self.genesis_nonce = str(genesis_nonce)
         self.history_blocks = max(1, int(history_blocks))
         self.genesis_ms = int(genesis_unix * 1000) - start_block * int(block_time * 1000)
         self.halted = False
@@ -366,7 +370,12 @@ class Chain:
     # ---------------------------------------------------------------- blocks and hashes
 
     def block_hash(self, n: int) -> str:
-        digest = hashlib.blake2b(f"simnet:{self.seed}:{n}".encode(), digest_size=28).hexdigest()
+        tag = (
+            f"simnet:{self.seed}:{self.genesis_nonce}:{n}"
+            if self.genesis_nonce
+            else f"simnet:{self.seed}:{n}"
+        )
+        digest = hashlib.blake2b(tag.encode(), digest_size=28).hexdigest()
         return f"0x{n:08x}{digest}"
 
     def block_of(self, block_hash: str) -> int:

@@ -66,6 +66,11 @@ class Exporter(StrEnum):
     EXPORTER_RPC_ENDPOINT_UP = "bittensor_exporter_rpc_endpoint_up"  # label endpoint
     EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS = "bittensor_exporter_rpc_endpoint_head_lag_blocks"
     EXPORTER_RPC_ENDPOINT_ACTIVE = "bittensor_exporter_rpc_endpoint_active"  # 1 = polls read here
+    EXPORTER_RPC_ENDPOINT_PROBES = "bittensor_exporter_rpc_endpoint_probes"  # counter
+    EXPORTER_RPC_ENDPOINT_ERRORS = "bittensor_exporter_rpc_endpoint_errors"  # counter, + reason
+    # 1 while the active endpoint is rewound or serves another chain than the trusted one.
+    EXPORTER_CHAIN_MISMATCH = "bittensor_exporter_chain_mismatch"
+    EXPORTER_CHAIN_MISMATCHES = "bittensor_exporter_chain_mismatches"  # counter, label kind
     EXPORTER_INFLUX_POINTS_WRITTEN = "bittensor_exporter_influx_points_written"  # counter
     EXPORTER_INFLUX_WRITE_ERRORS = "bittensor_exporter_influx_write_errors"  # counter
     EXPORTER_INFLUX_POINTS_DROPPED = "bittensor_exporter_influx_points_dropped"  # counter

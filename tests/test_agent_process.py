@@ -207,7 +207,9 @@ async def test_the_agent_follows_simnet_through_deregistration_stake_drop_halt_a
 
 
 async def test_the_agent_process_fails_over_between_two_simnet_servers_and_back(tmp_path):
-    with running_simnet(block_time=0.25) as primary, running_simnet(block_time=0.25) as backup:
+    # One genesis nonce: two servers of one chain, as a primary and its fallback are.
+    one_chain = {"block_time": 0.25, "genesis_nonce": "failover-test"}
+    with running_simnet(**one_chain) as primary, running_simnet(**one_chain) as backup:
         config = {
             "chain": {
                 "network": primary.network,

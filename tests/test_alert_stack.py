@@ -10,6 +10,7 @@ performance belongs in bench/.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import time
@@ -22,9 +23,9 @@ import pytest
 import yaml
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
-from stack_support import onboard, spawn, stop, write_config
+from stack_support import job_names, onboard, spawn, stop, write_config
 
-from simnet.process import running_simnet
+from simnet.process import running_simnet, start_simnet
 from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK, Notification, Receiver
 from taowatch.stack import (
     FAST_ALERTMANAGER,
@@ -457,3 +458,97 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
     )
     for label, seconds in rows:
         print(f"  {label:<44} {seconds:6.2f} s")
+
+
+def _firing(receiver: Receiver) -> set[str]:
+    """Every alert named in a firing Slack notification so far, the heartbeat aside."""
+    names = {
+        rule["alert"]
+        for path in (REPO / "alerts" / "rules").glob("*.yaml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    firing = [n for n in receiver.notifications if n.service == SLACK and n.status == "firing"]
+    return {name for name in names for n in firing if n.mentions(name)} - {"TaowatchWatchdog"}
+
+
+async def set_faults(sim, **faults: float) -> None:
+    async with sim.admin as admin:
+        await admin.set_faults(**faults)
+
+
+async def test_partial_errors_page_the_error_ratio_and_a_rewound_or_other_chain_never_deregisters(
+    tmp_path,
+):
+    agent_job, _ = job_names()
+    knobs = {
+        **FAST_ALERTMANAGER,
+        "deregistration_lookback": "10m",
+        "poll_error_window": "20s",
+        "poll_error_for": "10s",
+        "endpoint_error_ratio": 2,  # one endpoint: its ratio is the poll ratio; test one alert
+        "chain_mismatch_lookback": "10m",
+    }
+    port = free_port()
+    sim = start_simnet(block_time=0.25, port=port)
+    other = None
+    agent = None
+    try:
+        hotkeys = await onboard(sim.network, tmp_path, {"miner": 0, "validator": 10})
+        state = tmp_path / "agent-state.json"
+        agent_port = free_port()
+
+        def agent_config(network: str) -> str:
+            cfg = {
+                "chain": {"network": network, "timeout_seconds": 3},
+                "listen": {"host": "127.0.0.1", "port": agent_port},
+                "watch": [{"netuid": 1, "hotkeys": list(hotkeys.values())}],
+                "state_file": str(state),
+            }
+            return write_config(tmp_path, "agent", cfg)
+
+        agent = spawn("agent", ["agent", "--config", agent_config(sim.network)], tmp_path)
+        settings = StackSettings(targets={agent_job: [f"127.0.0.1:{agent_port}"]}, overrides=knobs)
+        async with Receiver() as receiver, Stack(settings, receiver) as stack:
+            for hotkey in hotkeys.values():
+                await stack.wait_for_query(
+                    f'netuid_hotkey:bittensor_neuron_registered:max{{hotkey="{hotkey}"}} == 1',
+                    DEADLINE,
+                )
+            # 30% of RPC calls fail: most polls fail, a few get through, and the ratio pages.
+            await set_faults(sim, error_rate=0.3)
+            await receiver.wait_for(
+                _is(SLACK, "firing", "BittensorExporterPollErrorRatio"), DEADLINE * 2
+            )
+            assert _firing(receiver) == {"BittensorExporterPollErrorRatio"}
+            await set_faults(sim)
+            await stack.wait_for_query("bittensor_exporter_up == 1", DEADLINE)
+            saved = state.read_bytes()
+
+            # The same URL, a restarted chain: rewound, never deregistered.
+            sim.stop()
+            sim = start_simnet(block_time=0.25, port=port)
+            await receiver.wait_for(_is(SLACK, "firing", "BittensorRpcEndpointRewound"), DEADLINE)
+            await stack.wait_for_query(
+                'bittensor_exporter_chain_mismatches_total{kind="changed"} >= 1', DEADLINE
+            )
+
+            # The agent restarted against a second, different simnet: the same verdict.
+            stop([agent])
+            other = start_simnet(block_time=0.25)
+            agent = spawn("agent", ["agent", "--config", agent_config(other.network)], tmp_path)
+            await stack.wait_for_query(
+                "bittensor_exporter_chain_mismatch == 1 and bittensor_exporter_up == 1", DEADLINE
+            )
+            await asyncio.sleep(3)  # a few more evaluations: room for a wrong page to arrive
+            await stack.wait_for_query("bittensor_exporter_chain_mismatch == 1", DEADLINE)
+
+            assert "BittensorNeuronDeregistered" not in _firing(receiver)
+            assert state.read_bytes() == saved
+            assert not receiver.rejected, receiver.rejected
+    finally:
+        stop([agent] if agent else [])
+        sim.stop()
+        if other is not None:
+            other.stop()

@@ -1,0 +1,153 @@
+"""An endpoint that comes back rewound or serving another chain: never a deregistration.
+
+The poller reads through a substrate that can be swapped under a running client, as when
+the node behind an unchanged URL is resynced from scratch, or restarted as a fresh dev chain,
+or misrouted to another chain.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import bittensor as bt
+from prometheus_client import CollectorRegistry
+
+from exporters.chain import ChainPoller, WatchPlan
+from exporters.collector import ChainCollector
+from exporters.deregistration import DeregistrationTracker
+from exporters.endpoints import EndpointPool
+from simnet.state import Chain
+from simnet.substrate import SimSubstrate
+from simnet.testing import isolate_token_symbol_cache, small_world
+
+
+class SwappableSubstrate:
+    """Forwards to ``inner``, which a test replaces to put another node behind the URL."""
+
+    def __init__(self, inner: Any):
+        object.__setattr__(self, "inner", inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "inner":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.inner, name, value)
+
+
+def poller_over(chain: Chain, plan: WatchPlan, state: Path):
+    isolate_token_symbol_cache()
+    sub = SwappableSubstrate(SimSubstrate(chain))
+
+    def factory(_network: str, wrap: Any) -> bt.Client:
+        return bt.Client("ws://simnet-test.invalid", substrate=wrap(sub))
+
+    poller = ChainPoller(
+        plan, EndpointPool(["sim://node:1"], factory), DeregistrationTracker(state)
+    )
+    registry = CollectorRegistry()
+    registry.register(ChainCollector(poller))
+    return poller, sub, registry
+
+
+def val(registry: CollectorRegistry, name: str, **labels: Any) -> float | None:
+    return registry.get_sample_value(name, {k: str(v) for k, v in labels.items()})
+
+
+def watched_world():
+    world = small_world(validators=1, miners=2, tempo=10, max_uids=6)
+    world.chain.step(20)  # well past the lag a lagging node is forgiven
+    hotkeys = tuple((world.netuid, w.hotkey.ss58_address) for w in world.miners)
+    return world, WatchPlan(hotkeys=hotkeys)
+
+
+async def test_a_different_chain_behind_the_url_counts_nothing_and_reports_a_changed_chain(
+    tmp_path,
+):
+    world, plan = watched_world()
+    state = tmp_path / "state.json"
+    poller, sub, reg = poller_over(world.chain, plan, state)
+    assert await poller.poll()
+    saved = state.read_bytes()
+    hk = plan.hotkeys[0][1]
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
+
+    # Another chain, ahead in height, where the watched hotkeys were never registered.
+    other = Chain(seed=7)
+    other.step(world.chain.head + 50)
+    sub.inner = SimSubstrate(other)
+    for _ in range(3):
+        other.step()
+        assert await poller.poll()
+
+    assert val(reg, "bittensor_exporter_chain_mismatch") == 1
+    assert val(reg, "bittensor_exporter_chain_mismatches_total", kind="changed") == 1
+    # Withheld, not 0: no registered series, no deregistration, the state file untouched.
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) is None
+    assert poller.tracker.count(world.netuid, hk) == 0
+    assert state.read_bytes() == saved
+    # The chain-stall logic follows the head this endpoint really has.
+    assert val(reg, "bittensor_chain_head_block") == other.head
+
+    # The right node again: trusted, nothing counted, the mismatch cleared.
+    sub.inner = SimSubstrate(world.chain)
+    world.chain.step()
+    assert await poller.poll()
+    assert val(reg, "bittensor_exporter_chain_mismatch") == 0
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
+    assert val(reg, "bittensor_neuron_deregistrations_total", netuid=world.netuid, hotkey=hk) == 0
+
+
+async def test_a_node_resyncing_from_scratch_is_rewound_until_it_passes_the_trusted_block(
+    tmp_path,
+):
+    world, plan = watched_world()
+    state = tmp_path / "state.json"
+    poller, sub, reg = poller_over(world.chain, plan, state)
+    assert await poller.poll()
+    trusted = world.chain.head
+    hk = plan.hotkeys[0][1]
+
+    # The same chain (same seed, so the same genesis and block hashes) from block 1 again.
+    resyncing = Chain()
+    sub.inner = SimSubstrate(resyncing)
+    assert await poller.poll()
+    assert poller.status.chain_mismatch == "rewound"
+    assert val(reg, "bittensor_exporter_chain_mismatches_total", kind="rewound") == 1
+    assert val(reg, "bittensor_chain_head_block") == resyncing.head
+    first_seen = val(reg, "bittensor_chain_head_timestamp_seconds")
+    resyncing.step(3)
+    assert await poller.poll()
+    # A head moving forward below the trusted block is still a moving head: no stall.
+    assert val(reg, "bittensor_chain_head_block") == resyncing.head
+    assert val(reg, "bittensor_chain_head_timestamp_seconds") >= first_seen
+    assert poller.tracker.count(world.netuid, hk) == 0
+
+    # Synced again: the hash at the trusted height matches, and evidence counts again.
+    sub.inner = SimSubstrate(world.chain)
+    world.chain.step()
+    assert world.chain.head > trusted
+    assert await poller.poll()
+    assert poller.status.chain_mismatch is None
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
+    anchor = json.loads(state.read_text())["anchor"]
+    assert anchor["block"] == world.chain.head
+
+
+async def test_a_node_a_few_blocks_behind_keeps_the_trusted_values_and_raises_nothing(tmp_path):
+    world, plan = watched_world()
+    poller, sub, reg = poller_over(world.chain, plan, tmp_path / "state.json")
+    world.chain.step(3)
+    assert await poller.poll()
+    hk = plan.hotkeys[0][1]
+    behind = Chain()
+    behind.step(world.chain.head - 3)
+    sub.inner = SimSubstrate(behind)
+    assert await poller.poll()
+    assert val(reg, "bittensor_exporter_chain_mismatch") == 0
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
+    assert val(reg, "bittensor_chain_head_block") == behind.head

@@ -123,3 +123,11 @@ def test_the_cli_reports_a_bad_address_without_a_traceback(tmp_path):
     assert run.returncode == 2
     assert "watch[0].hotkeys[0]" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_check_config_also_reads_the_config_flag_like_every_other_command(tmp_path, capsys):
+    path = write(tmp_path, f"watch: [{{netuid: 1, hotkeys: [{HOTKEY}]}}]")
+    assert main(["--config", str(path), "--check-config"]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: ok"
+    assert main(["--check-config"]) == 2
+    assert "--check-config needs a FILE" in capsys.readouterr().err

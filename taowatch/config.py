@@ -55,8 +55,8 @@ class ChainSection(StrictModel):
     ``netuid``); the shared fields keep their names and meaning everywhere.
     """
 
-    # Renamed fields: old name -> new name. Old spellings keep loading, with a warning.
-    renamed: ClassVar[dict[str, str]] = {"rpc_timeout_seconds": "timeout_seconds"}
+    # Renamed fields, (old name, new name): old spellings keep loading, with a warning.
+    renamed: ClassVar[tuple[tuple[str, str], ...]] = (("rpc_timeout_seconds", "timeout_seconds"),)
 
     network: Network = "finney"
     # Tried in order when the primary fails or lags.
@@ -67,11 +67,11 @@ class ChainSection(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _accept_old_names(cls, data: Any, info: ValidationInfo) -> Any:
-        if not isinstance(data, dict) or not any(old in data for old in cls.renamed):
+        if not isinstance(data, dict) or not any(old in data for old, _ in cls.renamed):
             return data
         data = dict(data)
         source = (info.context or {}).get("source", "config")
-        for old, new in cls.renamed.items():
+        for old, new in cls.renamed:
             if old not in data:
                 continue
             if new in data:

@@ -20,8 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from taowatch.chain import NetworkError, check_network
-from taowatch.config import StrictModel, load_config
+from taowatch.config import ChainSection, StrictModel, load_config
 from taowatch.metric_names import AGENT_PORT
 
 
@@ -38,24 +37,14 @@ def _ss58(value: str) -> str:
     return value.strip()
 
 
-def _network(value: str) -> str:
-    try:
-        return check_network(value)
-    except NetworkError as exc:
-        raise ValueError(str(exc).removeprefix("chain.network ")) from None
-
-
 SS58 = Annotated[str, AfterValidator(_ss58)]
-Network = Annotated[str, AfterValidator(_network)]
 NetUid = Annotated[int, Field(ge=0, le=65535)]
 
 
-class ChainConfig(StrictModel):
-    network: Network = "finney"
-    # Tried in order when the primary fails or lags; the poll moves back to an earlier
-    # endpoint once it has been healthy for failback_after_polls polls.
-    fallback_networks: list[Network] = []
-    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+class ChainConfig(ChainSection):
+    # The agent's own failover among network + fallback_networks: an endpoint lagging more
+    # than max_lag_blocks is skipped, and the poll moves back to an earlier endpoint once it
+    # has been healthy for failback_after_polls polls.
     max_lag_blocks: Annotated[int, Field(ge=0)] = 3
     failback_after_polls: Annotated[int, Field(ge=1)] = 3
 

@@ -22,8 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="agent YAML config")
     p.add_argument(
         "--check-config",
+        nargs="?",
+        const=True,
         metavar="FILE",
-        help="validate FILE and exit: 0 when valid, 2 with file: field: message otherwise",
+        help="validate FILE (or the --config file) and exit: 0 when valid, "
+        "2 with file: field: message otherwise",
     )
     p.add_argument("--listen", metavar="HOST:PORT", help="override listen.host / listen.port")
     p.add_argument("--log-format", choices=["plain", "json"], help="override log.format")
@@ -59,13 +62,18 @@ def _check_influx_token(cfg: AgentConfig, source: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.check_config:
+        # The same flag as every other command's: bare after --config, or with its own FILE.
+        path = args.check_config if isinstance(args.check_config, str) else args.config
+        if path is None:
+            print("taowatch agent: --check-config needs a FILE (or --config FILE)", file=sys.stderr)
+            return EXIT_CONFIG
         try:
-            cfg = _load(args.check_config)
-            _check_influx_token(cfg, args.check_config)
+            cfg = _load(path)
+            _check_influx_token(cfg, path)
         except ConfigError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_CONFIG
-        print(f"{args.check_config}: ok")
+        print(f"{path}: ok")
         return 0
     if not args.config:
         print("taowatch agent: --config FILE is required (or --check-config FILE)", file=sys.stderr)

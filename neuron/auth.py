@@ -13,25 +13,29 @@ from collections.abc import Mapping
 from bittensor import http_auth
 from bittensor.keyfiles import Keypair
 
+from neuron.metrics import RefusalReason as Why
+
 
 class Refusal(Exception):
     """A request refused before the handler: HTTP status, metric reason, safe message."""
 
-    def __init__(self, status: int, reason: str, message: str):
+    def __init__(self, status: int, reason: Why, message: str):
         super().__init__(message)
         self.status = status
-        self.reason = reason
+        # Coerced, so a reason missing from the one list fails at once instead of being
+        # exported as a series no dashboard or start-up zero knows about.
+        self.reason = Why(reason)
         self.message = message
 
 
 # Authentication failures are 401 (the caller can fix them by signing correctly); a request
 # that is validly signed but not for us, or already used, is 403.
-_AUTH_ERRORS: tuple[tuple[type[http_auth.AuthError], int, str], ...] = (
-    (http_auth.MalformedAuth, 401, "malformed_auth"),
-    (http_auth.StaleRequest, 401, "stale"),
-    (http_auth.BadSignature, 401, "bad_signature"),
-    (http_auth.WrongReceiver, 403, "wrong_receiver"),
-    (http_auth.ReplayedRequest, 403, "replayed"),
+_AUTH_ERRORS: tuple[tuple[type[http_auth.AuthError], int, Why], ...] = (
+    (http_auth.MalformedAuth, 401, Why.MALFORMED_AUTH),
+    (http_auth.StaleRequest, 401, Why.STALE),
+    (http_auth.BadSignature, 401, Why.BAD_SIGNATURE),
+    (http_auth.WrongReceiver, 403, Why.WRONG_RECEIVER),
+    (http_auth.ReplayedRequest, 403, Why.REPLAYED),
 )
 
 
@@ -72,7 +76,7 @@ class Verifier:
             for kind, status, reason in _AUTH_ERRORS:
                 if isinstance(exc, kind):
                     raise Refusal(status, reason, str(exc)) from None
-            raise Refusal(401, "auth_error", "authentication failed") from None
+            raise Refusal(401, Why.AUTH_ERROR, "authentication failed") from None
 
 
 def sign_request(

@@ -30,6 +30,7 @@ from neuron.auth import Refusal, Verifier
 from neuron.blacklist import CallerPolicy
 from neuron.metagraph import MetagraphView
 from neuron.metrics import NeuronMetrics
+from neuron.metrics import RefusalReason as Why
 from neuron.task import Task
 
 _HOTKEY_HEADER = http_auth.HEADER_HOTKEY
@@ -98,19 +99,19 @@ class Axon:
         return response
 
     async def _unknown(self, request: web.Request) -> web.Response:
-        self._metrics.refused("unknown_route")
+        self._metrics.refused(Why.UNKNOWN_ROUTE)
         self._metrics.request("other", 404, 0.0)
-        return _error(404, "unknown_route", "no such route")
+        return _error(404, Why.UNKNOWN_ROUTE, "no such route")
 
     async def _wrong_method(self, request: web.Request) -> web.Response:
-        self._metrics.refused("method_not_allowed")
+        self._metrics.refused(Why.METHOD_NOT_ALLOWED)
         self._metrics.request(self.route, 405, 0.0)
-        return _error(405, "method_not_allowed", "use POST")
+        return _error(405, Why.METHOD_NOT_ALLOWED, "use POST")
 
     async def _admit_and_handle(self, request: web.Request) -> web.Response:
         length = request.content_length
         if length is not None and length > self._max_body:
-            raise Refusal(413, "oversized", f"body exceeds {self._max_body} bytes")
+            raise Refusal(413, Why.OVERSIZED, f"body exceeds {self._max_body} bytes")
         view = self._view()
         claimed = request.headers.get(_HOTKEY_HEADER)
         if claimed:
@@ -118,24 +119,24 @@ class Axon:
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            raise Refusal(413, "oversized", f"body exceeds {self._max_body} bytes") from None
+            raise Refusal(413, Why.OVERSIZED, f"body exceeds {self._max_body} bytes") from None
         caller = self._verifier.verify(
             request.headers, body, method=request.method, path=request.raw_path
         )
         peer = self._policy.admit(view, caller.hotkey_ss58)
         if not self._limiter.allow(caller.hotkey_ss58):
-            raise Refusal(429, "rate_limited", "too many requests from this hotkey; slow down")
+            raise Refusal(429, Why.RATE_LIMITED, "too many requests from this hotkey; slow down")
         try:
             parsed = self.task.request_model.model_validate_json(body)
         except ValidationError as exc:
-            raise Refusal(400, "malformed_body", _validation_message(exc)) from None
+            raise Refusal(400, Why.MALFORMED_BODY, _validation_message(exc)) from None
         try:
             if not self._gate.try_acquire():
                 await self._gate.acquire(peer.stake)
         except QueueFull:
-            raise Refusal(503, "queue_full", "miner is at capacity; retry later") from None
+            raise Refusal(503, Why.QUEUE_FULL, "miner is at capacity; retry later") from None
         except QueueTimeout:
-            raise Refusal(503, "queue_timeout", "request waited too long for a slot") from None
+            raise Refusal(503, Why.QUEUE_TIMEOUT, "request waited too long for a slot") from None
         try:
             answer = await self.task.solve(parsed)
         except Exception:

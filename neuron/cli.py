@@ -1,7 +1,8 @@
 """``taowatch miner`` and ``taowatch validator``: parse, load, run until a signal.
 
 Bad config or keys exit with status 2 and a message naming the file, the field and the fix;
-nothing is started before they check out. ``--check-only`` stops right there.
+nothing is started before they check out. ``--check-config`` stops right there (the flag
+every taowatch command that reads a config has); ``--check-only`` is its old, hidden name.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import structlog
 from neuron.config import CommonConfig, load_miner_config, load_validator_config
 from neuron.task import TaskError, load_task
 from neuron.wallet import WalletError, load_hotkey_wallet
-from taowatch.chain import make_client
 from taowatch.config import ConfigError
 from taowatch.logs import setup_logging
 
@@ -27,10 +27,16 @@ def _parser(role: str) -> argparse.ArgumentParser:
         prog=f"taowatch {role}",
         description=f"Run the bundled {role} (see neuron/{role}.example.yaml).",
     )
-    parser.add_argument("--config", required=True, help=f"{role} YAML config file")
+    parser.add_argument("--config", metavar="FILE", help=f"{role} YAML config file")
     parser.add_argument(
-        "--check-only", action="store_true", help="validate config and keys, then exit"
+        "--check-config",
+        nargs="?",
+        const=True,
+        metavar="FILE",
+        help="validate the config (--config, or FILE) and the keys it names, then exit: "
+        "0 when valid, 2 with file: field: message otherwise",
     )
+    parser.add_argument("--check-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--log-format", choices=["plain", "json"])
     return parser
@@ -46,8 +52,25 @@ def validator_main(argv: list[str]) -> int:
 
 def _main(role: str, argv: list[str]) -> int:
     args = _parser(role).parse_args(argv)
+    if args.check_only:
+        print(f"taowatch {role}: --check-only is deprecated; use --check-config", file=sys.stderr)
+    check = bool(args.check_config or args.check_only)
+    path = args.check_config if isinstance(args.check_config, str) else args.config
+    if isinstance(args.check_config, str) and args.config not in (None, path):
+        print(
+            f"taowatch {role}: --config {args.config} and --check-config {path} name two "
+            "files; give one",
+            file=sys.stderr,
+        )
+        return 2
+    if path is None:
+        print(
+            f"taowatch {role}: --config FILE is required (or --check-config FILE)",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        config = (load_miner_config if role == "miner" else load_validator_config)(args.config)
+        config = (load_miner_config if role == "miner" else load_validator_config)(path)
         wallet = load_hotkey_wallet(
             config.wallet.path,
             config.wallet.name,
@@ -60,26 +83,21 @@ def _main(role: str, argv: list[str]) -> int:
         print(f"taowatch {role}: {exc}", file=sys.stderr)
         return 2
     except TaskError as exc:
-        print(f"taowatch {role}: {args.config}: task: {exc}", file=sys.stderr)
+        print(f"taowatch {role}: {path}: task: {exc}", file=sys.stderr)
         return 2
-    if args.check_only:
-        print(f"taowatch {role}: {args.config} OK (hotkey {wallet.hotkey_ss58})")
+    if check:
+        print(f"taowatch {role}: {path} OK (hotkey {wallet.hotkey_ss58})")
         return 0
     setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
     return asyncio.run(_run(role, config, wallet))
 
 
 async def _run(role: str, config: CommonConfig, wallet) -> int:
+    from neuron.runtime import build_neuron, chain_client
+
     log = structlog.get_logger(f"neuron.{role}")
-    client = make_client(config.chain.network, timeout=config.chain.rpc_timeout_seconds)
-    if role == "miner":
-        from neuron.miner import Miner
-
-        neuron = Miner(config, wallet, client, log=log)
-    else:
-        from neuron.validator import Validator
-
-        neuron = Validator(config, wallet, client, log=log)
+    client = chain_client(config.chain)
+    neuron = build_neuron(config, wallet, client, log=log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

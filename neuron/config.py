@@ -11,25 +11,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from taowatch.chain import NetworkError, check_network
-from taowatch.config import StrictModel, load_config
+from taowatch.chain import parse_sim
+from taowatch.config import ChainSection, Network, StrictModel, load_config
 from taowatch.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
 
 
-class ChainSection(StrictModel):
-    network: str = Field(description="sim://HOST:PORT, finney, test, local or a ws(s):// URL")
-    netuid: int = Field(ge=0, le=65535)
-    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+class NeuronChainSection(ChainSection):
+    """The shared ``chain`` section plus the subnet this neuron mines or validates."""
 
-    @field_validator("network")
-    @classmethod
-    def _network(cls, value: str) -> str:
-        try:
-            return check_network(value)
-        except NetworkError as exc:
-            raise ValueError(str(exc)) from None
+    # Required here, unlike the agent's: a neuron writes to the chain (ServeAxon, SetWeights),
+    # so which chain it writes to is never left to a default.
+    network: Network = Field(description="sim://HOST:PORT, finney, test, local or a ws(s):// URL")
+    netuid: int = Field(ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _sdk_failover_only(self) -> NeuronChainSection:
+        # A neuron holds one client and leaves failover to the SDK's RPC transport, which
+        # rotates among real endpoints only; simnet failover exists in the agent alone.
+        if not self.fallback_networks:
+            return self
+        if parse_sim(self.network) is not None:
+            raise ValueError(
+                "fallback_networks: a miner or validator on simnet has no failover; remove them"
+            )
+        sims = [n for n in self.fallback_networks if parse_sim(n) is not None]
+        if sims:
+            raise ValueError(
+                f"fallback_networks: {sims[0]} is a simnet address; a miner or validator on a "
+                "real chain fails over among finney / test / ws(s):// endpoints only"
+            )
+        return self
 
 
 class WalletSection(StrictModel):
@@ -99,7 +112,7 @@ class TaskSection(StrictModel):
 
 
 class CommonConfig(StrictModel):
-    chain: ChainSection
+    chain: NeuronChainSection
     wallet: WalletSection
     metagraph: MetagraphSection = MetagraphSection()
     logging: LoggingSection = LoggingSection()

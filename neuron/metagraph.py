@@ -140,7 +140,7 @@ class MetagraphSync:
             retry=config.metagraph.retry_seconds,
             metrics=metrics,
             # One sync is a few reads; allow each its RPC timeout before calling it failed.
-            timeout=config.chain.rpc_timeout_seconds * 3,
+            timeout=config.chain.timeout_seconds * 3,
             log=log,
         )
 

@@ -18,8 +18,10 @@ import platform
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from aiohttp import web
+from bittensor import ErrorCode
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -32,6 +34,55 @@ BASE_LABELS = ("netuid", "hotkey")
 # Request latency spans a ~100 µs signature check up to a multi-second torch task.
 REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 STEP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class RefusalReason(StrEnum):
+    """Every reason the miner's axon refuses a request: ``bittensor_axon_blacklisted_total``'s
+    ``reason`` label, and the ``error`` of the refusal's JSON body."""
+
+    UNKNOWN_ROUTE = "unknown_route"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    OVERSIZED = "oversized"
+    METAGRAPH_UNAVAILABLE = "metagraph_unavailable"
+    UNREGISTERED = "unregistered"
+    MALFORMED_AUTH = "malformed_auth"
+    STALE = "stale"
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_RECEIVER = "wrong_receiver"
+    REPLAYED = "replayed"
+    AUTH_ERROR = "auth_error"
+    NO_VALIDATOR_PERMIT = "no_validator_permit"
+    LOW_STAKE = "low_stake"
+    RATE_LIMITED = "rate_limited"
+    MALFORMED_BODY = "malformed_body"
+    QUEUE_FULL = "queue_full"
+    QUEUE_TIMEOUT = "queue_timeout"
+
+
+class QueryOutcome(StrEnum):
+    """How one validator challenge to one miner ended (``bittensor_validator_queries_total``)."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    MALFORMED = "malformed"
+    REFUSED = "refused"
+    MINER_ERROR = "miner_error"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+
+
+# Every outcome of a SetWeights attempt (``bittensor_validator_set_weights_total``): success,
+# the SDK's chain error codes, or the class of a failure that never reached the chain.
+SET_WEIGHTS_OUTCOMES: tuple[str, ...] = (
+    "success",
+    *(code.value for code in ErrorCode),
+    "chain_error",
+    "timeout",
+    "rpc_error",
+    "policy",
+    "error",
+    "failed",
+)
 
 
 @dataclass(frozen=True)
@@ -189,9 +240,21 @@ class NeuronMetrics:
         # which is measurable at thousands of requests per second.
         self._children: dict[tuple, object] = {}
         self._request_children: dict[tuple[str, int], tuple] = {}
-        # Exists from startup, so rate() and increase() read 0 on a healthy neuron rather than
-        # nothing (labelled counters still appear with their first event).
+        # Counters whose label values are known exist from startup, so rate() and increase()
+        # read 0 on a healthy neuron rather than nothing, and the first event is not lost to
+        # increase() (a series born at 1 has no earlier sample to subtract). Label values that
+        # name peers or routes stay lazy: they are not known in advance.
         self._child(self._sync_failures)
+        if role == "miner":
+            for reason in RefusalReason:
+                self._child(self._blacklisted, reason.value)
+        if role == "validator":
+            for outcome in QueryOutcome:
+                self._child(self._queries, outcome.value)
+            for outcome in SET_WEIGHTS_OUTCOMES:
+                self._child(self._set_weights, outcome)
+            self._child(self._query_duration)
+            self._child(self._step_duration)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
         self._state_source = source

@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
-from contextlib import AsyncExitStack
 
 import bittensor as bt
-import structlog
 from aiohttp import web
 
 from neuron.admission import PriorityGate, RateLimiter
@@ -22,10 +20,10 @@ from neuron.auth import Verifier
 from neuron.axon import Axon
 from neuron.blacklist import CallerPolicy
 from neuron.config import MinerConfig
-from neuron.metagraph import MetagraphSync, MetagraphView
-from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
+from neuron.metagraph import MetagraphView
+from neuron.metrics import RuntimeState
+from neuron.runtime import NeuronRuntime
 from neuron.task import PoorQuality, Task, load_task
-from neuron.wallet import HotkeyWallet
 
 
 def build_task(config: MinerConfig) -> Task:
@@ -52,35 +50,23 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
 
 
 class Miner:
-    def __init__(
-        self,
-        config: MinerConfig,
-        wallet: HotkeyWallet,
-        client: bt.Client,
-        *,
-        metrics: NeuronMetrics | None = None,
-        log: structlog.typing.FilteringBoundLogger | None = None,
-    ):
+    def __init__(self, runtime: NeuronRuntime):
+        self.runtime = runtime
+        config = runtime.config
+        assert isinstance(config, MinerConfig), "build_runtime(MinerConfig) builds a miner"
         self.config = config
-        self.wallet = wallet
-        self.client = client
-        netuid = config.chain.netuid
-        self.log = (log or structlog.get_logger("neuron.miner")).bind(
-            netuid=netuid, hotkey=wallet.hotkey_ss58
-        )
-        self.metrics = metrics or NeuronMetrics(
-            role="miner", netuid=netuid, hotkey=wallet.hotkey_ss58
-        )
-        self.metagraph = MetagraphSync.from_config(
-            client, config, wallet.hotkey_ss58, metrics=self.metrics, log=self.log
-        )
+        self.wallet = runtime.wallet
+        self.client = runtime.client
+        self.log = runtime.log
+        self.metrics = runtime.metrics
+        self.metagraph = runtime.metagraph
         ax = config.axon
         self.gate = PriorityGate(ax.max_concurrent, ax.max_queue, ax.max_queue_wait_seconds)
         self.limiter = RateLimiter(ax.rate_limit_per_second, ax.rate_limit_burst)
         self.axon = Axon(
             task=build_task(config),
             verifier=Verifier(
-                wallet.hotkey_ss58,
+                self.wallet.hotkey_ss58,
                 max_age=ax.max_request_age_seconds,
                 allowed_skew=ax.allowed_clock_skew_seconds,
             ),
@@ -98,22 +84,15 @@ class Miner:
         self.metrics.set_state_source(self._state)
         self.metagraph.listeners.append(self._on_sync)
         self.axon_port: int | None = None
-        self.metrics_port: int | None = None
         self._served: tuple[str, int] | None = None
         self._serving: asyncio.Task | None = None
-        self._tasks: list[asyncio.Task] = []
-        self._stack = AsyncExitStack()
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.runtime.metrics_port
 
     def _state(self) -> RuntimeState:
-        view = self.metagraph.view
-        return RuntimeState(
-            inflight=self.gate.inflight,
-            queue_depth=self.gate.depth,
-            metagraph_block=None if view is None else view.block,
-            metagraph_last_sync=None if view is None else view.synced_at,
-            metagraph_sync_interval=self.metagraph.effective_interval,
-            self_registered=self.metagraph.self_registered,
-        )
+        return self.runtime.state(inflight=self.gate.inflight, queue_depth=self.gate.depth)
 
     @property
     def external_address(self) -> tuple[str, int]:
@@ -152,25 +131,16 @@ class Miner:
 
     async def start(self) -> None:
         cfg = self.config
-        if cfg.metrics.enabled:
-            runner, self.metrics_port = await start_site(
-                metrics_app(self.metrics), cfg.metrics.host, cfg.metrics.port
-            )
-            self._stack.push_async_callback(runner.cleanup)
-            self.log.info("metrics listening", host=cfg.metrics.host, port=self.metrics_port)
+        await self.runtime.serve_metrics()
         runner, self.axon_port = await start_site(self.axon.app(), cfg.axon.host, cfg.axon.port)
-        self._stack.push_async_callback(runner.cleanup)
+        self.runtime.on_close(runner.cleanup)
         self.log.info(
             "axon listening", host=cfg.axon.host, port=self.axon_port, route=self.axon.route
         )
-        self._tasks.append(asyncio.create_task(self.metagraph.run(), name="metagraph-sync"))
+        self.runtime.spawn(self.metagraph.run(), name="metagraph-sync")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._serving] if self._serving else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self._stack.aclose()
+        await self.runtime.aclose(*([self._serving] if self._serving else []))
 
 
 def _format_axon(ip: str, port: int) -> str:

@@ -17,27 +17,28 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from contextlib import AsyncExitStack
 
 import aiohttp
 import bittensor as bt
-import structlog
 
 from neuron.auth import sign_request
 from neuron.config import ValidatorConfig
-from neuron.metagraph import MetagraphSync, MetagraphView, Peer
-from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
-from neuron.miner import start_site
+from neuron.metagraph import MetagraphView, Peer
+from neuron.metrics import QueryOutcome as Outcome
+from neuron.metrics import RuntimeState
+from neuron.runtime import NeuronRuntime
 from neuron.scoring import ScoreBoard, answer_score
 from neuron.task import Task, load_task
-from neuron.wallet import HotkeyWallet
 
 # A miner's answer larger than this is not an answer.
 MAX_RESPONSE_BYTES = 1 << 20
 
 
 def classify_failure(exc: BaseException) -> str:
-    """A short, bounded label for why a chain write failed (the metric's ``outcome``)."""
+    """A short, bounded label for why a chain write failed (the metric's ``outcome``).
+
+    Every value it returns is in ``neuron.metrics.SET_WEIGHTS_OUTCOMES``, which exist at 0.
+    """
     if isinstance(exc, bt.ChainError):
         return exc.code.value if exc.code else "chain_error"
     if isinstance(exc, TimeoutError):
@@ -65,29 +66,16 @@ def _inclusion_block(result: bt.ExtrinsicResult, fallback: int) -> int:
 
 
 class Validator:
-    def __init__(
-        self,
-        config: ValidatorConfig,
-        wallet: HotkeyWallet,
-        client: bt.Client,
-        *,
-        metrics: NeuronMetrics | None = None,
-        log: structlog.typing.FilteringBoundLogger | None = None,
-        rng: random.Random | None = None,
-    ):
+    def __init__(self, runtime: NeuronRuntime, *, rng: random.Random | None = None):
+        self.runtime = runtime
+        config = runtime.config
+        assert isinstance(config, ValidatorConfig), "build_runtime(ValidatorConfig) builds this"
         self.config = config
-        self.wallet = wallet
-        self.client = client
-        netuid = config.chain.netuid
-        self.log = (log or structlog.get_logger("neuron.validator")).bind(
-            netuid=netuid, hotkey=wallet.hotkey_ss58
-        )
-        self.metrics = metrics or NeuronMetrics(
-            role="validator", netuid=netuid, hotkey=wallet.hotkey_ss58
-        )
-        self.metagraph = MetagraphSync.from_config(
-            client, config, wallet.hotkey_ss58, metrics=self.metrics, log=self.log
-        )
+        self.wallet = runtime.wallet
+        self.client = runtime.client
+        self.log = runtime.log
+        self.metrics = runtime.metrics
+        self.metagraph = runtime.metagraph
         self.task: Task = load_task(
             config.query.task, size=config.query.size, rounds=config.query.rounds
         )
@@ -98,20 +86,15 @@ class Validator:
         self._next_weights_block = 0
         self.metrics.set_state_source(self._state)
         self.metagraph.listeners.append(self._on_sync)
-        self.metrics_port: int | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._tasks: list[asyncio.Task] = []
-        self._stack = AsyncExitStack()
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.runtime.metrics_port
 
     def _state(self) -> RuntimeState:
-        view = self.metagraph.view
-        return RuntimeState(
-            metagraph_block=None if view is None else view.block,
-            metagraph_last_sync=None if view is None else view.synced_at,
-            metagraph_sync_interval=self.metagraph.effective_interval,
-            self_registered=self.metagraph.self_registered,
-            miner_scores=self.board.snapshot(),
-            last_set_weights_block=self.last_set_weights_block,
+        return self.runtime.state(
+            miner_scores=self.board.snapshot(), last_set_weights_block=self.last_set_weights_block
         )
 
     def _on_sync(self, view: MetagraphView) -> None:
@@ -166,26 +149,26 @@ class Validator:
                 raw = await _read_capped(resp, MAX_RESPONSE_BYTES)
                 status = resp.status
         except TimeoutError:
-            self.metrics.query("timeout", time.perf_counter() - started)
+            self.metrics.query(Outcome.TIMEOUT, time.perf_counter() - started)
             return 0.0
         except (aiohttp.ClientError, OSError):
-            self.metrics.query("unreachable", time.perf_counter() - started)
+            self.metrics.query(Outcome.UNREACHABLE, time.perf_counter() - started)
             return 0.0
         latency = time.perf_counter() - started
         if status != 200:
-            self.metrics.query("refused" if status < 500 else "miner_error", latency)
+            self.metrics.query(Outcome.REFUSED if status < 500 else Outcome.MINER_ERROR, latency)
             self.log.debug("miner refused", uid=peer.uid, status=status, body=raw[:200])
             return 0.0
         if len(raw) > MAX_RESPONSE_BYTES:
-            self.metrics.query("malformed", latency)
+            self.metrics.query(Outcome.MALFORMED, latency)
             return 0.0
         try:
             answer = self.task.response_model.model_validate_json(raw)
         except ValueError:
-            self.metrics.query("malformed", latency)
+            self.metrics.query(Outcome.MALFORMED, latency)
             return 0.0
         correctness = await self.task.check(request, answer)
-        self.metrics.query("correct" if correctness > 0 else "wrong", latency)
+        self.metrics.query(Outcome.CORRECT if correctness > 0 else Outcome.WRONG, latency)
         return answer_score(
             correctness, latency, q.timeout_seconds, self.config.scoring.latency_weight
         )
@@ -270,22 +253,13 @@ class Validator:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        cfg = self.config
-        if cfg.metrics.enabled:
-            runner, self.metrics_port = await start_site(
-                metrics_app(self.metrics), cfg.metrics.host, cfg.metrics.port
-            )
-            self._stack.push_async_callback(runner.cleanup)
-            self.log.info("metrics listening", host=cfg.metrics.host, port=self.metrics_port)
+        await self.runtime.serve_metrics()
         self._session = aiohttp.ClientSession()
-        self._stack.push_async_callback(self._session.close)
-        self._tasks = [asyncio.create_task(self.metagraph.run(), name="metagraph-sync")]
-        self._tasks.append(asyncio.create_task(self._query_loop(), name="query-loop"))
-        if cfg.set_weights.enabled:
-            self._tasks.append(asyncio.create_task(self._weights_loop(), name="weights-loop"))
+        self.runtime.on_close(self._session.close)
+        self.runtime.spawn(self.metagraph.run(), name="metagraph-sync")
+        self.runtime.spawn(self._query_loop(), name="query-loop")
+        if self.config.set_weights.enabled:
+            self.runtime.spawn(self._weights_loop(), name="weights-loop")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._stack.aclose()
+        await self.runtime.aclose()

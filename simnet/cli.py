@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
         help="servers given the same nonce (and scenario) hash blocks alike: one chain behind "
         "two URLs; default: a fresh nonce per start, so a restart is another chain",
     )
+    s.add_argument(
+        "--check-config",
+        action="store_true",
+        help="validate the scenario, print what it would build, then exit: 0 when valid, "
+        "2 with file: field: message otherwise",
+    )
     speed = s.add_mutually_exclusive_group()
     speed.add_argument("--block-time", type=float, help="seconds per block (scenario's otherwise)")
     speed.add_argument("--fast", action="store_true", help=f"{FAST_BLOCK_TIME} s blocks")
@@ -120,6 +126,9 @@ def _serve(args) -> int:
     if block_time <= 0:
         print("taowatch simnet serve: --block-time must be > 0 seconds", file=sys.stderr)
         return 2
+    if args.check_config:
+        print(describe(scenario, args.scenario, block_time))
+        return 0
     try:
         asyncio.run(
             serve(
@@ -140,6 +149,23 @@ def _serve(args) -> int:
         )
         return 1
     return 0
+
+
+def describe(scenario, source: str, block_time: float) -> str:
+    """What serving ``scenario`` would build, in a few lines an operator can check."""
+    lines = [
+        f"{source}: ok: scenario {scenario.name!r}, {block_time:g} s blocks, seed {scenario.seed}",
+        f"  {len(scenario.accounts)} funded accounts",
+    ]
+    for spec in scenario.subnets:
+        roles = [n.role for n in spec.neurons]
+        lines.append(
+            f"  subnet {spec.netuid}: tempo {spec.tempo}, max_uids {spec.max_uids}, "
+            f"{roles.count('validator')} simulated validators, {roles.count('miner')} miners"
+        )
+    for ev in sorted(scenario.events, key=lambda e: e.at):
+        lines.append(f"  block {ev.at}: {ev.kind}")
+    return "\n".join(lines)
 
 
 async def serve(

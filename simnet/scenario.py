@@ -113,6 +113,9 @@ class Hyperparameter(StrictModel):
     value: int | float | bool
 
 
+EVENT_KINDS = ("deregister", "stake", "halt", "faults", "hyperparameter")
+
+
 class Event(StrictModel):
     at: PosInt  # block number at which the event fires
     deregister: Deregister | None = None
@@ -123,17 +126,17 @@ class Event(StrictModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
-        kinds = [
-            k
-            for k in ("deregister", "stake", "halt", "faults", "hyperparameter")
-            if getattr(self, k)
-        ]
+        kinds = [k for k in EVENT_KINDS if getattr(self, k)]
         if len(kinds) != 1:
             raise ValueError(
                 "each event has `at` and exactly one of deregister, stake, halt, faults, "
                 f"hyperparameter (got {', '.join(kinds) or 'none'})"
             )
         return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in EVENT_KINDS if getattr(self, k))
 
 
 class Scenario(StrictModel):

@@ -7,19 +7,78 @@ ignored key) and load them with :func:`load_config`. Every failure becomes a
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger("taowatch.config")
 
 
 class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors and instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _network(value: str) -> str:
+    # Imported here: taowatch.chain pulls in the bittensor SDK, which a config that has no
+    # chain section (a simnet scenario) should not pay for.
+    from taowatch.chain import NetworkError, check_network
+
+    try:
+        return check_network(value)
+    except NetworkError as exc:
+        # The field path is prepended by the error renderer; do not say it twice.
+        raise ValueError(str(exc).removeprefix("chain.network ")) from None
+
+
+Network = Annotated[str, AfterValidator(_network)]
+
+
+class ChainSection(StrictModel):
+    """The ``chain`` section, one vocabulary for every component that talks to a chain.
+
+    Components subclass it for what only they need (the agent's failover tuning, a neuron's
+    ``netuid``); the shared fields keep their names and meaning everywhere.
+    """
+
+    # Renamed fields, (old name, new name): old spellings keep loading, with a warning.
+    renamed: ClassVar[tuple[tuple[str, str], ...]] = (("rpc_timeout_seconds", "timeout_seconds"),)
+
+    network: Network = "finney"
+    # Tried in order when the primary fails or lags.
+    fallback_networks: list[Network] = []
+    # Bounds each chain round trip.
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_old_names(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not any(old in data for old, _ in cls.renamed):
+            return data
+        data = dict(data)
+        source = (info.context or {}).get("source", "config")
+        for old, new in cls.renamed:
+            if old not in data:
+                continue
+            if new in data:
+                raise ValueError(f"{old} is the old name of {new} and both are set; remove {old}")
+            data[new] = data.pop(old)
+            log.warning("%s: chain.%s is deprecated; rename it to chain.%s", source, old, new)
+        return data
 
 
 class ConfigError(Exception):
@@ -63,7 +122,7 @@ def validate(model: type[M], data: Any, source: str) -> M:
             source, [f"expected a mapping at the top level, got {type(data).__name__}"]
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"source": source})
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
 

@@ -138,3 +138,11 @@ def test_a_known_block_time_or_a_configured_interval_sets_the_cadence_whatever_t
 
     assert poll_interval(None, 0.25, failures_in_a_row=9) == 0.25
     assert poll_interval(5.0, None, failures_in_a_row=9) == 5.0
+
+
+def test_check_config_also_reads_the_config_flag_like_every_other_command(tmp_path, capsys):
+    path = write(tmp_path, f"watch: [{{netuid: 1, hotkeys: [{HOTKEY}]}}]")
+    assert main(["--config", str(path), "--check-config"]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: ok"
+    assert main(["--check-config"]) == 2
+    assert "--check-config needs a FILE" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from test_neuron_support import MINER, VALIDATOR, eventually
 from neuron.config import MinerConfig
 from neuron.metagraph import MetagraphView, Peer
 from neuron.miner import Miner
+from neuron.runtime import build_runtime
 from neuron.wallet import HotkeyWallet
 
 
@@ -35,7 +36,8 @@ def _miner(chain) -> Miner:
         }
     )
     cold = bt.keyfiles.Keypair(ss58_address=VALIDATOR.ss58_address)
-    return Miner(config, HotkeyWallet(hotkey=MINER, coldkeypub=cold, source="test"), chain)
+    wallet = HotkeyWallet(hotkey=MINER, coldkeypub=cold, source="test")
+    return Miner(build_runtime(config, wallet, chain))
 
 
 def _view(axon: str | None, *, registered: bool = True) -> MetagraphView:

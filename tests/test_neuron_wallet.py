@@ -119,10 +119,10 @@ def test_the_cli_checks_config_and_keys_then_exits(tmp_path, capsys):
         "wallet": {"name": "v", "path": str(tmp_path)},
     }
     path = _write(tmp_path / "v.yaml", cfg)
-    assert validator_main(["--config", str(path), "--check-only"]) == 0
+    assert validator_main(["--config", str(path), "--check-config"]) == 0
     assert VALIDATOR.ss58_address in capsys.readouterr().out
     write_wallet(tmp_path, "v", VALIDATOR, COLD, coldkey=True)
-    assert miner_main(["--config", str(path), "--check-only"]) == 2
+    assert miner_main(["--config", str(path), "--check-config"]) == 2
     err = capsys.readouterr().err
     assert "coldkey private key" in err and "Traceback" not in err
 
@@ -136,7 +136,7 @@ def test_the_taowatch_command_runs_the_miner_check(tmp_path):
     }
     path = _write(tmp_path / "m.yaml", cfg)
     run = subprocess.run(
-        [sys.executable, "-m", "taowatch.cli", "miner", "--config", str(path), "--check-only"],
+        [sys.executable, "-m", "taowatch.cli", "miner", "--config", str(path), "--check-config"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -136,3 +136,23 @@ def test_simulated_validators_weight_better_miners_higher(tmp_path):
     good = sn.neurons[sn.uids[world.hotkey("m1")]]
     poor = sn.neurons[sn.uids[world.hotkey("m2")]]
     assert good.incentive > poor.incentive > 0
+
+
+def test_simnet_serve_check_config_prints_what_it_would_build_and_serves_nothing(capsys):
+    from simnet.cli import main as simnet_main
+
+    assert simnet_main(["serve", "--scenario", "default", "--fast", "--check-config"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("default: ok: scenario 'default', 0.25 s blocks")
+    for spec in load_scenario("default").subnets:
+        assert f"subnet {spec.netuid}: tempo {spec.tempo}" in out
+
+
+def test_simnet_serve_check_config_exits_2_naming_the_bad_field(tmp_path, capsys):
+    from simnet.cli import main as simnet_main
+
+    path = write(tmp_path, "events: [{at: 5}]")
+    assert simnet_main(["serve", "--scenario", str(path), "--check-config"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: events[0]: Value error, each event has `at` and exactly one of" in err
+    assert "Traceback" not in err

@@ -15,6 +15,7 @@ from test_neuron_support import MINER, SMALL, VALIDATOR, CountingEcho, make_axon
 
 from neuron.config import ValidatorConfig
 from neuron.metagraph import MetagraphView, Peer
+from neuron.runtime import build_runtime
 from neuron.task import EchoTask, PoorQuality
 from neuron.validator import Validator, classify_failure
 from neuron.wallet import HotkeyWallet
@@ -52,7 +53,8 @@ def _validator(chain=None, *, timeout: float = 2.0) -> Validator:
     )
     cold = bt.keyfiles.Keypair(ss58_address=SMALL.ss58_address)
     wallet = HotkeyWallet(hotkey=VALIDATOR, coldkeypub=cold, source="test")
-    return Validator(config, wallet, chain or ScriptedChain([]), rng=random.Random(0))
+    runtime = build_runtime(config, wallet, chain or ScriptedChain([]))
+    return Validator(runtime, rng=random.Random(0))
 
 
 def _miner_view(miner_hotkey: str):

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,6 +42,7 @@ from bittensor.result import ChainError, ExtrinsicResult
 from simnet import shapes
 from simnet.calls import (
     ComposedCall,
+    call_from_data,
     canonical,
     compose,
     extrinsic_hash,
@@ -88,31 +88,6 @@ def result_from_receipt(receipt: Receipt) -> ExtrinsicResult:
         events=events,
         error=ChainError(f"{err.name}: {err.message}", err.name),
     )
-
-
-def _unplain(value: Any) -> Any:
-    """Inverse of ``calls._plain``: JSON back to params with bytes and tuples restored."""
-    if isinstance(value, dict):
-        if set(value) == {"$bytes"}:
-            return bytes.fromhex(value["$bytes"])
-        if set(value) == {"$tuple"}:
-            return tuple(_unplain(v) for v in value["$tuple"])
-        return {k: _unplain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unplain(v) for v in value]
-    return value
-
-
-def call_from_data(data: bytes) -> ComposedCall:
-    """Rebuild a composed call from its canonical ``data`` bytes (offline-signing flow)."""
-    try:
-        plain = json.loads(bytes(data))
-        call = ComposedCall(plain["module"], plain["function"], _unplain(plain["params"]))
-    except (ValueError, KeyError, TypeError) as error:
-        raise ChainError(f"call data is not a simnet call: {error}") from error
-    if call.data != bytes(data):
-        raise ChainError("call data is not in simnet's canonical encoding")
-    return call
 
 
 class SimSubstrate:

@@ -124,8 +124,9 @@ def test_the_remote_client_imports_without_torch_the_chain_or_yuma():
                 return None
 
         sys.meta_path.insert(0, NoTorch())
-        import simnet.remote
-        from taowatch.chain import make_client  # what the agent imports to reach simnet
+        from simnet.remote import RemoteSubstrate
+
+        RemoteSubstrate("127.0.0.1", 9)
         loaded = sorted(m for m in sys.modules if m in {"simnet.state", "simnet.yuma"})
         print(",".join(loaded) or "clean")
         """

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bittensor import keyfiles
+from bittensor.result import ChainError
 
 GENESIS = "simnet-genesis-v1"
 
@@ -86,3 +87,28 @@ def verify_signature(ss58: str, crypto_type: int, payload: bytes, signature: byt
         return bool(public.verify(payload, signature))
     except Exception:  # malformed address or signature: not a valid signature either way
         return False
+
+
+def _unplain(value: Any) -> Any:
+    """Inverse of :func:`_plain`: JSON back to params with bytes and tuples restored."""
+    if isinstance(value, dict):
+        if set(value) == {"$bytes"}:
+            return bytes.fromhex(value["$bytes"])
+        if set(value) == {"$tuple"}:
+            return tuple(_unplain(v) for v in value["$tuple"])
+        return {k: _unplain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unplain(v) for v in value]
+    return value
+
+
+def call_from_data(data: bytes) -> ComposedCall:
+    """Rebuild a composed call from its canonical ``data`` bytes (offline-signing flow)."""
+    try:
+        plain = json.loads(bytes(data))
+        call = ComposedCall(plain["module"], plain["function"], _unplain(plain["params"]))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ChainError(f"call data is not a simnet call: {error}") from error
+    if call.data != bytes(data):
+        raise ChainError("call data is not in simnet's canonical encoding")
+    return call

@@ -18,6 +18,7 @@ from bittensor.result import ChainError, RpcConnectionError
 
 from simnet import wire
 from simnet.calls import compose, signing_payload
+from simnet.protocol import remote_members
 
 
 class SimnetUnreachable(RpcConnectionError):
@@ -74,8 +75,11 @@ class _Http:
             self._session = None
 
 
+@remote_members
 class RemoteSubstrate:
-    """The ``bittensor.Substrate`` protocol, answered by a simnet server."""
+    """The ``bittensor.Substrate`` protocol, answered by a simnet server. Forwarded reads and
+    the refusals of what simnet does not simulate remotely (offline signing, multisig) come
+    from :func:`simnet.protocol.remote_members`."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 10.0):
         self.host, self.port = host, port
@@ -106,76 +110,12 @@ class RemoteSubstrate:
         await self._http.close()
 
     # -- reads -------------------------------------------------------------------------------
-
-    async def block_hash(self, block: int | None = None) -> str:
-        return await self._call("block_hash", block=block)
-
-    async def block_number(self) -> int:
-        return await self._call("block_number")
-
-    async def finalized_block_number(self) -> int:
-        return await self._call("finalized_block_number")
+    # Every other read is forwarded as is; simnet.protocol adds those methods.
 
     async def block_time(self) -> float:
         if self._block_time is None:
             self._block_time = float(await self._call("block_time"))
         return self._block_time
-
-    async def spec_version(self) -> int:
-        return await self._call("spec_version")
-
-    async def get_block(self, block_number: int | None = None, block_hash: str | None = None):
-        return await self._call("get_block", block_number=block_number, block_hash=block_hash)
-
-    async def query(self, module, storage_function, params=None, block_hash=None):
-        return await self._call(
-            "query",
-            module=module,
-            storage_function=storage_function,
-            params=params,
-            block_hash=block_hash,
-        )
-
-    async def map_has_entries(self, module, storage_function, params, block_hash=None) -> bool:
-        return await self._call(
-            "map_has_entries",
-            module=module,
-            storage_function=storage_function,
-            params=params,
-            block_hash=block_hash,
-        )
-
-    async def query_map(self, module, storage_function, params=None, block_hash=None):
-        return await self._call(
-            "query_map",
-            module=module,
-            storage_function=storage_function,
-            params=params,
-            block_hash=block_hash,
-        )
-
-    async def query_batch(self, module, storage_function, param_sets, block_hash=None):
-        return await self._call(
-            "query_batch",
-            module=module,
-            storage_function=storage_function,
-            param_sets=param_sets,
-            block_hash=block_hash,
-        )
-
-    async def runtime_call(self, api, method, params, block_hash=None):
-        return await self._call(
-            "runtime_call", api=api, method=method, params=params, block_hash=block_hash
-        )
-
-    async def constant(self, module: str, name: str) -> Any:
-        return await self._call("constant", module=module, name=name)
-
-    async def decode_scale(self, type_string: str, data: Any) -> Any:
-        return await self._call("decode_scale", type_string=type_string, data=data)
-
-    async def events(self, block_hash: str | None = None) -> list[dict]:
-        return await self._call("events", block_hash=block_hash)
 
     async def blocks(self, *, finalized: bool = False) -> AsyncIterator[dict]:
         # The server has no push channel: poll at a fraction of the block time and yield
@@ -202,17 +142,6 @@ class RemoteSubstrate:
 
     async def estimate_weight(self, call, keypair) -> dict:
         return await self._call("estimate_weight", call=compose(call), address=keypair.ss58_address)
-
-    async def account_next_index(self, address: str) -> int:
-        return await self._call("account_next_index", address=address)
-
-    async def mev_next_key(self) -> bytes | None:
-        return await self._call("mev_next_key")
-
-    async def find_extrinsic(self, extrinsic_hash: str, block_hash: str):
-        return await self._call(
-            "find_extrinsic", extrinsic_hash=extrinsic_hash, block_hash=block_hash
-        )
 
     def _signed(self, call, keypair, nonce: int, period: int) -> dict[str, Any]:
         composed = compose(call)
@@ -252,22 +181,6 @@ class RemoteSubstrate:
             wait_for_finalization=wait_for_finalization,
             **self._signed(call, keypair, nonce, period),
         )
-
-    # Offline signing and multisig are not simulated: say so in the SDK's own error type.
-    async def prepare(self, call, **_kwargs):
-        raise ChainError("simnet does not simulate offline-signed extrinsics", "Unsupported")
-
-    async def submit_signature(self, unsigned, signature, **_kwargs):
-        raise ChainError("simnet does not simulate offline-signed extrinsics", "Unsupported")
-
-    async def submit_signed(self, extrinsic, keypair, **_kwargs):
-        raise ChainError("simnet does not simulate pre-signed extrinsics", "Unsupported")
-
-    def multisig_account(self, signatories: list[str], threshold: int):
-        raise ChainError("simnet does not simulate multisig accounts", "Unsupported")
-
-    async def submit_multisig(self, call, keypair, multisig_account, **_kwargs):
-        raise ChainError("simnet does not simulate multisig accounts", "Unsupported")
 
 
 class SimAdmin:

@@ -18,6 +18,7 @@ import asyncio
 import inspect
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,31 +27,14 @@ from aiohttp import web
 
 from simnet import wire
 from simnet.calls import compose
+from simnet.protocol import FEE_ESTIMATES, SIGNED_WRITES, read_parameters
 from simnet.state import ChainFailure
 
 log = structlog.get_logger("simnet.server")
 
-# Reads the server forwards to SimSubstrate unchanged, with the keyword arguments they accept.
-READS: dict[str, frozenset[str]] = {
-    "block_hash": frozenset({"block"}),
-    "block_number": frozenset(),
-    "finalized_block_number": frozenset(),
-    "block_time": frozenset(),
-    "spec_version": frozenset(),
-    "get_block": frozenset({"block_number", "block_hash"}),
-    "query": frozenset({"module", "storage_function", "params", "block_hash"}),
-    "map_has_entries": frozenset({"module", "storage_function", "params", "block_hash"}),
-    "query_map": frozenset({"module", "storage_function", "params", "block_hash"}),
-    "query_batch": frozenset({"module", "storage_function", "param_sets", "block_hash"}),
-    "runtime_call": frozenset({"api", "method", "params", "block_hash"}),
-    "constant": frozenset({"module", "name"}),
-    "decode_scale": frozenset({"type_string", "data"}),
-    "events": frozenset({"block_hash"}),
-    "account_next_index": frozenset({"address"}),
-    "mev_next_key": frozenset(),
-    "find_extrinsic": frozenset({"extrinsic_hash", "block_hash"}),
-}
-SIGNED = {"submit", "sign_extrinsic"}
+# Reads the server forwards to SimSubstrate unchanged, with the keyword arguments they accept
+# (the SDK protocol's own parameter names, read from it by simnet.protocol).
+READS: Mapping[str, frozenset[str]] = read_parameters()
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -170,17 +154,12 @@ class SimnetServer:
                 result = await getattr(self.substrate, method)(
                     **_kwargs(params, READS[method], method)
                 )
-            elif method == "submit":
-                result = await self.substrate.submit_verified(**_signed_kwargs(params, method))
-            elif method == "sign_extrinsic":
-                result = await self.substrate.sign_extrinsic_verified(
-                    **{
-                        k: v
-                        for k, v in _signed_kwargs(params, method).items()
-                        if not k.startswith("wait_for")
-                    }
-                )
-            elif method == "estimate_fee" or method == "estimate_weight":
+            elif method in SIGNED_WRITES:
+                kwargs = _signed_kwargs(params, method)
+                if method != "submit":  # only a submission waits for its block
+                    kwargs = {k: v for k, v in kwargs.items() if not k.startswith("wait_for")}
+                result = await getattr(self.substrate, SIGNED_WRITES[method])(**kwargs)
+            elif method in FEE_ESTIMATES:
                 kw = _kwargs(params, frozenset({"call", "address"}), method)
                 call = kw.get("call")
                 if not hasattr(call, "module") or not isinstance(kw.get("address"), str):

@@ -11,10 +11,11 @@ turns into a ``ChainError`` naming it, rather than answering a silent ``None``.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
-from simnet.state import (
+from simnet.records import (
     EMPTY_AXON,
     EXISTENTIAL_DEPOSIT_RAO,
     RAO_PER_TAO,
@@ -324,65 +325,71 @@ def _uid_value(getter: Callable[[Subnet, Neuron], Any], missing: Any) -> Any:
     return read
 
 
-SUBNET_SCALARS: dict[str, Any] = {
-    "Tempo": _per_subnet(lambda s, r: s.tempo, 0),
-    "Burn": _per_subnet(lambda s, r: s.burn_rao, 0),
-    "MinBurn": _per_subnet(lambda s, r: s.burn_rao, 0),
-    "MaxBurn": _per_subnet(lambda s, r: s.burn_rao, 0),
-    "SubnetworkN": _per_subnet(lambda s, r: s.n, 0),
-    "NetworksAdded": _per_subnet(lambda s, r: True, False),
-    "MaxAllowedUids": _per_subnet(lambda s, r: s.max_uids, 0),
-    "MaxAllowedValidators": _per_subnet(lambda s, r: s.max_validators, 0),
-    "ImmunityPeriod": _per_subnet(lambda s, r: s.immunity_period, 0),
-    "ActivityCutoff": _per_subnet(lambda s, r: s.activity_cutoff, 0),
-    "WeightsSetRateLimit": _per_subnet(lambda s, r: s.weights_rate_limit, 0),
-    "MinAllowedWeights": _per_subnet(lambda s, r: s.min_allowed_weights, 0),
-    "MaxWeightsLimit": _per_subnet(lambda s, r: s.max_weights_limit, U16_MAX),
-    "WeightsVersionKey": _per_subnet(lambda s, r: s.weights_version, 0),
-    "CommitRevealWeightsEnabled": _per_subnet(lambda s, r: s.commit_reveal, False),
-    "SubnetEpochConsensus": _per_subnet(lambda s, r: "Yuma", "Yuma"),
-    "LastEpochBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
-    "LastMechansimStepBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
-    "BlocksSinceLastStep": _per_subnet(lambda s, r: r.number - s.last_epoch_block, 0),
-    "PendingEpochAt": _per_subnet(lambda s, r: 0, 0),
-    "SubnetEpochIndex": _per_subnet(lambda s, r: s.epoch_index, 0),
-    "RevealPeriodEpochs": _per_subnet(lambda s, r: 1, 1),
-    "CollateralLockShare": _per_subnet(lambda s, r: 0, 0),
-    "SubnetOwner": _per_subnet(lambda s, r: s.owner_coldkey, None),
-    "SubnetOwnerHotkey": _per_subnet(lambda s, r: s.owner_hotkey, None),
-    "NetworkRegisteredAt": _per_subnet(lambda s, r: s.registered_at, 0),
-    "SubnetTAO": _per_subnet(lambda s, r: s.tao_in, 0),
-    "SubnetAlphaIn": _per_subnet(lambda s, r: s.alpha_in, 0),
-    "SubnetAlphaOut": _per_subnet(lambda s, r: s.alpha_out, 0),
-    "Kappa": _per_subnet(lambda s, r: s.kappa, 0),
-    "BondsMovingAverage": _per_subnet(lambda s, r: s.bonds_moving_average, 0),
-    "ServingRateLimit": _per_subnet(lambda s, r: s.serving_rate_limit, 0),
-    "MaxRegistrationsPerBlock": _per_subnet(lambda s, r: s.max_registrations_per_block, 0),
-    "RegistrationsThisBlock": _per_subnet(lambda s, r: s.registrations_this_block, 0),
-    "NetworkRegistrationAllowed": _per_subnet(lambda s, r: True, False),
-    "TokenSymbol": _per_subnet(lambda s, r: _text_bytes(s.symbol), []),
-    "SubnetMechanism": _per_subnet(lambda s, r: 1, 0),
-    "MechanismCountCurrent": _per_subnet(lambda s, r: 1, 1),
-    "PendingEmission": _per_subnet(lambda s, r: s.pending_emission, 0),
-}
+SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
+    {
+        "Tempo": _per_subnet(lambda s, r: s.tempo, 0),
+        "Burn": _per_subnet(lambda s, r: s.burn_rao, 0),
+        "MinBurn": _per_subnet(lambda s, r: s.burn_rao, 0),
+        "MaxBurn": _per_subnet(lambda s, r: s.burn_rao, 0),
+        "SubnetworkN": _per_subnet(lambda s, r: s.n, 0),
+        "NetworksAdded": _per_subnet(lambda s, r: True, False),
+        "MaxAllowedUids": _per_subnet(lambda s, r: s.max_uids, 0),
+        "MaxAllowedValidators": _per_subnet(lambda s, r: s.max_validators, 0),
+        "ImmunityPeriod": _per_subnet(lambda s, r: s.immunity_period, 0),
+        "ActivityCutoff": _per_subnet(lambda s, r: s.activity_cutoff, 0),
+        "WeightsSetRateLimit": _per_subnet(lambda s, r: s.weights_rate_limit, 0),
+        "MinAllowedWeights": _per_subnet(lambda s, r: s.min_allowed_weights, 0),
+        "MaxWeightsLimit": _per_subnet(lambda s, r: s.max_weights_limit, U16_MAX),
+        "WeightsVersionKey": _per_subnet(lambda s, r: s.weights_version, 0),
+        "CommitRevealWeightsEnabled": _per_subnet(lambda s, r: s.commit_reveal, False),
+        "SubnetEpochConsensus": _per_subnet(lambda s, r: "Yuma", "Yuma"),
+        "LastEpochBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
+        "LastMechansimStepBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
+        "BlocksSinceLastStep": _per_subnet(lambda s, r: r.number - s.last_epoch_block, 0),
+        "PendingEpochAt": _per_subnet(lambda s, r: 0, 0),
+        "SubnetEpochIndex": _per_subnet(lambda s, r: s.epoch_index, 0),
+        "RevealPeriodEpochs": _per_subnet(lambda s, r: 1, 1),
+        "CollateralLockShare": _per_subnet(lambda s, r: 0, 0),
+        "SubnetOwner": _per_subnet(lambda s, r: s.owner_coldkey, None),
+        "SubnetOwnerHotkey": _per_subnet(lambda s, r: s.owner_hotkey, None),
+        "NetworkRegisteredAt": _per_subnet(lambda s, r: s.registered_at, 0),
+        "SubnetTAO": _per_subnet(lambda s, r: s.tao_in, 0),
+        "SubnetAlphaIn": _per_subnet(lambda s, r: s.alpha_in, 0),
+        "SubnetAlphaOut": _per_subnet(lambda s, r: s.alpha_out, 0),
+        "Kappa": _per_subnet(lambda s, r: s.kappa, 0),
+        "BondsMovingAverage": _per_subnet(lambda s, r: s.bonds_moving_average, 0),
+        "ServingRateLimit": _per_subnet(lambda s, r: s.serving_rate_limit, 0),
+        "MaxRegistrationsPerBlock": _per_subnet(lambda s, r: s.max_registrations_per_block, 0),
+        "RegistrationsThisBlock": _per_subnet(lambda s, r: s.registrations_this_block, 0),
+        "NetworkRegistrationAllowed": _per_subnet(lambda s, r: True, False),
+        "TokenSymbol": _per_subnet(lambda s, r: _text_bytes(s.symbol), []),
+        "SubnetMechanism": _per_subnet(lambda s, r: 1, 0),
+        "MechanismCountCurrent": _per_subnet(lambda s, r: 1, 1),
+        "PendingEmission": _per_subnet(lambda s, r: s.pending_emission, 0),
+    }
+)
 
-UID_ITEMS: dict[str, Any] = {
-    "Keys": _uid_value(lambda s, n: n.hotkey, None),
-    "BlockAtRegistration": _uid_value(lambda s, n: n.registered_at, 0),
-    "Weights": _uid_value(lambda s, n: [list(p) for p in n.weights], []),
-    "Bonds": _uid_value(lambda s, n: [list(p) for p in n.bonds], []),
-}
+UID_ITEMS: Mapping[str, Any] = MappingProxyType(
+    {
+        "Keys": _uid_value(lambda s, n: n.hotkey, None),
+        "BlockAtRegistration": _uid_value(lambda s, n: n.registered_at, 0),
+        "Weights": _uid_value(lambda s, n: [list(p) for p in n.weights], []),
+        "Bonds": _uid_value(lambda s, n: [list(p) for p in n.bonds], []),
+    }
+)
 
-VECTORS: dict[str, Any] = {
-    "LastUpdate": _vector(lambda n: n.last_update),
-    "ValidatorPermit": _vector(lambda n: n.validator_permit),
-    "Active": _vector(lambda n: n.active),
-    "Consensus": _vector(lambda n: n.consensus),
-    "Incentive": _vector(lambda n: n.incentive),
-    "Dividends": _vector(lambda n: n.dividends),
-    "ValidatorTrust": _vector(lambda n: n.validator_trust),
-    "Emission": _vector(lambda n: n.emission),
-}
+VECTORS: Mapping[str, Any] = MappingProxyType(
+    {
+        "LastUpdate": _vector(lambda n: n.last_update),
+        "ValidatorPermit": _vector(lambda n: n.validator_permit),
+        "Active": _vector(lambda n: n.active),
+        "Consensus": _vector(lambda n: n.consensus),
+        "Incentive": _vector(lambda n: n.incentive),
+        "Dividends": _vector(lambda n: n.dividends),
+        "ValidatorTrust": _vector(lambda n: n.validator_trust),
+        "Emission": _vector(lambda n: n.emission),
+    }
+)
 
 
 def query(rec: BlockRecord, module: str, item: str, params: list, *, mev_key: bytes) -> Any:

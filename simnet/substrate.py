@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,6 +42,7 @@ from bittensor.result import ChainError, ExtrinsicResult
 from simnet import shapes
 from simnet.calls import (
     ComposedCall,
+    call_from_data,
     canonical,
     compose,
     extrinsic_hash,
@@ -52,6 +52,11 @@ from simnet.calls import (
 from simnet.state import FEE_RAO, BlockUnavailable, Chain, ChainFailure, Extrinsic, Receipt
 
 DEFAULT_PERIOD = 128
+BAD_PROOF_MESSAGE = "Invalid Transaction: Transaction has a bad signature"
+
+
+class BadProof(Exception):
+    """A signature that does not verify against the signer's address."""
 
 
 def _failure(name: str, message: str) -> ExtrinsicResult:
@@ -83,31 +88,6 @@ def result_from_receipt(receipt: Receipt) -> ExtrinsicResult:
         events=events,
         error=ChainError(f"{err.name}: {err.message}", err.name),
     )
-
-
-def _unplain(value: Any) -> Any:
-    """Inverse of ``calls._plain``: JSON back to params with bytes and tuples restored."""
-    if isinstance(value, dict):
-        if set(value) == {"$bytes"}:
-            return bytes.fromhex(value["$bytes"])
-        if set(value) == {"$tuple"}:
-            return tuple(_unplain(v) for v in value["$tuple"])
-        return {k: _unplain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unplain(v) for v in value]
-    return value
-
-
-def call_from_data(data: bytes) -> ComposedCall:
-    """Rebuild a composed call from its canonical ``data`` bytes (offline-signing flow)."""
-    try:
-        plain = json.loads(bytes(data))
-        call = ComposedCall(plain["module"], plain["function"], _unplain(plain["params"]))
-    except (ValueError, KeyError, TypeError) as error:
-        raise ChainError(f"call data is not a simnet call: {error}") from error
-    if call.data != bytes(data):
-        raise ChainError("call data is not in simnet's canonical encoding")
-    return call
 
 
 class SimSubstrate:
@@ -330,7 +310,7 @@ class SimSubstrate:
             signature = bytes.fromhex(signature.removeprefix("0x"))
         return bytes(signature)
 
-    def _extrinsic(
+    def _verified(
         self,
         call: ComposedCall,
         *,
@@ -339,10 +319,13 @@ class SimSubstrate:
         nonce: int,
         period: int,
         signature: bytes,
-    ) -> Extrinsic | None:
+    ) -> Extrinsic:
+        """The extrinsic, once its signature checks out against the signer's ss58; raises
+        :class:`BadProof` otherwise (each caller fails in the shape the SDK expects of it)."""
+        call = compose(call)
         payload = signing_payload(call, signer=signer_ss58, nonce=nonce, period=period)
         if not verify_signature(signer_ss58, crypto_type, payload, signature):
-            return None
+            raise BadProof(BAD_PROOF_MESSAGE)
         return Extrinsic(
             call=call,
             signer=signer_ss58,
@@ -353,20 +336,24 @@ class SimSubstrate:
             hash=extrinsic_hash(payload, bytes(signature)),
         )
 
+    async def _signed_by(self, keypair: Any, call: Any, *, nonce: int, period: int) -> dict:
+        """Sign ``call`` with a local keypair: the arguments of the ``*_verified`` members."""
+        call = compose(call)
+        payload = signing_payload(call, signer=keypair.ss58_address, nonce=nonce, period=period)
+        return {
+            "call": call,
+            "signer_ss58": keypair.ss58_address,
+            "crypto_type": int(getattr(keypair, "crypto_type", 1)),
+            "nonce": nonce,
+            "period": period,
+            "signature": await self._sign(keypair, payload),
+        }
+
     async def sign_extrinsic(
         self, call: Any, keypair: Any, *, nonce: int, period: int
     ) -> tuple[bytes, str]:
-        call = compose(call)
-        payload = signing_payload(call, signer=keypair.ss58_address, nonce=nonce, period=period)
-        signature = await self._sign(keypair, payload)
-        return await self.sign_extrinsic_verified(
-            call,
-            signer_ss58=keypair.ss58_address,
-            crypto_type=int(getattr(keypair, "crypto_type", 1)),
-            nonce=nonce,
-            period=period,
-            signature=signature,
-        )
+        signed = await self._signed_by(keypair, call, nonce=nonce, period=period)
+        return await self.sign_extrinsic_verified(**signed)
 
     async def sign_extrinsic_verified(
         self,
@@ -378,17 +365,19 @@ class SimSubstrate:
         period: int,
         signature: bytes,
     ) -> tuple[bytes, str]:
-        """Park a verified inner extrinsic for the MEV-shield carrier that will follow it."""
-        ext = self._extrinsic(
-            compose(call),
-            signer_ss58=signer_ss58,
-            crypto_type=crypto_type,
-            nonce=nonce,
-            period=period,
-            signature=signature,
-        )
-        if ext is None:
-            raise ChainError("Invalid Transaction: Transaction has a bad signature", "BadProof")
+        """Park a verified inner extrinsic for the MEV-shield carrier that will follow it.
+        A bad signature raises, as the SDK's ``sign_extrinsic`` does."""
+        try:
+            ext = self._verified(
+                call,
+                signer_ss58=signer_ss58,
+                crypto_type=crypto_type,
+                nonce=nonce,
+                period=period,
+                signature=signature,
+            )
+        except BadProof as error:
+            raise ChainError(str(error), "BadProof") from None
         self.chain.record_shield_inner(ext)
         raw = canonical(
             {
@@ -422,19 +411,12 @@ class SimSubstrate:
         wait_for_inclusion: bool = True,
         wait_for_finalization: bool = True,
     ) -> ExtrinsicResult:
-        call = compose(call)
         signer = keypair.ss58_address
         nonce = self.chain.next_index(signer) if nonce is None else int(nonce)
         period = DEFAULT_PERIOD if period is None else int(period)
-        payload = signing_payload(call, signer=signer, nonce=nonce, period=period)
-        signature = await self._sign(keypair, payload)
+        signed = await self._signed_by(keypair, call, nonce=nonce, period=period)
         return await self.submit_verified(
-            call,
-            signer_ss58=signer,
-            crypto_type=int(getattr(keypair, "crypto_type", 1)),
-            nonce=nonce,
-            period=period,
-            signature=signature,
+            **signed,
             wait_for_inclusion=wait_for_inclusion,
             wait_for_finalization=wait_for_finalization,
         )
@@ -451,17 +433,19 @@ class SimSubstrate:
         wait_for_inclusion: bool = True,
         wait_for_finalization: bool = True,
     ) -> ExtrinsicResult:
-        """Apply a call whose signature was made elsewhere, after checking it."""
-        ext = self._extrinsic(
-            compose(call),
-            signer_ss58=signer_ss58,
-            crypto_type=crypto_type,
-            nonce=nonce,
-            period=period,
-            signature=signature,
-        )
-        if ext is None:
-            return _failure("BadProof", "Invalid Transaction: Transaction has a bad signature")
+        """Apply a call whose signature was made elsewhere, after checking it. A bad signature
+        is a failed result (nothing included), as the SDK's ``submit`` reports it."""
+        try:
+            ext = self._verified(
+                call,
+                signer_ss58=signer_ss58,
+                crypto_type=crypto_type,
+                nonce=nonce,
+                period=period,
+                signature=signature,
+            )
+        except BadProof as error:
+            return _failure("BadProof", str(error))
         try:
             pending = self.chain.submit(ext)
         except ChainFailure as failure:

@@ -1,0 +1,168 @@
+"""The epoch: subnet state -> simnet.yuma dense tensors -> per-uid integers -> stake.
+
+A subnet runs its epoch in block ``b`` when ``(b + netuid + 1) % (tempo + 1) == 0``
+(subtensor's schedule, so epochs are ``tempo + 1`` blocks apart). Yuma itself is
+:func:`simnet.yuma.run_epoch`. Each block adds ``emission_per_block_rao`` alpha to the
+subnet's pending emission; the epoch hands it out: a miner's incentive share goes to its
+owner's stake position, a validator's dividend share to the hotkey's stakers pro rata.
+
+torch is imported when an epoch runs, not when this module is imported, so the chain's
+other rooms (and whatever imports them) load without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from simnet.records import Neuron, Subnet
+
+if TYPE_CHECKING:
+    from simnet.ledger import Ledger
+
+
+def epoch_due(netuid: int, tempo: int, block: int) -> bool:
+    return tempo > 0 and (block + netuid + 1) % (tempo + 1) == 0
+
+
+class Epochs:
+    def __init__(self, ledger: Ledger):
+        self._ledger = ledger
+
+    def run(self, sn: Subnet, block: int) -> None:
+        """Run the epoch and hand out the alpha accrued since the last one."""
+        outcome = run_subnet_epoch(sn, block)
+        for uid, nrn in enumerate(sn.neurons):
+            sn.neurons[uid] = replace(
+                nrn,
+                active=outcome.active[uid],
+                validator_permit=outcome.validator_permit[uid],
+                consensus=outcome.consensus[uid],
+                incentive=outcome.incentive[uid],
+                dividends=outcome.dividends[uid],
+                validator_trust=outcome.validator_trust[uid],
+                emission=outcome.emission[uid],
+                bonds=outcome.bonds[uid],
+            )
+        paid = 0
+        for uid, nrn in enumerate(sn.neurons):
+            server, validator = outcome.server_emission[uid], outcome.validator_emission[uid]
+            if server:
+                key = (nrn.hotkey, nrn.coldkey)
+                sn.stake[key] = sn.stake.get(key, 0) + server
+                paid += server
+            if validator:
+                stakers = sn.stakers(nrn.hotkey)
+                total = sum(amount for _, amount in stakers)
+                if total <= 0:
+                    stakers, total = [(nrn.coldkey, 1)], 1
+                given = 0
+                for ck, amount in stakers:
+                    share = validator * amount // total
+                    sn.stake[(nrn.hotkey, ck)] = sn.stake.get((nrn.hotkey, ck), 0) + share
+                    given += share
+                rest = validator - given  # rounding dust goes to the owner's position
+                if rest:
+                    key = (nrn.hotkey, nrn.coldkey)
+                    sn.stake[key] = sn.stake.get(key, 0) + rest
+                paid += validator
+        sn.alpha_out += paid
+        sn.pending_emission = 0
+        sn.last_epoch_block = block
+        sn.epoch_index += 1
+        self._ledger.subnet_changed(sn.netuid)
+
+
+@dataclass(frozen=True)
+class EpochOutcome:
+    active: list[bool]
+    validator_permit: list[bool]
+    consensus: list[int]
+    incentive: list[int]
+    dividends: list[int]
+    validator_trust: list[int]
+    emission: list[int]
+    server_emission: list[int]
+    validator_emission: list[int]
+    bonds: list[tuple[tuple[int, int], ...]]
+
+
+def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
+    """Run Yuma over one subnet as stored; emission is the alpha accrued since the last epoch."""
+    import torch
+
+    from simnet.yuma import EpochInputs, run_epoch
+
+    n = sn.n
+    if n == 0:
+        return EpochOutcome([], [], [], [], [], [], [], [], [], [])
+    alpha = sn.alpha_by_hotkey()
+
+    def dense(rows_of: Callable[[Neuron], tuple]) -> Any:
+        # One scatter per matrix: element-wise tensor assignment costs ~1 µs a write, which
+        # at thousands of neurons would cost more than the epoch itself.
+        rows, cols, vals = [], [], []
+        for i, nrn in enumerate(sn.neurons):
+            for j, v in rows_of(nrn):
+                if j < n:
+                    rows.append(i)
+                    cols.append(j)
+                    vals.append(float(v))
+        out = torch.zeros((n, n), dtype=torch.float64)
+        if rows:
+            out[torch.tensor(rows), torch.tensor(cols)] = torch.tensor(vals, dtype=torch.float64)
+        return out
+
+    weights = dense(lambda nrn: nrn.weights)
+    bonds = dense(lambda nrn: nrn.bonds)
+    owner_uid = sn.uids.get(sn.owner_hotkey)
+    out = run_epoch(
+        EpochInputs(
+            block=block,
+            stake=torch.tensor(
+                [float(alpha.get(x.hotkey, 0)) for x in sn.neurons], dtype=torch.float64
+            ),
+            weights=weights,
+            last_update=torch.tensor([x.last_update for x in sn.neurons], dtype=torch.int64),
+            block_at_registration=torch.tensor(
+                [x.registered_at for x in sn.neurons], dtype=torch.int64
+            ),
+            validator_permit=torch.tensor(
+                [x.validator_permit for x in sn.neurons], dtype=torch.bool
+            ),
+            bonds=bonds,
+            activity_cutoff=sn.activity_cutoff,
+            max_validators=sn.max_validators,
+            last_step_block=sn.last_epoch_block,
+            tempo=sn.tempo,
+            rao_emission=sn.pending_emission,
+            owner_uid=owner_uid,
+            kappa_u16=sn.kappa,
+            bonds_moving_average=sn.bonds_moving_average,
+        )
+    )
+
+    def ints(t: Any) -> list[int]:
+        return [int(v) for v in t.tolist()]
+
+    # Bonds live on validator rows only: convert just the entries that survive the u16 store
+    # (v >= 1), never the whole n x n matrix.
+    bond_rows: list[tuple] = [()] * n
+    kept = out.bonds >= 1
+    for i in kept.any(dim=1).nonzero().flatten().tolist():
+        cols = kept[i].nonzero().flatten()
+        vals = out.bonds[i, cols].to(torch.int64)
+        bond_rows[i] = tuple(zip(cols.tolist(), vals.tolist(), strict=True))
+    return EpochOutcome(
+        active=[bool(v) for v in out.active.tolist()],
+        validator_permit=[bool(v) for v in out.validator_permit.tolist()],
+        consensus=ints(out.consensus),
+        incentive=ints(out.incentive),
+        dividends=ints(out.dividends),
+        validator_trust=ints(out.validator_trust),
+        emission=ints(out.emission),
+        server_emission=ints(out.server_emission),
+        validator_emission=ints(out.validator_emission),
+        bonds=bond_rows,
+    )

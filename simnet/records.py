@@ -1,0 +1,223 @@
+"""The chain's records and errors: what every room of simnet passes around.
+
+Neurons and block records are immutable; a change replaces the object, so a sealed block
+keeps pointing at the values it had (copy-on-write history). :class:`Subnet` is the one
+mutable record: the live subnet the components change, frozen into each sealed block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from simnet.calls import ComposedCall
+
+RAO_PER_TAO = 1_000_000_000
+U16_MAX = 65_535
+FEE_RAO = 100_000  # flat fee for coldkey-signed calls (the SDK's own examples show 0.0001 TAO)
+EXISTENTIAL_DEPOSIT_RAO = 500
+MIN_STAKE_RAO = 2_000_000  # subtensor's DefaultMinStake: 0.002 TAO
+NULL_ACCOUNT = "5C4hrfjw9DjXZTzV3MwzrrAr9P1MJhSrvWGWqi1eSuyUpnhM"  # AccountId [0; 32]
+
+
+class ChainFailure(Exception):
+    """A refused call; ``name`` is the runtime's error name, e.g. ``SettingWeightsTooFast``."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+class BlockUnavailable(LookupError):
+    """A block that is not (or no longer) held: unknown hash, future height, or pruned state."""
+
+
+@dataclass(frozen=True)
+class Axon:
+    block: int
+    version: int
+    ip: int
+    port: int
+    ip_type: int = 4
+    protocol: int = 4
+    placeholder1: int = 0
+    placeholder2: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "block": self.block,
+            "version": self.version,
+            "ip": self.ip,
+            "port": self.port,
+            "ip_type": self.ip_type,
+            "protocol": self.protocol,
+            "placeholder1": self.placeholder1,
+            "placeholder2": self.placeholder2,
+        }
+
+
+EMPTY_AXON = Axon(block=0, version=0, ip=0, port=0, ip_type=0, protocol=0)
+
+
+@dataclass(frozen=True)
+class Neuron:
+    uid: int
+    hotkey: str
+    coldkey: str
+    registered_at: int
+    last_update: int
+    active: bool = True
+    validator_permit: bool = False
+    consensus: int = 0  # u16 parts, as stored by the epoch
+    incentive: int = 0
+    dividends: int = 0
+    validator_trust: int = 0
+    emission: int = 0  # alpha rao handed to this uid by the last epoch
+    weights: tuple[tuple[int, int], ...] = ()  # (uid, u16), sorted by uid
+    bonds: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class Subnet:
+    """One subnet's parameters and state. Mutated only by the chain's components."""
+
+    netuid: int
+    tempo: int
+    max_uids: int
+    max_validators: int
+    immunity_period: int
+    activity_cutoff: int
+    burn_rao: int
+    weights_rate_limit: int
+    min_allowed_weights: int
+    commit_reveal: bool
+    owner_coldkey: str
+    owner_hotkey: str
+    emission_per_block_rao: int
+    tao_in: int
+    alpha_in: int
+    registered_at: int
+    name: str = ""
+    symbol: str = ""
+    max_registrations_per_block: int = 1
+    serving_rate_limit: int = 50
+    max_weights_limit: int = U16_MAX
+    weights_version: int = 0
+    kappa: int = 32_767
+    bonds_moving_average: int = 900_000
+    alpha_out: int = 0
+    pending_emission: int = 0
+    last_epoch_block: int = 0
+    epoch_index: int = 0
+    registrations_this_block: int = 0
+    neurons: list[Neuron] | tuple[Neuron, ...] = field(default_factory=list)
+    uids: dict[str, int] | MappingProxyType = field(default_factory=dict)
+    stake: dict[tuple[str, str], int] | MappingProxyType = field(default_factory=dict)
+    axons: dict[str, Axon] | MappingProxyType = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.neurons)
+
+    @property
+    def price_rao(self) -> int:
+        """Rao of TAO per one alpha (1e9 alpha rao) at the pool's current reserves."""
+        return self.tao_in * RAO_PER_TAO // self.alpha_in if self.alpha_in else 0
+
+    def hotkey_alpha(self, hotkey: str) -> int:
+        return sum(amount for (hk, _ck), amount in self.stake.items() if hk == hotkey)
+
+    def alpha_by_hotkey(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for (hk, _ck), amount in self.stake.items():
+            totals[hk] = totals.get(hk, 0) + amount
+        return totals
+
+    def stakers(self, hotkey: str) -> list[tuple[str, int]]:
+        return [(ck, amount) for (hk, ck), amount in self.stake.items() if hk == hotkey]
+
+    def frozen(self) -> Subnet:
+        """An immutable-by-convention copy for a block record (neurons are shared, not copied)."""
+        return replace(
+            self,
+            neurons=tuple(self.neurons),
+            uids=MappingProxyType(dict(self.uids)),
+            stake=MappingProxyType(dict(self.stake)),
+            axons=MappingProxyType(dict(self.axons)),
+        )
+
+
+@dataclass(frozen=True)
+class Accounts:
+    balances: MappingProxyType
+    nonces: MappingProxyType
+    owner: MappingProxyType  # hotkey -> coldkey
+    owned: MappingProxyType  # coldkey -> tuple of hotkeys
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    module: str
+    event: str
+    attributes: Any
+    extrinsic_idx: int | None  # None: emitted during block initialization (epochs, setup)
+
+
+@dataclass(frozen=True)
+class Extrinsic:
+    """A signed call as the pool holds it (signature already verified by the seam)."""
+
+    call: ComposedCall
+    signer: str
+    crypto_type: int
+    nonce: int
+    period: int
+    signature: bytes
+    hash: str
+    inner: Extrinsic | None = None  # a shielded carrier's decrypted inner extrinsic
+
+
+@dataclass(frozen=True)
+class Receipt:
+    block: int
+    block_hash: str
+    index: int
+    extrinsic: Extrinsic
+    success: bool
+    error: ChainFailure | None
+    events: tuple[EventRecord, ...]
+    fee_rao: int
+
+
+@dataclass(frozen=True)
+class BlockRecord:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp_ms: int
+    subnets: MappingProxyType  # netuid -> frozen Subnet
+    accounts: Accounts
+    events: tuple[EventRecord, ...]
+    receipts: tuple[Receipt, ...]
+
+
+class Pending:
+    """A pool entry; ``receipt`` is set when a block includes it, then listeners are called."""
+
+    def __init__(self, extrinsic: Extrinsic):
+        self.extrinsic = extrinsic
+        self.receipt: Receipt | None = None
+        self._listeners: list[Callable[[Pending], None]] = []
+
+    def add_listener(self, fn: Callable[[Pending], None]) -> None:
+        self._listeners.append(fn)
+        if self.receipt is not None:
+            fn(self)
+
+    def resolve(self, receipt: Receipt) -> None:
+        self.receipt = receipt
+        for fn in self._listeners:
+            fn(self)

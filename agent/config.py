@@ -20,9 +20,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from taowatch.chain import NetworkError, check_network
-from taowatch.config import StrictModel, load_config
-from taowatch.metric_names import AGENT_PORT
+from common.chain import NetworkError, check_network
+from common.config import StrictModel, load_config
+from common.metric_names import AGENT_PORT
 
 
 def _ss58(value: str) -> str:
@@ -172,7 +172,7 @@ class AgentConfig(StrictModel):
 
 
 def load(path: str | Path) -> AgentConfig:
-    """Load and validate; raises ``taowatch.config.ConfigError`` naming file and field."""
+    """Load and validate; raises ``common.config.ConfigError`` naming file and field."""
     cfg = load_config(AgentConfig, path)
     base = Path(path).resolve().parent
     # Relative paths in the file mean "next to the config file", not "wherever we run".

@@ -2,7 +2,7 @@
 
 Both share ``chain``, ``wallet``, ``metrics``, ``metagraph`` and ``logging`` sections; the miner
 adds ``axon``, ``blacklist`` and ``task``, the validator ``query``, ``scoring`` and
-``set_weights``. Unknown keys are errors (:class:`taowatch.config.StrictModel`), so a typo
+``set_weights``. Unknown keys are errors (:class:`common.config.StrictModel`), so a typo
 never silently falls back to a default.
 """
 
@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from taowatch.chain import NetworkError, check_network
-from taowatch.config import StrictModel, load_config
-from taowatch.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
+from common.chain import NetworkError, check_network
+from common.config import StrictModel, load_config
+from common.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
 
 
 class ChainSection(StrictModel):

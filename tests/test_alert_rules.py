@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from taowatch import metric_names
+from common import metric_names
 
 ROOT = Path(__file__).resolve().parents[1]
 ALERTS = ROOT / "alerts"

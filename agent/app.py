@@ -31,12 +31,13 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from agent.config import AgentConfig
 from agent.influx import InfluxSink, read_token
+from common.chain import SubstrateBackends
+from common.version import __version__
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
 from exporters.collector import ChainCollector
 from exporters.deregistration import DeregistrationTracker
-from exporters.endpoints import ClientFactory, EndpointPool
+from exporters.endpoints import EndpointPool
 from exporters.exposition import fast_format, render_families
-from taowatch import __version__
 
 # Until the chain tells us its block time, poll at mainnet's (12 s) pace at most.
 DEFAULT_INTERVAL = 12.0
@@ -365,30 +366,20 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(
     config: AgentConfig,
     *,
-    client_factory: ClientFactory | None = None,
+    backends: SubstrateBackends | None = None,
     influx_client_factory: Callable[[], Any] | None = None,
     clock: Callable[[], float] = time.time,
     process_metrics: bool = True,
 ) -> web.Application:
     """Build the application; nothing connects until it starts.
 
-    ``client_factory(network, wrap_substrate)`` builds each endpoint's unconnected client
-    (default: :func:`taowatch.chain.make_client` with the SDK's own failover off).
+    ``backends`` turns each configured network into its substrate (default: the installed
+    ones, :meth:`common.chain.SubstrateBackends.installed`); the pool builds one client per
+    endpoint over it (:func:`exporters.endpoints.open_endpoint`).
     """
-    if client_factory is None:
-        from taowatch.chain import make_client
-
-        timeout = config.chain.timeout_seconds
-
-        def client_factory(network: str, wrap_substrate: Callable[[Any], Any]) -> Any:
-            # One client per endpoint; failover is ours, so the SDK must not rotate.
-            return make_client(
-                network, fallback_endpoints=[], timeout=timeout, wrap_substrate=wrap_substrate
-            )
-
-    pool = EndpointPool(
+    pool = EndpointPool.over(
         [config.chain.network, *config.chain.fallback_networks],
-        client_factory,
+        backends or SubstrateBackends.installed(),
         timeout=config.chain.timeout_seconds,
         max_lag_blocks=config.chain.max_lag_blocks,
         failback_after_polls=config.chain.failback_after_polls,

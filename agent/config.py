@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from taowatch.config import ChainSection, StrictModel, load_config
-from taowatch.metric_names import AGENT_PORT
+from common.config import ChainSection, StrictModel, load_config
+from common.metric_names import AGENT_PORT
 
 
 def _ss58(value: str) -> str:
@@ -161,7 +161,7 @@ class AgentConfig(StrictModel):
 
 
 def load(path: str | Path) -> AgentConfig:
-    """Load and validate; raises ``taowatch.config.ConfigError`` naming file and field."""
+    """Load and validate; raises ``common.config.ConfigError`` naming file and field."""
     cfg = load_config(AgentConfig, path)
     base = Path(path).resolve().parent
     # Relative paths in the file mean "next to the config file", not "wherever we run".

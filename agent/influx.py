@@ -26,8 +26,8 @@ import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from agent.config import InfluxConfig
+from common.metric_names import Exporter as N
 from exporters.snapshot import ChainSnapshot, NeuronView
-from taowatch.metric_names import Exporter as N
 
 NEURON_MEASUREMENT = "bittensor_neuron"
 POLL_MEASUREMENT = "taowatch_poll"

@@ -8,7 +8,7 @@ import sys
 import structlog
 
 from agent.config import AgentConfig
-from taowatch.config import ConfigError
+from common.config import ConfigError
 
 EXIT_CONFIG = 2
 
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"taowatch agent: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
-    from taowatch.logs import setup_logging
+    from common.logs import setup_logging
 
     setup_logging(args.log_level or cfg.log.level, args.log_format or cfg.log.format)
     import logging

@@ -35,7 +35,7 @@ from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.substrate import SimSubstrate
-from simnet.testing import dev_keypair, isolate_token_symbol_cache
+from simnet.testing import dev_keypair, in_process_backends, isolate_token_symbol_cache
 
 
 class SlowCountingSubstrate:
@@ -115,10 +115,7 @@ async def run(args: argparse.Namespace) -> None:
     naive_client, naive_sub = client(chain, latency)
     await naive_client.connect()
     agent_sub = SlowCountingSubstrate(SimSubstrate(chain), latency)
-    pool = EndpointPool(
-        ["sim://bench:1"],
-        lambda _n, wrap: bt.Client("ws://simnet-bench.invalid", substrate=wrap(agent_sub)),
-    )
+    pool = EndpointPool.over(["sim://bench:1"], in_process_backends(every=agent_sub))
     poller = ChainPoller(WatchPlan(hotkeys=tuple(pairs)), pool, DeregistrationTracker(None))
     poller.start()
     assert await poller.poll(), poller.status.last_error  # connect + block time, once

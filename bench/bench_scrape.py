@@ -43,7 +43,7 @@ from agent.app import EXPOSITION_KEY, POLLER_KEY, REGISTRY_KEY, create_app
 from agent.config import AgentConfig
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.substrate import SimSubstrate
-from simnet.testing import dev_keypair, isolate_token_symbol_cache
+from simnet.testing import dev_keypair, in_process_backends, isolate_token_symbol_cache
 
 
 def build_chain(subnets: int, uids: int) -> Chain:
@@ -131,9 +131,7 @@ async def run(args: argparse.Namespace) -> None:
     )
     app = create_app(
         cfg,
-        client_factory=lambda _n, wrap: bt.Client(
-            "ws://simnet-bench.invalid", substrate=wrap(substrate)
-        ),
+        backends=in_process_backends(every=substrate),
         process_metrics=False,
     )
     runner, agent_url = await serve(app)

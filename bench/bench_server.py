@@ -18,11 +18,11 @@ from pathlib import Path
 import bittensor as bt
 import yaml
 
+from common.chain import make_client
 from simnet.process import running_simnet
 from simnet.scenario import World, load_scenario
 from simnet.state import Chain
 from simnet.substrate import SimSubstrate
-from taowatch.chain import make_client
 
 
 def scenario_file(neurons: int) -> Path:

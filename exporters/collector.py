@@ -25,9 +25,9 @@ from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from common.metric_names import Exporter as N
 from exporters.chain import PollStatus
 from exporters.snapshot import ChainSnapshot, NeuronView
-from taowatch.metric_names import Exporter as N
 
 CACHED = "Cached: read from the chain once per poll (every block by default)."
 

@@ -8,10 +8,11 @@ pool moves to the next healthy one at once. It moves back to a preferred endpoin
 that endpoint has been healthy for ``failback_after_polls`` probes in a row, so a flapping
 primary does not make the poll flap with it.
 
-Each endpoint holds its own ``bittensor.Client`` built by ``taowatch.chain.make_client``; the
-SDK's own in-client fallback rotation is switched off (``fallback_endpoints=[]``) so that
-which endpoint answered is always known here. The pool hands the factory a
-``wrap_substrate`` hook that puts a :class:`BlockHashMemo` under the client's reads.
+Each endpoint is built in one line of steps (:func:`open_endpoint`): the substrate backends
+(``common.chain.SubstrateBackends``) give the network's substrate, a :class:`BlockHashMemo`
+goes over it, and a ``bittensor.Client`` reads through the memo. The SDK's own in-client
+fallback rotation is switched off (``fallback_endpoints=[]``) so that which endpoint answered
+is always known here.
 
 Each endpoint also has a :class:`~exporters.finality.FinalityWatcher` (a finalized-heads
 subscription); :meth:`EndpointPool.start` starts them (each waits until its client has
@@ -28,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import bittensor as bt
 import structlog
 
+from common.chain import SubstrateBackends
 from exporters.finality import FinalityStatus, FinalityWatcher
 
 
@@ -99,17 +102,12 @@ class BlockHashMemo:
         setattr(self._inner, name, value)
 
 
-ClientFactory = Callable[[str, Callable[[Any], Any]], Any]
-"""``(network, wrap_substrate) -> client``: build an unconnected ``bittensor.Client`` for
-``network`` whose substrate is ``wrap_substrate(substrate)`` (see
-``taowatch.chain.make_client``'s hook of the same name)."""
-
-
 @dataclass
 class Endpoint:
     network: str
     label: str
     client: Any
+    memo: BlockHashMemo
     connected: bool = False
     up: bool = False
     head: int | None = None
@@ -118,7 +116,6 @@ class Endpoint:
     last_error: str | None = None
     last_reason: str | None = None
     block_time: float | None = None
-    memo: BlockHashMemo | None = None
     probes: int = 0
     failures: int = 0
     errors_by_reason: dict[str, int] = field(default_factory=dict)
@@ -139,11 +136,40 @@ class EndpointStatus:
     errors_by_reason: tuple[tuple[str, int], ...] = ()
 
 
+def unique_labels(networks: list[str]) -> list[str]:
+    """:func:`endpoint_label` per network, suffixed ``#2``, ``#3`` where two would collide."""
+    labels: list[str] = []
+    for network in networks:
+        # Two URLs differing only in a (redacted) path would otherwise share a series.
+        label = base = endpoint_label(network)
+        i = 2
+        while label in labels:
+            label, i = f"{base}#{i}", i + 1
+        labels.append(label)
+    return labels
+
+
+def open_endpoint(
+    network: str, label: str, backends: SubstrateBackends, *, timeout: float
+) -> Endpoint:
+    """network -> substrate -> block-hash memo -> client: one unconnected endpoint."""
+    # One client per endpoint; failover is the pool's, so the SDK must not rotate.
+    access = backends.substrate_for(network, timeout=timeout, fallback_endpoints=[])
+    memo = BlockHashMemo(access.substrate)
+    client = bt.Client(access.label, substrate=memo)
+    return Endpoint(network, label, client, memo)
+
+
 class EndpointPool:
+    """Failover over ``endpoints`` (see the module docstring), in their order of preference.
+
+    :meth:`over` builds the endpoints of a list of networks; constructing the pool from
+    ready-built endpoints lets a caller put any client behind one.
+    """
+
     def __init__(
         self,
-        networks: list[str],
-        client_factory: ClientFactory,
+        endpoints: list[Endpoint],
         *,
         timeout: float = 10.0,
         max_lag_blocks: int = 3,
@@ -152,41 +178,39 @@ class EndpointPool:
         monotonic: Callable[[], float] = time.monotonic,
         logger: Any = None,
     ):
-        if not networks:
+        if not endpoints:
             raise ValueError("at least one endpoint is needed")
         self._log = logger or structlog.get_logger("taowatch.exporter")
         self.timeout = timeout
         self.max_lag_blocks = max_lag_blocks
         self.failback_after_polls = failback_after_polls
-        self.endpoints: list[Endpoint] = []
-        seen: set[str] = set()
-        for network in networks:
-            label = endpoint_label(network)
-            # Two URLs differing only in a (redacted) path would otherwise share a series.
-            base, i = label, 2
-            while label in seen:
-                label, i = f"{base}#{i}", i + 1
-            seen.add(label)
-            memos: list[BlockHashMemo] = []
-
-            def wrap(substrate: Any, memos: list[BlockHashMemo] = memos) -> BlockHashMemo:
-                memos.append(BlockHashMemo(substrate))
-                return memos[-1]
-
-            client = client_factory(network, wrap)
-            # A factory that ignores the hook still works, with one hash lookup per read.
-            memo = memos[-1] if memos else None
-            ep = Endpoint(network, label, client, memo=memo)
+        self.endpoints = list(endpoints)
+        for ep in self.endpoints:
             ep.finality = FinalityWatcher(
-                label,
-                client,
+                ep.label,
+                ep.client,
                 ep.ready,
                 backoff=finality_backoff,
                 monotonic=monotonic,
                 logger=self._log,
             )
-            self.endpoints.append(ep)
         self._active: Endpoint | None = None
+
+    @classmethod
+    def over(
+        cls,
+        networks: list[str],
+        backends: SubstrateBackends,
+        *,
+        timeout: float = 10.0,
+        **options: Any,
+    ) -> EndpointPool:
+        """A pool over ``networks`` (the first preferred), each built by :func:`open_endpoint`."""
+        endpoints = [
+            open_endpoint(network, label, backends, timeout=timeout)
+            for network, label in zip(networks, unique_labels(networks), strict=True)
+        ]
+        return cls(endpoints, timeout=timeout, **options)
 
     @property
     def active(self) -> Endpoint | None:
@@ -194,8 +218,7 @@ class EndpointPool:
 
     async def _probe_one(self, ep: Endpoint) -> None:
         ep.probes += 1
-        if ep.memo is not None:
-            ep.memo.clear()
+        ep.memo.clear()
         try:
             async with asyncio.timeout(self.timeout):
                 if not ep.connected:

@@ -15,7 +15,7 @@ hostile label values): labels sorted by name; label values escaped as ``\\\\``, 
 formats floats (``floatToGoString``); counters named ``X_total`` in the text format's
 HELP/TYPE and ``X`` in OpenMetrics', with ``X_total`` samples in both; OpenMetrics ends
 with ``# EOF``. Metric and label names are trusted to be legacy-valid (they come from
-``taowatch.metric_names``), so the name-escaping schemes other than ``dots`` leave them
+``common.metric_names``), so the name-escaping schemes other than ``dots`` leave them
 unchanged; :func:`fast_format` says which negotiated formats this module can write.
 """
 

@@ -15,11 +15,11 @@ import sys
 
 import structlog
 
+from common.config import ConfigError
+from common.logs import setup_logging
 from neuron.config import CommonConfig, load_miner_config, load_validator_config
 from neuron.task import TaskError, load_task
 from neuron.wallet import WalletError, load_hotkey_wallet
-from taowatch.config import ConfigError
-from taowatch.logs import setup_logging
 
 
 def _parser(role: str) -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 Both share ``chain``, ``wallet``, ``metrics``, ``metagraph`` and ``logging`` sections; the miner
 adds ``axon``, ``blacklist`` and ``task``, the validator ``query``, ``scoring`` and
-``set_weights``. Unknown keys are errors (:class:`taowatch.config.StrictModel`), so a typo
+``set_weights``. Unknown keys are errors (:class:`common.config.StrictModel`), so a typo
 never silently falls back to a default.
 """
 
@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from taowatch.chain import parse_sim
-from taowatch.config import ChainSection, Network, StrictModel, load_config
-from taowatch.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
+from common.chain import is_rpc_network
+from common.config import ChainSection, Network, StrictModel, load_config
+from common.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
 
 
 class NeuronChainSection(ChainSection):
@@ -32,11 +32,11 @@ class NeuronChainSection(ChainSection):
         # rotates among real endpoints only; simnet failover exists in the agent alone.
         if not self.fallback_networks:
             return self
-        if parse_sim(self.network) is not None:
+        if not is_rpc_network(self.network):
             raise ValueError(
                 "fallback_networks: a miner or validator on simnet has no failover; remove them"
             )
-        sims = [n for n in self.fallback_networks if parse_sim(n) is not None]
+        sims = [n for n in self.fallback_networks if not is_rpc_network(n)]
         if sims:
             raise ValueError(
                 f"fallback_networks: {sims[0]} is a simnet address; a miner or validator on a "

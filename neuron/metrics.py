@@ -26,8 +26,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from taowatch import __version__
-from taowatch.metric_names import Runtime as R
+from common.metric_names import Runtime as R
+from common.version import __version__
 
 BASE_LABELS = ("netuid", "hotkey")
 

@@ -18,11 +18,11 @@ import bittensor as bt
 import structlog
 from bittensor import settings as bt_settings
 
+from common.chain import make_client
 from neuron.config import MinerConfig, NeuronChainSection, ValidatorConfig
 from neuron.metagraph import MetagraphSync
 from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
 from neuron.wallet import HotkeyWallet
-from taowatch.chain import make_client
 
 if TYPE_CHECKING:
     from neuron.miner import Miner

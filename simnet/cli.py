@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from taowatch.metric_names import SIMNET_PORT
+from common.metric_names import SIMNET_PORT
 
 FAST_BLOCK_TIME = 0.25
 DEFAULT_NETWORK = f"sim://127.0.0.1:{SIMNET_PORT}"
@@ -66,8 +66,8 @@ def main(argv: list[str]) -> int:
 
 
 def _admin(network: str):
-    from simnet.remote import SimAdmin
-    from taowatch.chain import NetworkError, parse_sim
+    from common.chain import NetworkError
+    from simnet.remote import SimAdmin, parse_sim
 
     try:
         sim = parse_sim(network)
@@ -111,8 +111,8 @@ async def _drive(args) -> int:
 
 
 def _serve(args) -> int:
-    from taowatch.config import ConfigError
-    from taowatch.logs import setup_logging
+    from common.config import ConfigError
+    from common.logs import setup_logging
 
     setup_logging(args.log_level, args.log_format)
     from simnet.scenario import load_scenario

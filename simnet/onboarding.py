@@ -15,8 +15,8 @@ from pathlib import Path
 
 import bittensor as bt
 
-from simnet.remote import SimAdmin
-from taowatch.chain import make_client, parse_sim
+from common.chain import make_client
+from simnet.remote import SimAdmin, parse_sim
 
 
 class OnboardingError(RuntimeError):

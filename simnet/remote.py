@@ -1,7 +1,10 @@
 """Client side of a simnet server: a ``bittensor.Substrate`` over loopback HTTP.
 
-``taowatch.chain.make_client("sim://HOST:PORT")`` wraps a :class:`RemoteSubstrate` in a
-``bittensor.Client``, so every component drives the unmodified SDK against the shared chain.
+:class:`SimBackend` is registered as the ``sim`` substrate backend (the
+``taowatch.substrate_backends`` entry point), so ``common.chain.make_client("sim://HOST:PORT")``
+wraps a :class:`RemoteSubstrate` in a ``bittensor.Client`` and every component drives the
+unmodified SDK against the shared chain. The agent host imports this module without torch:
+keep it (and what it imports) free of the simulation itself.
 Keys stay in this process: writes are signed here (:mod:`simnet.calls`) and only the signature
 travels. :class:`SimAdmin` drives the world (fund accounts, halt blocks, inject faults).
 """
@@ -10,15 +13,50 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from bittensor.balance import Balance
 from bittensor.result import ChainError, RpcConnectionError
 
+from common.chain import ChainAccess, NetworkError
 from simnet import wire
 from simnet.calls import compose, signing_payload
 from simnet.protocol import remote_members
+
+SIM_SCHEME = "sim"
+
+
+@dataclass(frozen=True)
+class SimAddress:
+    host: str
+    port: int
+
+    @property
+    def label(self) -> str:
+        # The SDK wants a ws:// label even with an injected substrate (explorer links and
+        # the token-symbol cache key). ".invalid" can never resolve, so nothing can ever
+        # mistake it for a real endpoint.
+        return f"ws://simnet-{self.host}-{self.port}.invalid"
+
+
+def parse_sim(network: str) -> SimAddress | None:
+    """``sim://127.0.0.1:9955`` -> SimAddress; any other scheme -> None."""
+    if not network.startswith(f"{SIM_SCHEME}://"):
+        return None
+    parts = urlsplit(network)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise NetworkError(
+            f"chain.network {network!r}: a simnet address needs a host and a port, "
+            "for example sim://127.0.0.1:9955"
+        )
+    return SimAddress(parts.hostname, port)
 
 
 class SimnetUnreachable(RpcConnectionError):
@@ -181,6 +219,33 @@ class RemoteSubstrate:
             wait_for_finalization=wait_for_finalization,
             **self._signed(call, keypair, nonce, period),
         )
+
+
+class SimBackend:
+    """The ``sim`` substrate backend: ``sim://HOST:PORT`` -> a :class:`RemoteSubstrate`.
+
+    A real chain's fallback and archive pools do not apply: simnet failover is done by the
+    caller holding one substrate per endpoint.
+    """
+
+    usage = "sim://HOST:PORT for simnet"
+
+    def check(self, network: str) -> None:
+        if parse_sim(network) is None:
+            raise NetworkError(f"chain.network {network!r} is not a simnet address ({self.usage})")
+
+    def substrate_for(
+        self,
+        network: str,
+        *,
+        timeout: float,
+        fallback_endpoints: list[str] | None = None,
+        archive_endpoints: list[str] | None = None,
+    ) -> ChainAccess:
+        sim = parse_sim(network)
+        if sim is None:
+            raise NetworkError(f"chain.network {network!r} is not a simnet address ({self.usage})")
+        return ChainAccess(sim.label, RemoteSubstrate(sim.host, sim.port, timeout=timeout))
 
 
 class SimAdmin:

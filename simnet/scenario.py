@@ -7,7 +7,7 @@ percentage, halt block production for a while, inject RPC faults on the server, 
 hyperparameter. The bundled ``default.yaml`` is what ``taowatch demo`` runs.
 
 A malformed scenario fails with the file, the field and what was expected
-(:class:`taowatch.config.ConfigError`).
+(:class:`common.config.ConfigError`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import structlog
 from bittensor import keyfiles
 from pydantic import Field, model_validator
 
-from taowatch.config import ConfigError, StrictModel, load_config
+from common.config import ConfigError, StrictModel, load_config
 
 log = structlog.get_logger("simnet.scenario")
 

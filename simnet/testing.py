@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import bittensor as bt
 from bittensor.keyfiles import Keypair
 
+from common.chain import ChainAccess, NetworkError, SubstrateBackends
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.substrate import SimSubstrate
 
@@ -61,6 +64,45 @@ def sim_client(chain: Chain, *, label: str = INPROC_LABEL) -> bt.Client:
     """An unconnected ``bt.Client`` whose substrate is this chain, in process."""
     isolate_token_symbol_cache()
     return bt.Client(label, substrate=SimSubstrate(chain))
+
+
+class InProcessBackend:
+    """A ``sim`` substrate backend whose networks are in-process substrates (tests, benches).
+
+    ``substrates`` maps each ``sim://`` network to the substrate that serves it; ``every``
+    serves every ``sim://`` network with one substrate instead.
+    """
+
+    usage = "sim://HOST:PORT naming an in-process substrate"
+
+    def __init__(
+        self,
+        substrates: Mapping[str, Any] | None = None,
+        *,
+        every: Any = None,
+        label: str = INPROC_LABEL,
+    ):
+        self._substrates = dict(substrates or {})
+        self._every = every
+        self._label = label
+
+    def check(self, network: str) -> None:
+        if network not in self._substrates and (
+            self._every is None or not network.startswith("sim://")
+        ):
+            raise NetworkError(f"chain.network {network!r}: no in-process substrate serves it")
+
+    def substrate_for(self, network: str, *, timeout: float, **_pools: Any) -> ChainAccess:
+        self.check(network)
+        return ChainAccess(self._label, self._substrates.get(network, self._every))
+
+
+def in_process_backends(
+    substrates: Mapping[str, Any] | None = None, *, every: Any = None
+) -> SubstrateBackends:
+    """Substrate backends that serve ``sim://`` networks from in-process substrates."""
+    isolate_token_symbol_cache()
+    return SubstrateBackends.of({"sim": InProcessBackend(substrates, every=every)})
 
 
 @dataclass(frozen=True)

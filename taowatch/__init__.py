@@ -1,8 +1,5 @@
 """taowatch: monitoring and alerting for Bittensor miners and validators."""
 
-from importlib.metadata import PackageNotFoundError, version
+from common.version import __version__
 
-try:
-    __version__ = version("taowatch")
-except PackageNotFoundError:  # running from a checkout without an install
-    __version__ = "0.0.0+checkout"
+__all__ = ["__version__"]

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     if args[0] == "--version":
-        from taowatch import __version__
+        from common.version import __version__
 
         print(f"taowatch {__version__}")
         return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from taowatch.metric_names import (
+from common.metric_names import (
     AGENT_PORT,
     MINER_AXON_PORT,
     MINER_METRICS_PORT,
@@ -327,11 +327,13 @@ class Demo:
         return " | ".join(parts)
 
     async def head(self) -> int | None:
-        from simnet.remote import SimAdmin
+        from simnet.remote import SimAdmin, parse_sim
 
-        host, port = self.network.removeprefix("sim://").rsplit(":", 1)
+        sim = parse_sim(self.network)
+        if sim is None:
+            return None
         try:
-            async with SimAdmin(host, int(port), timeout=2) as admin:
+            async with SimAdmin(sim.host, sim.port, timeout=2) as admin:
                 return await admin.head()
         except Exception:
             return None

@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.app import EXPOSITION_KEY, POLLER_KEY, create_app
 from agent.config import AgentConfig
 from simnet.substrate import SimSubstrate
-from simnet.testing import small_world
-from tests.test_exporter_poll import CountingSubstrate, factory_for
+from simnet.testing import in_process_backends, small_world
+from tests.test_exporter_poll import CountingSubstrate
 
 
 class FakeClock:
@@ -50,7 +50,7 @@ async def started(aiohttp_client, world, *, fail: BaseException | None = None, *
     clock = FakeClock()
     app = create_app(
         agent_config(world.miners[0].hotkey.ss58_address, **extra),
-        client_factory=factory_for(sub),
+        backends=in_process_backends(every=sub),
         clock=clock,
     )
     http = await aiohttp_client(app)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from alerts import generate as gen
-from taowatch import metric_names
+from common import metric_names
 
 ROOT = Path(__file__).resolve().parents[1]
 ALERTS = ROOT / "alerts"

@@ -445,6 +445,18 @@ def test_taowatch_units_are_hardened_and_restart_always(converged: Deployment):
         ], (unit, props)
 
 
+def test_torch_is_installed_where_a_neuron_runs_and_nowhere_else(converged: Deployment):
+    # The agent host gets the base install; the neuron hosts the [neuron] extra (torch).
+    find_torch = (
+        "/opt/taowatch/venv/bin/python -c "
+        "'import importlib.util, sys; sys.exit(importlib.util.find_spec(\"torch\") is None)'"
+    )
+    installed = {host: converged.ssh(host, find_torch, check=False).returncode for host in HOSTS}
+    assert installed == {"tw-miner": 0, "tw-validator": 0, "tw-monitor": 1}, installed
+    agent = converged.ssh("tw-monitor", "/opt/taowatch/venv/bin/taowatch --version")
+    assert agent.stdout.startswith("taowatch ")
+
+
 def test_every_metrics_endpoint_answers(converged: Deployment):
     for name in ("miner_metrics", "validator_metrics", "agent", "node_monitor", "node_miner"):
         url = f"http://127.0.0.1:{PORTS[name]}/metrics"

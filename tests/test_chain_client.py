@@ -1,7 +1,7 @@
-"""``taowatch.chain.make_client``: which substrate it builds, and the ``wrap_substrate`` hook.
+"""``common.chain``: which substrate each ``chain.network`` gets, and from which backend.
 
-Nothing here connects: the wrapper answers the head itself, which proves the client reads
-through the wrapped substrate rather than around it.
+Nothing here connects: a fake backend's substrate answers the head itself, which proves the
+client reads through the substrate the registry built rather than around it.
 """
 
 from __future__ import annotations
@@ -12,72 +12,101 @@ import bittensor as bt
 import pytest
 from bittensor import settings
 
-from simnet.remote import RemoteSubstrate
-from taowatch.chain import NetworkError, make_client
+from common.chain import (
+    ChainAccess,
+    NetworkError,
+    SubstrateBackends,
+    check_network,
+    make_client,
+)
+from simnet.remote import RemoteSubstrate, SimBackend
 
 
-class HeadAnsweringWrapper:
-    """Wraps a substrate; answers ``block_number`` itself and records what it wrapped."""
+class HeadAnsweringSubstrate:
+    """Just enough of a Substrate for a client to read the head from it."""
 
-    def __init__(self, inner: Any, head: int):
-        self.inner = inner
+    def __init__(self, head: int):
         self.head = head
         self.token_symbols: dict[int, str] = {}
 
     async def block_number(self) -> int:
         return self.head
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+
+class RecordingBackend:
+    """A backend for the ``fake`` scheme that records what it was asked to build."""
+
+    usage = "fake://NAME for the test backend"
+
+    def __init__(self, head: int = 1):
+        self.head = head
+        self.built: list[tuple[str, float]] = []
+
+    def check(self, network: str) -> None:
+        if network == "fake://":
+            raise NetworkError("chain.network 'fake://': a fake network needs a name")
+
+    def substrate_for(self, network: str, *, timeout: float, **_pools: Any) -> ChainAccess:
+        self.built.append((network, timeout))
+        return ChainAccess("ws://fake.invalid", HeadAnsweringSubstrate(self.head))
 
 
-def wrapping(head: int) -> tuple[list[HeadAnsweringWrapper], Any]:
-    made: list[HeadAnsweringWrapper] = []
-
-    def wrap(substrate: Any) -> HeadAnsweringWrapper:
-        made.append(HeadAnsweringWrapper(substrate, head))
-        return made[-1]
-
-    return made, wrap
+def test_the_installed_backends_serve_sim_through_simnets_entry_point():
+    assert "sim" in SubstrateBackends.installed().schemes
+    assert isinstance(SubstrateBackends.installed().backend_for("sim://h:1"), SimBackend)
 
 
-async def test_a_sim_network_gets_a_remote_substrate_under_the_wrapper():
-    made, wrap = wrapping(head=4242)
-    client = make_client("sim://127.0.0.1:9955", timeout=3, wrap_substrate=wrap)
-    assert isinstance(client, bt.Client)
-    assert len(made) == 1
-    inner = made[0].inner
-    assert isinstance(inner, RemoteSubstrate)
-    assert (inner.host, inner.port) == ("127.0.0.1", 9955)
-    assert await client.block() == 4242  # read through the wrapper, no server needed
-    assert client.endpoint.endswith(".invalid")  # a label nothing can ever resolve
+def test_a_sim_network_gets_a_remote_substrate_with_a_label_nothing_resolves():
+    access = SubstrateBackends.installed().substrate_for("sim://127.0.0.1:9955", timeout=3)
+    assert isinstance(access.substrate, RemoteSubstrate)
+    assert (access.substrate.host, access.substrate.port) == ("127.0.0.1", 9955)
+    assert access.label.endswith(".invalid")
+    client = make_client("sim://127.0.0.1:9955")
+    assert client.endpoint.endswith(".invalid")
 
 
-async def test_finney_gets_the_sdks_rpc_substrate_with_its_default_pools_under_the_wrapper():
-    made, wrap = wrapping(head=7)
-    client = make_client("finney", wrap_substrate=wrap)
-    inner = made[0].inner
+def test_finney_gets_the_sdks_rpc_substrate_with_its_default_pools():
+    access = SubstrateBackends.installed().substrate_for("finney")
+    inner = access.substrate
     assert isinstance(inner, bt.RpcSubstrate)
     primary = settings.NETWORKS["finney"]
-    assert inner.endpoint == primary == client.endpoint
-    assert client.network == "finney"
+    assert inner.endpoint == primary
+    assert access.label == "finney"
     assert inner.fallback_endpoints == settings.default_fallback_endpoints("finney")
     assert inner.fallback_endpoints and primary not in inner.fallback_endpoints
     assert inner.archive_endpoints == settings.default_archive_endpoints("finney")
-    assert await client.block() == 7
+    client = make_client("finney")
+    assert client.network == "finney" and client.endpoint == primary
 
 
-def test_an_empty_fallback_list_pins_a_real_client_to_its_endpoint():
-    made, wrap = wrapping(head=1)
-    make_client("wss://rpc.example.com:443", fallback_endpoints=[], wrap_substrate=wrap)
-    inner = made[0].inner
-    assert inner.endpoint == "wss://rpc.example.com:443"
-    assert inner.fallback_endpoints == []
+def test_an_empty_fallback_list_pins_a_real_substrate_to_its_endpoint():
+    access = SubstrateBackends.installed().substrate_for(
+        "wss://rpc.example.com:443", fallback_endpoints=[]
+    )
+    assert access.substrate.endpoint == "wss://rpc.example.com:443"
+    assert access.substrate.fallback_endpoints == []
 
 
-def test_without_a_hook_the_client_still_builds_for_every_kind_of_network():
+def test_the_client_builds_for_every_kind_of_network():
     for network in ("finney", "test", "ws://127.0.0.1:9944", "sim://localhost:1"):
         assert isinstance(make_client(network), bt.Client)
+
+
+async def test_a_registered_backend_serves_its_scheme_and_the_client_reads_through_it():
+    fake = RecordingBackend(head=4242)
+    backends = SubstrateBackends.of({"fake": fake})
+    client = make_client("fake://alpha", timeout=3, backends=backends)
+    assert fake.built == [("fake://alpha", 3)]
+    assert await client.block() == 4242
+
+
+def test_the_backend_checks_its_own_networks_before_anything_is_built():
+    fake = RecordingBackend()
+    backends = SubstrateBackends.of({"fake": fake})
+    with pytest.raises(NetworkError, match="needs a name"):
+        make_client("fake://", backends=backends)
+    assert fake.built == []
+    assert check_network("fake://beta", backends) == "fake://beta"
 
 
 @pytest.mark.parametrize(
@@ -88,9 +117,36 @@ def test_without_a_hook_the_client_still_builds_for_every_kind_of_network():
         ("sim://127.0.0.1", "needs a host and a port"),
     ],
 )
-def test_a_bad_network_is_refused_with_what_is_accepted(network, says):
-    made, wrap = wrapping(head=1)
+def test_a_bad_network_is_refused_naming_the_field_and_what_is_accepted(network, says):
     with pytest.raises(NetworkError, match=r"chain\.network") as info:
-        make_client(network, wrap_substrate=wrap)
+        make_client(network)
     assert says in str(info.value)
-    assert made == []  # refused before anything is built
+
+
+def test_a_scheme_nobody_registered_lists_what_this_host_accepts():
+    backends = SubstrateBackends.of({"fake": RecordingBackend()})
+    with pytest.raises(NetworkError, match=r"chain\.network 'gopher://x'") as info:
+        check_network("gopher://x", backends)
+    message = str(info.value)
+    assert "finney" in message and "wss://" in message and "fake://NAME" in message
+
+
+def test_sim_without_simnet_installed_says_which_extra_to_install():
+    with pytest.raises(NetworkError, match=r"chain\.network 'sim://h:1'") as info:
+        check_network("sim://h:1", SubstrateBackends({}))
+    assert "taowatch[sim]" in str(info.value)
+
+
+def test_a_backend_whose_package_does_not_import_says_which_extra_to_install():
+    def missing() -> Any:
+        raise ModuleNotFoundError("No module named 'simnet'")
+
+    with pytest.raises(NetworkError, match=r"chain\.network 'sim://h:1'") as info:
+        check_network("sim://h:1", SubstrateBackends({"sim": missing}))
+    assert "taowatch[sim]" in str(info.value) and "No module named 'simnet'" in str(info.value)
+
+
+def test_real_chains_stay_with_the_sdk_whatever_is_registered():
+    with pytest.raises(ValueError, match="wss"):
+        SubstrateBackends.of({"wss": RecordingBackend()})
+    assert isinstance(SubstrateBackends({}).substrate_for("test").substrate, bt.RpcSubstrate)

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from aiohttp import web
 
+from common import metric_names
 from grafana.dashboards import generate as dashgen
 from taowatch import dashboards as dash
-from taowatch import metric_names
 from taowatch.preview import PreviewError
 from taowatch.preview.client import PanelData, Series
 from taowatch.preview.page import preview
@@ -402,7 +402,7 @@ def metric_tokens(expr: str) -> set[str]:
 
 
 def metric_kinds() -> dict[str, str]:
-    """Every name in taowatch.metric_names with its kind, from the module's own comments."""
+    """Every name in common.metric_names with its kind, from the module's own comments."""
     source = Path(metric_names.__file__).read_text()
     lines = source.splitlines()
     kinds = {}

@@ -9,8 +9,8 @@ from exporters.collector import ChainCollector
 from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool, endpoint_label
 from simnet.substrate import SimSubstrate
-from simnet.testing import small_world
-from tests.test_exporter_poll import CountingSubstrate, factory_for
+from simnet.testing import in_process_backends, small_world
+from tests.test_exporter_poll import CountingSubstrate
 
 
 def test_endpoint_labels_never_carry_credentials():
@@ -28,9 +28,7 @@ async def test_the_poll_moves_to_a_healthy_endpoint_and_back_when_the_primary_re
         "sim://primary:1": CountingSubstrate(SimSubstrate(primary_world.chain)),
         "sim://backup:2": CountingSubstrate(SimSubstrate(backup_world.chain)),
     }
-    pool = EndpointPool(
-        list(subs), lambda n, wrap: factory_for(subs[n])(n, wrap), failback_after_polls=2
-    )
+    pool = EndpointPool.over(list(subs), in_process_backends(subs), failback_after_polls=2)
     hk = primary_world.miners[0].hotkey.ss58_address
     poller = ChainPoller(WatchPlan(hotkeys=((1, hk),)), pool, DeregistrationTracker(None))
     reg = CollectorRegistry()
@@ -76,9 +74,7 @@ async def test_a_lagging_endpoint_is_left_for_the_one_ahead():
         "sim://ahead:1": CountingSubstrate(SimSubstrate(ahead.chain)),
         "sim://behind:2": CountingSubstrate(SimSubstrate(behind.chain)),
     }
-    pool = EndpointPool(
-        list(subs)[::-1], lambda n, wrap: factory_for(subs[n])(n, wrap), max_lag_blocks=2
-    )
+    pool = EndpointPool.over(list(subs)[::-1], in_process_backends(subs), max_lag_blocks=2)
     poller = ChainPoller(
         WatchPlan(hotkeys=((1, ahead.miners[0].hotkey.ss58_address),)),
         pool,

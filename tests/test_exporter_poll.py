@@ -26,7 +26,7 @@ from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.substrate import SimSubstrate
-from simnet.testing import dev_wallet, isolate_token_symbol_cache, small_world
+from simnet.testing import dev_wallet, in_process_backends, small_world
 
 U16 = 65535
 
@@ -92,23 +92,13 @@ class CountingSubstrate:
         self._inner.token_symbols = value
 
 
-def factory_for(substrate: Any) -> Callable[[str, Callable[[Any], Any]], bt.Client]:
-    """A client factory over one in-process substrate that honours the pool's wrap hook."""
-    isolate_token_symbol_cache()
-
-    def factory(_network: str, wrap_substrate: Callable[[Any], Any]) -> bt.Client:
-        return bt.Client("ws://simnet-test.invalid", substrate=wrap_substrate(substrate))
-
-    return factory
-
-
 def make_poller(
     chain: Chain, plan: WatchPlan, state_file: Path | None = None, **pool_options: Any
 ) -> tuple[ChainPoller, CountingSubstrate, CollectorRegistry]:
     """A poller over one in-process endpoint. Not started: until :func:`running` starts
     it, there is no finality subscription and every poll reads the finalized head."""
     sub = CountingSubstrate(SimSubstrate(chain))
-    pool = EndpointPool(["sim://primary:1"], factory_for(sub), **pool_options)
+    pool = EndpointPool.over(["sim://primary:1"], in_process_backends(every=sub), **pool_options)
     poller = ChainPoller(plan, pool, DeregistrationTracker(state_file))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))

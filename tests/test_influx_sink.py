@@ -21,8 +21,7 @@ from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO
 from simnet.substrate import SimSubstrate
-from simnet.testing import small_world
-from tests.test_exporter_poll import factory_for
+from simnet.testing import in_process_backends, small_world
 
 TOKEN = "s3cret-token"
 
@@ -110,7 +109,7 @@ def sink_config(url: str, **kw: Any) -> InfluxConfig:
 
 
 async def polled(world, sink: InfluxSink) -> ChainPoller:
-    pool = EndpointPool(["sim://x:1"], factory_for(SimSubstrate(world.chain)))
+    pool = EndpointPool.over(["sim://x:1"], in_process_backends(every=SimSubstrate(world.chain)))
     hotkeys = tuple((1, w.hotkey.ss58_address) for w in (*world.validators, *world.miners))
     poller = ChainPoller(WatchPlan(hotkeys=hotkeys), pool, DeregistrationTracker(None))
     poller.add_listener(sink.on_snapshot)

@@ -18,8 +18,8 @@ from test_neuron_support import (
     signed,
 )
 
+from common.metric_names import Runtime as R
 from neuron.admission import PriorityGate, QueueFull, QueueTimeout, RateLimiter
-from taowatch.metric_names import Runtime as R
 
 BODY = json.dumps({"payload": "hello"}).encode()
 

@@ -11,9 +11,9 @@ from bittensor.keyfiles import Keypair
 from test_neuron_support import VALIDATOR, write_wallet
 
 from agent.config import load as load_agent_config
+from common.config import ConfigError
 from neuron.cli import miner_main, validator_main
 from neuron.config import load_miner_config, load_validator_config
-from taowatch.config import ConfigError
 
 COLD = Keypair.create_from_uri("//taowatch/test/cold")
 HOTKEY = VALIDATOR.ss58_address

@@ -25,11 +25,11 @@ from bittensor.keyfiles import Keypair
 from prometheus_client.parser import text_string_to_metric_families
 from test_neuron_support import eventually, write_wallet
 
+from common.chain import make_client
+from common.metric_names import Runtime as R
 from neuron.auth import sign_request
 from simnet.process import running_simnet
 from simnet.scenario import neuron_coldkey, neuron_keypair
-from taowatch.chain import make_client
-from taowatch.metric_names import Runtime as R
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import bittensor as bt
 import structlog
 from test_neuron_support import MINER, VALIDATOR
 
+from common.metric_names import Runtime as R
 from neuron.metagraph import MetagraphSync
 from neuron.metrics import NeuronMetrics, RuntimeState
-from taowatch.metric_names import Runtime as R
 
 
 def _neuron(uid: int, hotkey: str, stake: float = 1.0, permit: bool = False):

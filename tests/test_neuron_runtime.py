@@ -8,6 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from test_neuron_support import MINER, SMALL, VALIDATOR
 
+from common.metric_names import Runtime as R
 from neuron.auth import Refusal
 from neuron.config import MinerConfig, ValidatorConfig
 from neuron.metrics import SET_WEIGHTS_OUTCOMES, QueryOutcome, RefusalReason
@@ -15,7 +16,6 @@ from neuron.miner import Miner
 from neuron.runtime import build_neuron
 from neuron.validator import Validator, classify_failure
 from neuron.wallet import HotkeyWallet
-from taowatch.metric_names import Runtime as R
 
 
 class UnreachableChain:

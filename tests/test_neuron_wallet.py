@@ -14,10 +14,10 @@ import yaml
 from bittensor.keyfiles import Keypair
 from test_neuron_support import MINER, VALIDATOR, write_wallet
 
+from common.config import ConfigError
 from neuron.cli import miner_main, validator_main
 from neuron.config import load_miner_config, load_validator_config
 from neuron.wallet import ColdkeyNotOnHost, WalletError, load_hotkey_wallet
-from taowatch.config import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 COLD = Keypair.create_from_uri("//taowatch/test/cold")

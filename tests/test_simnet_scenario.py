@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
+from common.config import ConfigError
 from simnet.scenario import DEFAULT_SCENARIO, load_scenario
-from taowatch.config import ConfigError
 
 
 def write(tmp_path, text):

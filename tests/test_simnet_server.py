@@ -7,11 +7,11 @@ import bittensor as bt
 import pytest
 from bittensor.result import ChainError, ErrorCode, RpcConnectionError
 
+from common.chain import make_client
 from simnet.calls import compose, signing_payload
 from simnet.process import running_simnet
 from simnet.scenario import neuron_keypair
 from simnet.wire import dumps, loads
-from taowatch.chain import make_client
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from aiohttp.test_utils import TestServer
 from bittensor.error_map import ErrorCode
 from test_neuron_support import MINER, SMALL, VALIDATOR, CountingEcho, make_axon
 
+from common.metric_names import Runtime as R
 from neuron.config import ValidatorConfig
 from neuron.metagraph import MetagraphView, Peer
 from neuron.runtime import build_runtime
 from neuron.task import EchoTask, PoorQuality
 from neuron.validator import Validator, classify_failure
 from neuron.wallet import HotkeyWallet
-from taowatch.metric_names import Runtime as R
 
 GOOD = bt.keyfiles.Keypair.create_from_uri("//taowatch/test/good")
 POOR = bt.keyfiles.Keypair.create_from_uri("//taowatch/test/poor")

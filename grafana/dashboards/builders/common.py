@@ -6,7 +6,7 @@ reads as a list of questions (panel title, description, query) and not as Grafan
 - every panel and query points at ``${datasource}``, never at a named datasource, so the
   dashboards work in any Grafana whatever its Prometheus is called;
 - neuron-level queries select ``netuid=~"$netuid", hotkey=~"$hotkey"``;
-- counters are named from ``taowatch.metric_names`` and get their ``_total`` here;
+- counters are named from ``common.metric_names`` and get their ``_total`` here;
 - thresholds come from ``alerts/thresholds.yaml`` (the alert rules' own numbers, passed in as
   :class:`Knobs`), so a panel turns red exactly when the alert would fire.
 """
@@ -34,7 +34,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as dashboard_models
 
-from taowatch.metric_names import Exporter
+from common.metric_names import Exporter
 
 DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["taowatch", "bittensor"]

@@ -7,7 +7,7 @@ enough for the rest to be believed.
 
 from __future__ import annotations
 
-from taowatch.metric_names import Exporter as E
+from common.metric_names import Exporter as E
 
 from . import common as c
 

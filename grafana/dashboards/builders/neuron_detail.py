@@ -8,8 +8,8 @@ annotations, so "incentive fell" lines up with "requests started failing" by eye
 
 from __future__ import annotations
 
-from taowatch.metric_names import Exporter as E
-from taowatch.metric_names import Runtime as R
+from common.metric_names import Exporter as E
+from common.metric_names import Runtime as R
 
 from . import common as c
 

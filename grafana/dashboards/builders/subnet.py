@@ -7,7 +7,7 @@ agent exports whole subnets, the watched ones otherwise).
 
 from __future__ import annotations
 
-from taowatch.metric_names import Exporter as E
+from common.metric_names import Exporter as E
 
 from . import common as c
 

@@ -7,8 +7,8 @@ hotkey (last update, validator trust against the subnet's peers), so a failing
 
 from __future__ import annotations
 
-from taowatch.metric_names import Exporter as E
-from taowatch.metric_names import Runtime as R
+from common.metric_names import Exporter as E
+from common.metric_names import Runtime as R
 
 from . import common as c
 

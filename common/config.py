@@ -34,9 +34,9 @@ class StrictModel(BaseModel):
 
 
 def _network(value: str) -> str:
-    # Imported here: taowatch.chain pulls in the bittensor SDK, which a config that has no
+    # Imported here: common.chain pulls in the bittensor SDK, which a config that has no
     # chain section (a simnet scenario) should not pay for.
-    from taowatch.chain import NetworkError, check_network
+    from common.chain import NetworkError, check_network
 
     try:
         return check_network(value)

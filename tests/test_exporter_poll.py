@@ -372,12 +372,16 @@ async def test_a_dropped_finality_subscription_is_reopened_and_keeps_its_last_va
         before = chain.finalized
 
         sub.drop_stream = bt.RpcConnectionError("connection closed")
+        # The reopened stream starts with the current head; hold it so the value kept while
+        # reconnecting is observable however fast the reconnect is.
+        sub.hold_stream = True
         chain.step()  # the next header meets the dropped connection
         await wait_for(lambda: watcher.drops == 1)
+        await wait_for(lambda: watcher.subscriptions == 2 and watcher.subscribed)
         assert watcher.latest == before  # the last value stays while reconnecting
         assert "RpcConnectionError" in watcher.last_error
 
-        await wait_for(lambda: watcher.subscriptions == 2 and watcher.subscribed)
+        sub.hold_stream = False
         chain.step(2)
         await wait_for(finality_caught_up(poller, chain))
         assert await poller.poll()

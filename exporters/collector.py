@@ -69,7 +69,7 @@ def _single(name: str, help_: str, value: float, kind: str = "gauge") -> Family:
 
 
 # (name, help, NeuronView attribute) for the plain per-neuron gauges.
-_NEURON_GAUGES: list[tuple[str, str, str]] = [
+_NEURON_GAUGES: tuple[tuple[str, str, str], ...] = (
     (
         N.NEURON_RANK,
         "Rank as the chain reports it, 0..1. The current runtime no longer computes rank "
@@ -120,7 +120,7 @@ _NEURON_GAUGES: list[tuple[str, str, str]] = [
         "Blocks of deregistration immunity left, from the next block (0 = can be evicted).",
         "immunity_remaining_blocks",
     ),
-]
+)
 
 
 class SnapshotSource(Protocol):
@@ -273,7 +273,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
 # -- subnets -------------------------------------------------------------------------------
 
 # (name, help, SubnetView attribute); None values leave the subnet out of the family.
-_SUBNET_GAUGES: list[tuple[str, str, str]] = [
+_SUBNET_GAUGES: tuple[tuple[str, str, str], ...] = (
     (N.SUBNET_TEMPO_BLOCKS, "Blocks between epochs.", "tempo"),
     (
         N.SUBNET_BLOCKS_SINCE_LAST_STEP,
@@ -315,7 +315,7 @@ _SUBNET_GAUGES: list[tuple[str, str, str]] = [
         "while the subnet has none.",
         "validator_trust_median",
     ),
-]
+)
 
 
 def _subnets(snap: ChainSnapshot) -> list[Family]:

@@ -22,6 +22,8 @@ import importlib
 import math
 import random
 import string
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -190,7 +192,7 @@ class TaskError(ValueError):
     """A task name or plugin that cannot be loaded; the message says what is accepted."""
 
 
-BUILTIN: dict[str, type] = {"matmul": MatmulTask, "echo": EchoTask}
+BUILTIN: Mapping[str, type] = MappingProxyType({"matmul": MatmulTask, "echo": EchoTask})
 
 
 def load_task(name: str, **params: Any) -> Task:

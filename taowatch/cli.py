@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Mapping
+from types import MappingProxyType
 
 # name -> (module, function, one-line help). The function takes argv (list[str]) and
 # returns a process exit code.
-SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("taowatch.demo", "main", "run simnet and every component on this machine"),
-    "simnet": ("simnet.cli", "main", "run or drive the simulated subtensor"),
-    "agent": ("agent.main", "main", "run the agent that hosts the chain exporter"),
-    "miner": ("neuron.cli", "miner_main", "run the bundled miner"),
-    "validator": ("neuron.cli", "validator_main", "run the bundled validator"),
-    "dashboards": ("taowatch.dashboards", "main", "generate or preview Grafana dashboards"),
-}
+SUBCOMMANDS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        "demo": ("taowatch.demo", "main", "run simnet and every component on this machine"),
+        "simnet": ("simnet.cli", "main", "run or drive the simulated subtensor"),
+        "agent": ("agent.main", "main", "run the agent that hosts the chain exporter"),
+        "miner": ("neuron.cli", "miner_main", "run the bundled miner"),
+        "validator": ("neuron.cli", "validator_main", "run the bundled validator"),
+        "dashboards": ("taowatch.dashboards", "main", "generate or preview Grafana dashboards"),
+    }
+)
 
 
 def _usage() -> str:

@@ -35,7 +35,7 @@ from common.metric_names import (
 NETUID = 1
 # (name, task quality). The poor miner answers wrongly part of the time, so the validator's
 # scores, its weights and then the chain's incentive visibly separate it from the others.
-MINERS = [("miner-good-1", "good"), ("miner-good-2", "good"), ("miner-poor", "poor")]
+MINERS = (("miner-good-1", "good"), ("miner-good-2", "good"), ("miner-poor", "poor"))
 # Enough stake that the demo validator carries consensus on the miners only it can query.
 VALIDATOR_STAKE_TAO = 20_000
 

@@ -36,28 +36,32 @@ SLACK = "slack"
 PAGERDUTY = "pagerduty"
 HEARTBEAT = "heartbeat"
 
-_PD_ACTIONS = {"trigger", "acknowledge", "resolve"}
-_PD_SEVERITIES = {"critical", "error", "warning", "info"}
-_PD_TOP_LEVEL = {
-    "routing_key",
-    "event_action",
-    "dedup_key",
-    "payload",
-    "images",
-    "links",
-    "client",
-    "client_url",
-}
-_PD_PAYLOAD = {
-    "summary",
-    "source",
-    "severity",
-    "timestamp",
-    "component",
-    "group",
-    "class",
-    "custom_details",
-}
+_PD_ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
+_PD_SEVERITIES = frozenset({"critical", "error", "warning", "info"})
+_PD_TOP_LEVEL = frozenset(
+    {
+        "routing_key",
+        "event_action",
+        "dedup_key",
+        "payload",
+        "images",
+        "links",
+        "client",
+        "client_url",
+    }
+)
+_PD_PAYLOAD = frozenset(
+    {
+        "summary",
+        "source",
+        "severity",
+        "timestamp",
+        "component",
+        "group",
+        "class",
+        "custom_details",
+    }
+)
 
 
 @dataclass(frozen=True)

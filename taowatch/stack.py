@@ -30,8 +30,10 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp
@@ -42,13 +44,15 @@ from taowatch.receiver import HEARTBEAT, Notification, Receiver
 
 # Alertmanager timing for a stack a person or a test watches: notify a second after the
 # first alert of a group, send resolves promptly, never repeat within a run.
-FAST_ALERTMANAGER: dict[str, str] = {
-    "alertmanager_group_wait": "1s",
-    "alertmanager_group_interval": "1s",
-    "alertmanager_repeat_interval_critical": "1h",
-    "alertmanager_repeat_interval_warning": "1h",
-    "alertmanager_heartbeat_interval": "5s",
-}
+FAST_ALERTMANAGER: Mapping[str, str] = MappingProxyType(
+    {
+        "alertmanager_group_wait": "1s",
+        "alertmanager_group_interval": "1s",
+        "alertmanager_repeat_interval_critical": "1h",
+        "alertmanager_repeat_interval_warning": "1h",
+        "alertmanager_heartbeat_interval": "5s",
+    }
+)
 
 _INSTALL_HINT = (
     "install the Debian packages: apt-get install prometheus prometheus-alertmanager "

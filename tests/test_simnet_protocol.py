@@ -4,19 +4,15 @@ member by member; and simnet keeps no state at module level."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
-import pkgutil
 import subprocess
 import sys
 import textwrap
-from types import ModuleType
 
 import bittensor
 import pytest
 from bittensor.result import ChainError
 
-import simnet
 from simnet import protocol, server
 from simnet.remote import RemoteSubstrate
 from simnet.state import Chain
@@ -136,24 +132,6 @@ def test_the_remote_client_imports_without_torch_the_chain_or_yuma():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "clean"
-
-
-def simnet_modules() -> list[ModuleType]:
-    return [
-        importlib.import_module(f"simnet.{info.name}")
-        for info in pkgutil.iter_modules(simnet.__path__)
-    ]
-
-
-def test_no_simnet_module_holds_mutable_state_at_module_level():
-    mutable = (dict, list, set, bytearray)
-    found = [
-        f"{module.__name__}.{name}"
-        for module in simnet_modules()
-        for name, value in vars(module).items()
-        if not name.startswith("__") and isinstance(value, mutable)
-    ]
-    assert found == []
 
 
 def test_two_chains_each_own_their_error_index_and_agree_on_it():

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from taowatch.preview import PreviewError
@@ -60,13 +61,15 @@ def _short(value: float) -> str:
     return f"{value:,.3f}".rstrip("0").rstrip(".")
 
 
-COLOURS = {
-    "green": "#37872d",
-    "yellow": "#e0b400",
-    "orange": "#fa6400",
-    "red": "#c4162a",
-    "blue": "#1f60c4",
-}
+COLOURS: Mapping[str, str] = MappingProxyType(
+    {
+        "green": "#37872d",
+        "yellow": "#e0b400",
+        "orange": "#fa6400",
+        "red": "#c4162a",
+        "blue": "#1f60c4",
+    }
+)
 
 
 def colour_for(value: float, thresholds: Sequence[tuple[float | None, str]]) -> str:
@@ -233,7 +236,7 @@ def _draw_stat(data: PanelData, plt: Any) -> tuple[Any, list[tuple[str, float | 
     return figure, drawn
 
 
-_HIDDEN_COLUMNS = {"__name__", "job", "instance"}
+_HIDDEN_COLUMNS = frozenset({"__name__", "job", "instance"})
 
 
 def table_rows(

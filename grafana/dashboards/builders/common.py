@@ -37,7 +37,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_models
 from common.metric_names import Exporter
 
 DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="${datasource}")
-TAGS = ["taowatch", "bittensor"]
+TAGS = ("taowatch", "bittensor")
 
 # Selector fragments. Multi-value variables expand to regex alternations, hence =~.
 NEURON = 'netuid=~"$netuid", hotkey=~"$hotkey"'

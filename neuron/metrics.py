@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from neuron.serving import CLOSE_REASONS
 from taowatch import __version__
 from taowatch.metric_names import Runtime as R
 
@@ -31,6 +32,16 @@ BASE_LABELS = ("netuid", "hotkey")
 
 # Request latency spans a ~100 µs signature check up to a multi-second torch task.
 REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Every outcome Validator.query counts; the fresh-connection counter starts each at 0.
+FRESH_QUERY_OUTCOMES = (
+    "correct",
+    "wrong",
+    "refused",
+    "miner_error",
+    "malformed",
+    "timeout",
+    "unreachable",
+)
 STEP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
@@ -100,6 +111,26 @@ class _StateCollector:
             )
             for uid, score in sorted(state.miner_scores.items()):
                 family.add_metric([*values, str(uid)], float(score))
+            yield family
+
+
+class _ConnectionCollector:
+    def __init__(self, base: dict[str, str], source: Callable[[], Callable | None]):
+        self._base = base
+        self._source = source
+
+    def collect(self) -> Iterable[Metric]:
+        source = self._source()
+        if source is None:
+            return
+        open_now, cap = source()
+        names, values = list(self._base), list(self._base.values())
+        for name, doc, value in (
+            (R.AXON_OPEN_CONNECTIONS, "Connections open on the axon now.", open_now),
+            (R.AXON_MAX_CONNECTIONS, "The axon's effective connection cap.", cap),
+        ):
+            family = GaugeMetricFamily(name, doc, labels=names)
+            family.add_metric(values, float(value))
             yield family
 
 
@@ -192,6 +223,7 @@ class NeuronMetrics:
         # Exists from startup, so rate() and increase() read 0 on a healthy neuron rather than
         # nothing (labelled counters still appear with their first event).
         self._child(self._sync_failures)
+        self._init_connection_metrics(role)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
         self._state_source = source
@@ -231,6 +263,55 @@ class NeuronMetrics:
 
     def step(self, seconds: float) -> None:
         self._child(self._step_duration).observe(seconds)
+
+    # ---------------------------------------------------------------- connection bounds
+    # The miner's connection guard (neuron/serving.py) and the validator's fresh-connection
+    # probe. Kept apart from the request metrics above: they describe sockets, not requests.
+
+    def _init_connection_metrics(self, role: str) -> None:
+        reg = self.registry
+        self._connection_source: Callable[[], tuple[int, int]] | None = None
+        self._connections_closed = Counter(
+            R.AXON_CONNECTIONS_CLOSED,
+            "Connections the axon closed or refused to bound its resources, by reason.",
+            [*BASE_LABELS, "reason"],
+            registry=reg,
+        )
+        self._accept_errors = Counter(
+            R.AXON_ACCEPT_ERRORS,
+            "accept() failures on the axon's listener (EMFILE: out of file descriptors).",
+            [*BASE_LABELS, "error"],
+            registry=reg,
+        )
+        self._fresh_queries = Counter(
+            R.VALIDATOR_FRESH_CONNECTION_QUERIES,
+            "Challenges sent over a newly opened connection (not a kept-alive one), by outcome.",
+            [*BASE_LABELS, "outcome"],
+            registry=reg,
+        )
+        reg.register(_ConnectionCollector(self.base, lambda: self._connection_source))
+        # Series that exist from startup, so increase() sees the first event.
+        if role == "miner":
+            for reason in CLOSE_REASONS:
+                self._child(self._connections_closed, reason)
+            for error in ("EMFILE", "ENFILE"):
+                self._child(self._accept_errors, error)
+        else:
+            for outcome in FRESH_QUERY_OUTCOMES:
+                self._child(self._fresh_queries, outcome)
+
+    def set_connection_source(self, source: Callable[[], tuple[int, int]]) -> None:
+        """``source() -> (open connections, effective cap)``, read at each scrape."""
+        self._connection_source = source
+
+    def connection_closed(self, reason: str) -> None:
+        self._child(self._connections_closed, reason).inc()
+
+    def accept_error(self, error: str) -> None:
+        self._child(self._accept_errors, error).inc()
+
+    def fresh_query(self, outcome: str) -> None:
+        self._child(self._fresh_queries, outcome).inc()
 
     def sample(self, name: str, **labels: str) -> float | None:
         """A current sample value (tests and the demo's summary read through this)."""

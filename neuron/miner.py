@@ -24,6 +24,13 @@ from neuron.blacklist import CallerPolicy
 from neuron.config import MinerConfig
 from neuron.metagraph import MetagraphSync, MetagraphView
 from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
+from neuron.serving import (
+    AcceptErrorReporter,
+    ConnectionGuard,
+    ServingLimits,
+    fd_budget,
+    start_bounded_site,
+)
 from neuron.task import PoorQuality, Task, load_task
 from neuron.wallet import HotkeyWallet
 
@@ -158,12 +165,41 @@ class Miner:
             )
             self._stack.push_async_callback(runner.cleanup)
             self.log.info("metrics listening", host=cfg.metrics.host, port=self.metrics_port)
-        runner, self.axon_port = await start_site(self.axon.app(), cfg.axon.host, cfg.axon.port)
+        guard = self._connection_guard()
+        runner, self.axon_port = await start_bounded_site(
+            self.axon.app(), cfg.axon.host, cfg.axon.port, guard
+        )
         self._stack.push_async_callback(runner.cleanup)
         self.log.info(
             "axon listening", host=cfg.axon.host, port=self.axon_port, route=self.axon.route
         )
         self._tasks.append(asyncio.create_task(self.metagraph.run(), name="metagraph-sync"))
+
+    def _connection_guard(self) -> ConnectionGuard:
+        ax = self.config.axon
+        cap, fd_limit = fd_budget(ax.max_connections)
+        if cap < ax.max_connections:
+            self.log.warning(
+                "axon connection cap lowered to fit the file-descriptor limit; raise "
+                "LimitNOFILE (systemd) or ulimit -n to allow axon.max_connections",
+                max_connections=ax.max_connections,
+                effective=cap,
+                nofile_limit=fd_limit,
+            )
+        limits = ServingLimits(
+            max_connections=cap,
+            idle_timeout=ax.idle_timeout_seconds,
+            header_timeout=ax.header_timeout_seconds,
+            body_timeout=ax.body_timeout_seconds,
+            max_header_bytes=ax.max_header_bytes,
+        )
+        guard = ConnectionGuard(limits, self.metrics)
+        self.metrics.set_connection_source(lambda: (guard.open, cap))
+        loop = asyncio.get_running_loop()
+        reporter = AcceptErrorReporter(self.metrics, ax.accept_error_log_interval_seconds, self.log)
+        reporter.install(loop)
+        self._stack.callback(reporter.uninstall, loop)
+        return guard
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._serving] if self._serving else [])]

@@ -198,7 +198,6 @@ class Miner:
         loop = asyncio.get_running_loop()
         reporter = AcceptErrorReporter(self.metrics, ax.accept_error_log_interval_seconds, self.log)
         reporter.install(loop)
-        self._stack.callback(reporter.uninstall, loop)
         return guard
 
     async def stop(self) -> None:

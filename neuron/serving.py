@@ -47,9 +47,11 @@ from typing import Protocol
 import structlog
 from aiohttp import web
 
-# Descriptors kept back from the connection cap for everything else the process opens: the
-# listening sockets, the metrics listener and its scrapes, the chain websocket, log files,
-# torch's threads.
+# Descriptors kept back from the connection cap for everything else the process opens (the
+# listening sockets, the metrics listener and its scrapes, the chain websocket, log files)
+# and for sockets in flight: asyncio accepts a batch before our factory sees any of them, and
+# a closed socket's descriptor is released a loop iteration later. At least this many, and
+# at least a quarter of the limit.
 FD_RESERVE = 128
 
 _HEADER_END = b"\r\n\r\n"
@@ -105,7 +107,7 @@ def fd_budget(wanted_connections: int, *, reserve: int = FD_RESERVE) -> tuple[in
     operator's (systemd ``LimitNOFILE``).
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = wanted_connections + reserve
+    wanted = max(wanted_connections + reserve, wanted_connections * 4 // 3)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         if target > soft:
@@ -113,7 +115,7 @@ def fd_budget(wanted_connections: int, *, reserve: int = FD_RESERVE) -> tuple[in
             soft = target
     if soft == resource.RLIM_INFINITY:
         return wanted_connections, soft
-    return max(1, min(wanted_connections, soft - reserve)), soft
+    return max(1, min(wanted_connections, soft - max(reserve, soft // 4))), soft
 
 
 class ConnectionGuard:
@@ -326,7 +328,10 @@ class BoundedSite(web.BaseSite):
         port: int,
         guard: ConnectionGuard,
         *,
-        backlog: int = 1024,
+        # asyncio accepts up to ``backlog`` sockets per loop tick before reading any of them;
+        # a smaller batch lets a real caller's request bytes be read before a flood of
+        # newcomers has displaced it.
+        backlog: int = 128,
         reuse_address: bool = True,
     ):
         super().__init__(runner, backlog=backlog)
@@ -385,7 +390,11 @@ class AcceptErrorReporter:
     @staticmethod
     def is_accept_error(context: dict) -> bool:
         exc = context.get("exception")
-        return isinstance(exc, OSError) and "accept" in str(context.get("message", ""))
+        if isinstance(exc, OSError) and "accept" in str(context.get("message", "")):
+            return True
+        # After EMFILE asyncio retries the accept on a timer; if the listener closed in the
+        # meantime each pending retry fails with "Invalid file descriptor" and a traceback.
+        return isinstance(exc, ValueError) and "_start_serving" in repr(context.get("handle"))
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
         if not self.is_accept_error(context):
@@ -395,7 +404,8 @@ class AcceptErrorReporter:
                 loop.default_exception_handler(context)
             return
         exc = context["exception"]
-        name = errno.errorcode.get(exc.errno, "other") if exc.errno else "other"
+        code = getattr(exc, "errno", None)
+        name = errno.errorcode.get(code, "other") if code else "closed_listener"
         self._events.accept_error(name)
         self._unlogged += 1
         now = self._clock()
@@ -403,7 +413,7 @@ class AcceptErrorReporter:
             self._log.error(
                 "accept failing; new connections are not being served",
                 error=name,
-                detail=exc.strerror or str(exc),
+                detail=getattr(exc, "strerror", None) or str(exc),
                 failures_since_last_report=self._unlogged,
                 next_report_in_seconds=self._interval,
             )
@@ -411,6 +421,7 @@ class AcceptErrorReporter:
             self._unlogged = 0
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        """For the rest of the loop's life: accept retries outlive the listener (see above)."""
         self._previous = loop.get_exception_handler()
         loop.set_exception_handler(self)
 

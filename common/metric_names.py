@@ -101,6 +101,12 @@ class Runtime(StrEnum):
     VALIDATOR_SET_WEIGHTS = "bittensor_validator_set_weights"  # counter, label outcome
     VALIDATOR_LAST_SET_WEIGHTS_BLOCK = "bittensor_validator_last_set_weights_block"
     VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"  # histogram
+    # Connection bounds (neuron/serving.py) and the validator's fresh-connection probe.
+    AXON_OPEN_CONNECTIONS = "bittensor_axon_open_connections"
+    AXON_MAX_CONNECTIONS = "bittensor_axon_max_connections"  # the effective cap
+    AXON_CONNECTIONS_CLOSED = "bittensor_axon_connections_closed"  # counter, label reason
+    AXON_ACCEPT_ERRORS = "bittensor_axon_accept_errors"  # counter, label error (EMFILE, ...)
+    VALIDATOR_FRESH_CONNECTION_QUERIES = "bittensor_validator_fresh_connection_queries"  # counter
 
 
 # Default ports, one per component, so a host can run them all side by side.

@@ -93,6 +93,14 @@ class AxonSection(StrictModel):
     max_queue_wait_seconds: float = Field(default=5.0, gt=0)
     rate_limit_per_second: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
+    # Connection bounds (neuron/serving.py). The cap is lowered at start to what the process's
+    # file-descriptor limit allows (systemd LimitNOFILE), so accept() never runs out first.
+    max_connections: int = Field(default=4096, ge=1)
+    idle_timeout_seconds: float = Field(default=15.0, gt=0)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    accept_error_log_interval_seconds: float = Field(default=60.0, gt=0)
 
 
 class BlacklistSection(StrictModel):
@@ -147,6 +155,9 @@ class QuerySection(StrictModel):
     size: int = Field(default=64, ge=4, le=1024)
     rounds: int = Field(default=4, ge=1, le=64)
     task: str = "matmul"
+    # Every Nth step queries over new connections, so a miner that serves its kept-alive
+    # validators but refuses new callers shows in bittensor_validator_fresh_connection_queries.
+    fresh_connection_every_steps: int = Field(default=5, ge=1)
 
 
 class ScoringSection(StrictModel):

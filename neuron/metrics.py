@@ -28,6 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from common.metric_names import Runtime as R
 from common.version import __version__
+from neuron.serving import CLOSE_REASONS
 
 BASE_LABELS = ("netuid", "hotkey")
 
@@ -154,6 +155,26 @@ class _StateCollector:
             yield family
 
 
+class _ConnectionCollector:
+    def __init__(self, base: dict[str, str], source: Callable[[], Callable | None]):
+        self._base = base
+        self._source = source
+
+    def collect(self) -> Iterable[Metric]:
+        source = self._source()
+        if source is None:
+            return
+        open_now, cap = source()
+        names, values = list(self._base), list(self._base.values())
+        for name, doc, value in (
+            (R.AXON_OPEN_CONNECTIONS, "Connections open on the axon now.", open_now),
+            (R.AXON_MAX_CONNECTIONS, "The axon's effective connection cap.", cap),
+        ):
+            family = GaugeMetricFamily(name, doc, labels=names)
+            family.add_metric(values, float(value))
+            yield family
+
+
 class _BuildInfoCollector:
     def __init__(self, base: dict[str, str], role: str):
         self._labels = {**base, "role": role, "version": __version__}
@@ -255,6 +276,7 @@ class NeuronMetrics:
                 self._child(self._set_weights, outcome)
             self._child(self._query_duration)
             self._child(self._step_duration)
+        self._init_connection_metrics(role)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
         self._state_source = source
@@ -294,6 +316,55 @@ class NeuronMetrics:
 
     def step(self, seconds: float) -> None:
         self._child(self._step_duration).observe(seconds)
+
+    # ---------------------------------------------------------------- connection bounds
+    # The miner's connection guard (neuron/serving.py) and the validator's fresh-connection
+    # probe. Kept apart from the request metrics above: they describe sockets, not requests.
+
+    def _init_connection_metrics(self, role: str) -> None:
+        reg = self.registry
+        self._connection_source: Callable[[], tuple[int, int]] | None = None
+        self._connections_closed = Counter(
+            R.AXON_CONNECTIONS_CLOSED,
+            "Connections the axon closed or refused to bound its resources, by reason.",
+            [*BASE_LABELS, "reason"],
+            registry=reg,
+        )
+        self._accept_errors = Counter(
+            R.AXON_ACCEPT_ERRORS,
+            "accept() failures on the axon's listener (EMFILE: out of file descriptors).",
+            [*BASE_LABELS, "error"],
+            registry=reg,
+        )
+        self._fresh_queries = Counter(
+            R.VALIDATOR_FRESH_CONNECTION_QUERIES,
+            "Challenges sent over a newly opened connection (not a kept-alive one), by outcome.",
+            [*BASE_LABELS, "outcome"],
+            registry=reg,
+        )
+        reg.register(_ConnectionCollector(self.base, lambda: self._connection_source))
+        # Series that exist from startup, so increase() sees the first event.
+        if role == "miner":
+            for reason in CLOSE_REASONS:
+                self._child(self._connections_closed, reason)
+            for error in ("EMFILE", "ENFILE"):
+                self._child(self._accept_errors, error)
+        else:
+            for outcome in QueryOutcome:
+                self._child(self._fresh_queries, outcome.value)
+
+    def set_connection_source(self, source: Callable[[], tuple[int, int]]) -> None:
+        """``source() -> (open connections, effective cap)``, read at each scrape."""
+        self._connection_source = source
+
+    def connection_closed(self, reason: str) -> None:
+        self._child(self._connections_closed, reason).inc()
+
+    def accept_error(self, error: str) -> None:
+        self._child(self._accept_errors, error).inc()
+
+    def fresh_query(self, outcome: str) -> None:
+        self._child(self._fresh_queries, outcome).inc()
 
     def sample(self, name: str, **labels: str) -> float | None:
         """A current sample value (tests and the demo's summary read through this)."""

@@ -13,7 +13,6 @@ import ipaddress
 import random
 
 import bittensor as bt
-from aiohttp import web
 
 from neuron.admission import PriorityGate, RateLimiter
 from neuron.auth import Verifier
@@ -23,6 +22,13 @@ from neuron.config import MinerConfig
 from neuron.metagraph import MetagraphView
 from neuron.metrics import RuntimeState
 from neuron.runtime import NeuronRuntime
+from neuron.serving import (
+    AcceptErrorReporter,
+    ConnectionGuard,
+    ServingLimits,
+    fd_budget,
+    start_bounded_site,
+)
 from neuron.task import PoorQuality, Task, load_task
 
 
@@ -36,17 +42,6 @@ def build_task(config: MinerConfig) -> Task:
             seed=random.SystemRandom().getrandbits(32),
         )
     return task
-
-
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start ``app`` on host:port; returns the runner and the bound port (port 0 = any)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
-    sockets = site._server.sockets if site._server else []  # aiohttp keeps no public accessor
-    bound = sockets[0].getsockname()[1] if sockets else port
-    return runner, bound
 
 
 class Miner:
@@ -132,12 +127,39 @@ class Miner:
     async def start(self) -> None:
         cfg = self.config
         await self.runtime.serve_metrics()
-        runner, self.axon_port = await start_site(self.axon.app(), cfg.axon.host, cfg.axon.port)
+        guard = self._connection_guard()
+        runner, self.axon_port = await start_bounded_site(
+            self.axon.app(), cfg.axon.host, cfg.axon.port, guard
+        )
         self.runtime.on_close(runner.cleanup)
         self.log.info(
             "axon listening", host=cfg.axon.host, port=self.axon_port, route=self.axon.route
         )
         self.runtime.spawn(self.metagraph.run(), name="metagraph-sync")
+
+    def _connection_guard(self) -> ConnectionGuard:
+        ax = self.config.axon
+        cap, fd_limit = fd_budget(ax.max_connections)
+        if cap < ax.max_connections:
+            self.log.warning(
+                "axon connection cap lowered to fit the file-descriptor limit; raise "
+                "LimitNOFILE (systemd) or ulimit -n to allow axon.max_connections",
+                max_connections=ax.max_connections,
+                effective=cap,
+                nofile_limit=fd_limit,
+            )
+        limits = ServingLimits(
+            max_connections=cap,
+            idle_timeout=ax.idle_timeout_seconds,
+            header_timeout=ax.header_timeout_seconds,
+            body_timeout=ax.body_timeout_seconds,
+            max_header_bytes=ax.max_header_bytes,
+        )
+        guard = ConnectionGuard(limits, self.metrics)
+        self.metrics.set_connection_source(lambda: (guard.open, cap))
+        reporter = AcceptErrorReporter(self.metrics, ax.accept_error_log_interval_seconds, self.log)
+        reporter.install(asyncio.get_running_loop())
+        return guard
 
     async def stop(self) -> None:
         await self.runtime.aclose(*([self._serving] if self._serving else []))

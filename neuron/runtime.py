@@ -22,6 +22,7 @@ from common.chain import make_client
 from neuron.config import MinerConfig, NeuronChainSection, ValidatorConfig
 from neuron.metagraph import MetagraphSync
 from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
+from neuron.serving import start_site
 from neuron.wallet import HotkeyWallet
 
 if TYPE_CHECKING:
@@ -91,9 +92,6 @@ class NeuronRuntime:
         m = self.config.metrics
         if not m.enabled:
             return
-        # Imported at call time: neuron.miner imports this module for its types.
-        from neuron.miner import start_site
-
         runner, self.metrics_port = await start_site(metrics_app(self.metrics), m.host, m.port)
         self.on_close(runner.cleanup)
         self.log.info("metrics listening", host=m.host, port=self.metrics_port)

@@ -87,6 +87,10 @@ class Validator:
         self.metrics.set_state_source(self._state)
         self.metagraph.listeners.append(self._on_sync)
         self._session: aiohttp.ClientSession | None = None
+        # Kept-alive connections hide a miner that refuses new callers; every Nth step goes
+        # over new connections (see query.fresh_connection_every_steps).
+        self._fresh_session: aiohttp.ClientSession | None = None
+        self._steps = 0
 
     @property
     def metrics_port(self) -> int | None:
@@ -119,7 +123,9 @@ class Validator:
             self.log.warning("no serving miners to query", block=view.block)
             return 0
         started = time.perf_counter()
-        scores = await asyncio.gather(*(self.query(peer) for peer in chosen))
+        self._steps += 1
+        fresh = self._steps % self.config.query.fresh_connection_every_steps == 0
+        scores = await asyncio.gather(*(self.query(peer, fresh=fresh) for peer in chosen))
         # A sync may have shrunk the board while we waited; drop answers for vanished UIDs.
         size = self.board.scores.numel()
         pairs = [(p.uid, s) for p, s in zip(chosen, scores, strict=True) if p.uid < size]
@@ -127,9 +133,21 @@ class Validator:
         self.metrics.step(time.perf_counter() - started)
         return len(chosen)
 
-    async def query(self, peer: Peer) -> float:
-        """One signed challenge to one miner; returns its score (0 on any failure)."""
+    async def query(self, peer: Peer, *, fresh: bool = False) -> float:
+        """One signed challenge to one miner; returns its score (0 on any failure).
+
+        ``fresh``: over a connection opened for this query alone, counted also in
+        ``bittensor_validator_fresh_connection_queries_total``.
+        """
         assert self._session is not None, "start() opens the HTTP session"
+        session = self._fresh_session if fresh else self._session
+        assert session is not None
+
+        def count(outcome: Outcome, seconds: float) -> None:
+            self.metrics.query(outcome, seconds)
+            if fresh:
+                self.metrics.fresh_query(outcome)
+
         q = self.config.query
         request = self.task.challenge(self.rng)
         body = request.model_dump_json().encode()
@@ -140,7 +158,7 @@ class Validator:
         headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            async with self._session.post(
+            async with session.post(
                 f"http://{peer.axon}{path}",
                 data=body,
                 headers=headers,
@@ -149,26 +167,26 @@ class Validator:
                 raw = await _read_capped(resp, MAX_RESPONSE_BYTES)
                 status = resp.status
         except TimeoutError:
-            self.metrics.query(Outcome.TIMEOUT, time.perf_counter() - started)
+            count(Outcome.TIMEOUT, time.perf_counter() - started)
             return 0.0
         except (aiohttp.ClientError, OSError):
-            self.metrics.query(Outcome.UNREACHABLE, time.perf_counter() - started)
+            count(Outcome.UNREACHABLE, time.perf_counter() - started)
             return 0.0
         latency = time.perf_counter() - started
         if status != 200:
-            self.metrics.query(Outcome.REFUSED if status < 500 else Outcome.MINER_ERROR, latency)
+            count(Outcome.REFUSED if status < 500 else Outcome.MINER_ERROR, latency)
             self.log.debug("miner refused", uid=peer.uid, status=status, body=raw[:200])
             return 0.0
         if len(raw) > MAX_RESPONSE_BYTES:
-            self.metrics.query(Outcome.MALFORMED, latency)
+            count(Outcome.MALFORMED, latency)
             return 0.0
         try:
             answer = self.task.response_model.model_validate_json(raw)
         except ValueError:
-            self.metrics.query(Outcome.MALFORMED, latency)
+            count(Outcome.MALFORMED, latency)
             return 0.0
         correctness = await self.task.check(request, answer)
-        self.metrics.query(Outcome.CORRECT if correctness > 0 else Outcome.WRONG, latency)
+        count(Outcome.CORRECT if correctness > 0 else Outcome.WRONG, latency)
         return answer_score(
             correctness, latency, q.timeout_seconds, self.config.scoring.latency_weight
         )
@@ -256,6 +274,10 @@ class Validator:
         await self.runtime.serve_metrics()
         self._session = aiohttp.ClientSession()
         self.runtime.on_close(self._session.close)
+        self._fresh_session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=True)
+        )
+        self.runtime.on_close(self._fresh_session.close)
         self.runtime.spawn(self.metagraph.run(), name="metagraph-sync")
         self.runtime.spawn(self._query_loop(), name="query-loop")
         if self.config.set_weights.enabled:

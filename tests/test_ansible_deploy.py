@@ -431,9 +431,11 @@ def test_taowatch_units_are_hardened_and_restart_always(converged: Deployment):
         res = converged.ssh(
             host,
             f"systemctl show {unit} -p NoNewPrivileges -p ProtectSystem -p Restart "
-            "-p ReadWritePaths -p User",
+            "-p ReadWritePaths -p User -p LimitNOFILE",
         )
         props = dict(line.split("=", 1) for line in res.stdout.strip().splitlines())
+        if unit != "taowatch-agent":  # every axon connection is a descriptor
+            assert props["LimitNOFILE"] == "65536", (unit, props)
         assert props["NoNewPrivileges"] == "yes", (unit, props)
         assert props["ProtectSystem"] == "strict", (unit, props)
         assert props["Restart"] == "always", (unit, props)

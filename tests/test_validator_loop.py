@@ -41,13 +41,18 @@ class ScriptedChain:
         return step
 
 
-def _validator(chain=None, *, timeout: float = 2.0) -> Validator:
+def _validator(chain=None, *, timeout: float = 2.0, fresh_every: int = 5) -> Validator:
     config = ValidatorConfig.model_validate(
         {
             "chain": {"network": "sim://127.0.0.1:1", "netuid": 1},
             "wallet": {"name": "unused"},
             "metrics": {"enabled": False},
-            "query": {"task": "echo", "sample_size": 10, "timeout_seconds": timeout},
+            "query": {
+                "task": "echo",
+                "sample_size": 10,
+                "timeout_seconds": timeout,
+                "fresh_connection_every_steps": fresh_every,
+            },
             "scoring": {"ema_alpha": 1.0},
         }
     )
@@ -224,3 +229,38 @@ async def test_a_reply_split_into_chunks_is_read_whole_and_an_oversized_one_is_m
     m = validator.metrics
     assert m.sample(R.VALIDATOR_QUERIES + "_total", outcome="correct") == 1
     assert m.sample(R.VALIDATOR_QUERIES + "_total", outcome="malformed") == 1
+
+
+async def test_fresh_connection_queries_show_a_miner_that_only_serves_its_kept_alive_callers():
+    from neuron.serving import ConnectionGuard, ServingLimits, start_bounded_site
+
+    axon, miner_metrics = make_axon(task=CountingEcho(), current=_miner_view(GOOD.ss58_address))
+    axon._verifier.own_hotkey = GOOD.ss58_address
+    # A cap of one: the validator's kept-alive connection holds the only place.
+    guard = ConnectionGuard(ServingLimits(1, 30.0, 30.0, 30.0, 4096), miner_metrics)
+    runner, port = await start_bounded_site(axon.app(), "127.0.0.1", 0, guard)
+    peers = [
+        Peer(0, VALIDATOR.ss58_address, "ck", 5000.0, True, None, 90),
+        Peer(1, GOOD.ss58_address, "ck", 0.0, False, f"127.0.0.1:{port}", 90),
+    ]
+    view = MetagraphView.build(netuid=1, block=100, tempo=10, weights_rate_limit=2, peers=peers)
+    validator = _validator(fresh_every=2)
+    validator.metagraph.view = view
+    validator._on_sync(view)
+    validator._session = aiohttp.ClientSession()
+    validator._fresh_session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(force_close=True)
+    )
+    try:
+        for _ in range(4):
+            await validator.step()
+    finally:
+        await validator._session.close()
+        await validator._fresh_session.close()
+        await runner.cleanup()
+    m = validator.metrics
+    # Steps 1 and 3 reuse the kept-alive connection and look healthy ...
+    assert m.sample(R.VALIDATOR_QUERIES + "_total", outcome="correct") == 2
+    # ... steps 2 and 4 open a new one, and the miner turns it away at its cap.
+    assert m.sample(R.VALIDATOR_FRESH_CONNECTION_QUERIES + "_total", outcome="miner_error") == 2
+    assert m.sample(R.VALIDATOR_FRESH_CONNECTION_QUERIES + "_total", outcome="correct") == 0

@@ -11,6 +11,13 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Bound to the stderr of the moment a logger is made, not of the moment logging was set
+    # up: whoever swaps sys.stderr later (a test runner's capture, a daemonising wrapper) must
+    # not leave loggers writing to a closed stream.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def setup_logging(level: str = "info", fmt: str = "plain") -> None:
     renderer = (
         structlog.processors.JSONRenderer()
@@ -27,6 +34,6 @@ def setup_logging(level: str = "info", fmt: str = "plain") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

@@ -83,9 +83,7 @@ class SlowCountingSubstrate:
             try:
                 return await target(*args, **kwargs)
             finally:
-                object.__setattr__(
-                    self, "inner_cpu", self.inner_cpu + time.thread_time() - started
-                )
+                object.__setattr__(self, "inner_cpu", self.inner_cpu + time.thread_time() - started)
 
         return wrapped
 
@@ -131,9 +129,9 @@ async def in_process(args: argparse.Namespace, chain: Chain) -> None:
     naive = bt.Client("ws://simnet-bench.invalid", substrate=naive_sub)
     await naive.connect()
     print(
-        f"\n| subnets | neurons | naive: Substrate calls | naive wall | agent: SDK calls "
-        f"| agent: Substrate calls | agent wall | agent CPU | series | text | render "
-        f"| gzip | wall ratio |"
+        "\n| subnets | neurons | naive: Substrate calls | naive wall | agent: SDK calls "
+        "| agent: Substrate calls | agent wall | agent CPU | series | text | render "
+        "| gzip | wall ratio |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for m in args.curve:
@@ -273,7 +271,9 @@ def scrape_served(proc: subprocess.Popen, port: int, seconds: float) -> None:
         scrapes.append(elapsed)
         sizes.append((len(raw), len(text)))
         durations.append(values["bittensor_exporter_poll_duration_seconds"])
-        polls.append((values["bittensor_exporter_polls_total"], values["process_cpu_seconds_total"]))
+        polls.append(
+            (values["bittensor_exporter_polls_total"], values["process_cpu_seconds_total"])
+        )
     rss, hwm = rss_mb(proc.pid)
     assert len(polls) >= 2, "the agent did not poll successfully twice"
     (p0, c0), (p1, c1) = polls[0], polls[-1]

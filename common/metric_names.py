@@ -72,7 +72,7 @@ class Exporter(StrEnum):
     EXPORTER_CHAIN_MISMATCH = "bittensor_exporter_chain_mismatch"
     EXPORTER_CHAIN_MISMATCHES = "bittensor_exporter_chain_mismatches"  # counter, label kind
     # Value: how many agents share the subnets; label shard_index: which part this one reads.
-    EXPORTER_SHARD_COUNT = "bittensor_exporter_shard_count"
+    EXPORTER_SHARDS = "bittensor_exporter_shards"
     EXPORTER_INFLUX_POINTS_WRITTEN = "bittensor_exporter_influx_points_written"  # counter
     EXPORTER_INFLUX_WRITE_ERRORS = "bittensor_exporter_influx_write_errors"  # counter
     EXPORTER_INFLUX_POINTS_DROPPED = "bittensor_exporter_influx_points_dropped"  # counter

@@ -493,7 +493,7 @@ def _exporter(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
     index, count = st.shard
     out.append(
         Family(
-            N.EXPORTER_SHARD_COUNT,
+            N.EXPORTER_SHARDS,
             "gauge",
             "Agents the watched subnets are split over; this one reads netuid n when "
             "n % count equals its shard_index (1 and 0 when one agent reads them all).",

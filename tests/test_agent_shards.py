@@ -99,7 +99,7 @@ async def test_every_agent_tells_its_shard_index_and_count(aiohttp_client, world
     whole = await scrape(aiohttp_client, world, None)
 
     def shard_series(samples: list[Any]) -> list[tuple[dict[str, str], float]]:
-        return [(s.labels, s.value) for s in samples if s.name == "bittensor_exporter_shard_count"]
+        return [(s.labels, s.value) for s in samples if s.name == "bittensor_exporter_shards"]
 
     assert shard_series(shard) == [({"shard_index": "2"}, 3.0)]
     assert shard_series(whole) == [({"shard_index": "0"}, 1.0)]

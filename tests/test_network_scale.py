@@ -42,7 +42,9 @@ def test_generated_keys_are_the_same_in_every_build():
 
 def test_generated_subnets_follow_the_written_ones(tmp_path):
     path = tmp_path / "world.yaml"
-    path.write_text("subnets: [{netuid: 1}]\nscale: {subnets: 2, neurons: 3, validators: 1, first_netuid: 2}\n")
+    path.write_text(
+        "subnets: [{netuid: 1}]\nscale: {subnets: 2, neurons: 3, validators: 1, first_netuid: 2}\n"
+    )
     scenario = load_config(Scenario, path)
     assert [s.netuid for s in scenario.all_subnets] == [1, 2, 3]
 
@@ -78,7 +80,10 @@ class InFlight:
             self.now += 1
             self.most = max(self.most, self.now)
             try:
-                await asyncio.sleep(0.001)  # a round trip, so concurrent reads overlap
+                # A round trip counted in loop turns, not seconds, so how far the reads
+                # overlap does not depend on how busy the machine is.
+                for _ in range(100):
+                    await asyncio.sleep(0)
                 return await target(*args, **kwargs)
             finally:
                 self.now -= 1

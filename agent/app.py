@@ -83,6 +83,8 @@ def build_plan(config: AgentConfig) -> WatchPlan:
         rediscover_every_polls=config.poll.rediscover_every_polls,
         registration_window_blocks=config.poll.registration_window_blocks,
         stake_drop_ratio=config.poll.stake_drop_ratio,
+        shard_index=config.shard.index,
+        shard_count=config.shard.count,
     )
 
 
@@ -392,6 +394,7 @@ def create_app(
         timeout=config.poll.timeout_seconds,
         clock=clock,
         finality_stale_blocks=config.poll.finality_stale_blocks,
+        max_concurrent_subnets=config.poll.max_concurrent_subnets,
     )
     # ``registry`` holds every collector (what prometheus-client would render); ``others``
     # holds all but the chain collector, whose families the fast formatter writes itself.

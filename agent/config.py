@@ -66,6 +66,25 @@ class PollConfig(StrictModel):
     # The finalized head is pushed by a subscription; after this many block times without a
     # header from it, each poll reads the finalized head directly until the stream speaks.
     finality_stale_blocks: Annotated[float, Field(gt=0)] = 5.0
+    # Subnets read at once in a poll (two RPC calls each): enough to hide a public endpoint's
+    # round trip across 128 subnets, few enough not to trip its burst limits.
+    max_concurrent_subnets: Annotated[int, Field(ge=1)] = 32
+
+
+class ShardConfig(StrictModel):
+    """This agent's part of a fleet: it reads netuid n only if n % count == index."""
+
+    index: Annotated[int, Field(ge=0)] = 0
+    count: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _index_below_count(self) -> ShardConfig:
+        if self.index >= self.count:
+            raise ValueError(
+                f"shard.index is {self.index} but shard.count is {self.count}: number the "
+                f"agents 0 to {self.count - 1}, each with the same count"
+            )
+        return self
 
 
 class HealthConfig(StrictModel):
@@ -145,6 +164,9 @@ class AgentConfig(StrictModel):
     health: HealthConfig = HealthConfig()
     watch: list[WatchEntry] = []
     export_all_neurons: list[NetUid] = []
+    # Every agent of a fleet gets the same watch list and export_all_neurons; each keeps
+    # only its shard's subnets.
+    shard: ShardConfig = ShardConfig()
     # Deregistration counts and coldkey-discovered hotkeys; None keeps them in memory only.
     state_file: Path | None = None
     influx: InfluxConfig = InfluxConfig()

@@ -71,6 +71,8 @@ class Exporter(StrEnum):
     # 1 while the active endpoint is rewound or serves another chain than the trusted one.
     EXPORTER_CHAIN_MISMATCH = "bittensor_exporter_chain_mismatch"
     EXPORTER_CHAIN_MISMATCHES = "bittensor_exporter_chain_mismatches"  # counter, label kind
+    # Value: how many agents share the subnets; label shard_index: which part this one reads.
+    EXPORTER_SHARDS = "bittensor_exporter_shards"
     EXPORTER_INFLUX_POINTS_WRITTEN = "bittensor_exporter_influx_points_written"  # counter
     EXPORTER_INFLUX_WRITE_ERRORS = "bittensor_exporter_influx_write_errors"  # counter
     EXPORTER_INFLUX_POINTS_DROPPED = "bittensor_exporter_influx_points_dropped"  # counter

@@ -78,12 +78,28 @@ class WatchPlan:
     registration_window_blocks: int | None = None
     # A drop of the stake by at least this fraction between two polls is recorded as a change.
     stake_drop_ratio: float = 0.05
+    # Several agents split the subnets: this one reads netuid n only if n % count == index.
+    shard_index: int = 0
+    shard_count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.shard_index < self.shard_count:
+            raise ValueError(
+                f"shard index {self.shard_index} is not in 0..{self.shard_count - 1}: "
+                "number the agents 0 to count-1"
+            )
+
+    def owns(self, netuid: int) -> bool:
+        """Whether this agent's shard reads ``netuid``. Modulo, not a hash: adjacent
+        netuids land on different shards, so the split stays even as subnets are added,
+        and an operator can tell a subnet's shard by heart."""
+        return netuid % self.shard_count == self.shard_index
 
     def fixed_netuids(self) -> set[int]:
         out = {n for n, _ in self.hotkeys} | set(self.export_all)
         for cw in self.coldkeys:
             out |= set(cw.netuids or ())
-        return out
+        return {n for n in out if self.owns(n)}
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,8 @@ class PollStatus:
     chain_mismatches: MappingProxyType = field(
         default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))
     )
+    # (index, count) of the subnets this agent reads; (0, 1) when it reads them all.
+    shard: tuple[int, int] = (0, 1)
 
 
 # Mainnet's block time, for when an endpoint has not told its own yet.
@@ -148,8 +166,14 @@ class ChainPoller:
         logger: Any = None,
         max_changes: int = 100,
         finality_stale_blocks: float = 5,
+        max_concurrent_subnets: int = 32,
     ):
+        if max_concurrent_subnets < 1:
+            raise ValueError("max_concurrent_subnets must be at least 1")
         self.plan = plan
+        # Bounds the subnets read at once, so a whole-network poll does not open hundreds
+        # of requests on one RPC endpoint (public ones rate-limit bursts).
+        self.max_concurrent_subnets = max_concurrent_subnets
         self.finality_stale_blocks = finality_stale_blocks
         self.pool = pool
         self.tracker = tracker
@@ -157,7 +181,10 @@ class ChainPoller:
         self._clock = clock
         self._log = logger or structlog.get_logger("taowatch.exporter")
         self._snapshot: ChainSnapshot | None = None
-        self._status = PollStatus(errors=MappingProxyType(dict.fromkeys(POLL_ERROR_REASONS, 0)))
+        self._status = PollStatus(
+            errors=MappingProxyType(dict.fromkeys(POLL_ERROR_REASONS, 0)),
+            shard=(plan.shard_index, plan.shard_count),
+        )
         self.changes: deque[Change] = deque(maxlen=max_changes)
         self._discovered: dict[int, set[tuple[str, str]]] = {}  # netuid -> {(hotkey, source)}
         self._polls_since_discovery: int | None = None
@@ -301,13 +328,18 @@ class ChainPoller:
             # fresh registration as missing, so the last trusted values stay, at its head.
             return self._head_only(ep, head, now, None)
         await self._maybe_discover(client, head)
-        netuids = sorted(self.plan.fixed_netuids() | set(self._discovered))
+        netuids = sorted(
+            self.plan.fixed_netuids() | {n for n in self._discovered if self.plan.owns(n)}
+        )
         snap = await client.at(head)
+        # Per poll, not per poller: a semaphore belongs to the loop it was first used on.
+        gate = asyncio.Semaphore(self.max_concurrent_subnets)
 
         async def read_subnet(netuid: int) -> tuple[list, Any]:
-            return await asyncio.gather(
-                snap.neurons.all(netuid), snap.subnets.metagraph(netuid, commitments=False)
-            )
+            async with gate:
+                return await asyncio.gather(
+                    snap.neurons.all(netuid), snap.subnets.metagraph(netuid, commitments=False)
+                )
 
         # Finality comes pushed by the endpoint's subscription; read it only when that has
         # gone quiet (or is not running), so a stalled stream cannot pose as a live one.
@@ -348,7 +380,7 @@ class ChainPoller:
             taken_at=now,
             subnets=MappingProxyType(subnets),
             watched=watched,
-            export_all=frozenset(self.plan.export_all),
+            export_all=frozenset(n for n in self.plan.export_all if self.plan.owns(n)),
             deregistrations=MappingProxyType(self.tracker.counts()),
         )
         try:

@@ -490,4 +490,16 @@ def _exporter(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
             [float(n) for _, n in kinds],
         )
     )
+    index, count = st.shard
+    out.append(
+        Family(
+            N.EXPORTER_SHARDS,
+            "gauge",
+            "Agents the watched subnets are split over; this one reads netuid n when "
+            "n % count equals its shard_index (1 and 0 when one agent reads them all).",
+            ("shard_index",),
+            ((str(index),),),
+            (float(count),),
+        )
+    )
     return out

@@ -163,6 +163,12 @@ def describe(scenario, source: str, block_time: float) -> str:
             f"  subnet {spec.netuid}: tempo {spec.tempo}, max_uids {spec.max_uids}, "
             f"{roles.count('validator')} simulated validators, {roles.count('miner')} miners"
         )
+    if (sc := scenario.scale) is not None:
+        last = sc.first_netuid + sc.subnets - 1
+        lines.append(
+            f"  generated subnets {sc.first_netuid}..{last}: {sc.subnets} x {sc.neurons} "
+            f"neurons, {sc.validators} simulated validators each, tempo {sc.tempo}"
+        )
     for ev in sorted(scenario.events, key=lambda e: e.at):
         lines.append(f"  block {ev.at}: {ev.kind}")
     return "\n".join(lines)

@@ -128,6 +128,10 @@ def test_dashboard_thresholds_follow_the_alert_thresholds_file(tmp_path):
     knobs = yaml.safe_load(THRESHOLDS.read_text())
     knobs["chain_stall_seconds"] = 77
     knobs["weights_stale_warning_tempos"] = 4.5
+    knobs["poll_error_ratio"] = 0.6
+    knobs["endpoint_error_ratio"] = 0.4
+    knobs["fresh_connection_failure_ratio"] = 0.3
+    knobs["connections_near_cap_ratio"] = 0.7
     (tmp_path / "thresholds.yaml").write_text(yaml.safe_dump(knobs))
 
     rendered = {
@@ -145,6 +149,15 @@ def test_dashboard_thresholds_follow_the_alert_thresholds_file(tmp_path):
     assert 77 in steps_of("taowatch-health.json", "Head age")
     assert 4.5 in steps_of("fleet-overview.json", "Tempos since last weight update")
     assert 4.5 in steps_of("validator.json", "Weight cadence in tempos")
+    assert 0.6 in steps_of("taowatch-health.json", "Poll error ratio")
+    assert 0.4 in steps_of("taowatch-health.json", "RPC endpoint error ratio")
+    assert 0.3 in steps_of("neuron-detail.json", "Fresh-connection queries failing")
+    cap = next(
+        p
+        for p in iter_panels(rendered["neuron-detail.json"])
+        if p["title"] == "Open connections against the cap"
+    )
+    assert [t["expr"] for t in cap["targets"]][2].startswith("0.7 * ")
 
 
 def test_the_committed_thresholds_are_the_alert_files_numbers():
@@ -172,6 +185,11 @@ def test_the_committed_thresholds_are_the_alert_files_numbers():
     assert knobs["stake_drop_critical_ratio"] in drop
     assert knobs["weights_stale_warning_tempos"] in steps(
         "taowatch-neuron", "Tempos since last weight update"
+    )
+    assert knobs["poll_error_ratio"] in steps("taowatch-health", "Poll error ratio")
+    assert knobs["endpoint_error_ratio"] in steps("taowatch-health", "RPC endpoint error ratio")
+    assert knobs["fresh_connection_failure_ratio"] in steps(
+        "taowatch-neuron", "Fresh-connection queries failing"
     )
 
 

@@ -1,7 +1,8 @@
 """taowatch health: is it the chain, the exporter or the runtime?
 
 When the other dashboards look wrong, this one says whether to believe them: chain polls and
-their errors, each RPC endpoint, how long Prometheus takes to scrape each taowatch process,
+their errors, each RPC endpoint, partial outages (error ratios) and whether the endpoint still
+serves the chain the agent trusted, how long Prometheus takes to scrape each taowatch process,
 the neuron runtimes' metagraph syncs, and the optional InfluxDB sink.
 """
 
@@ -159,6 +160,71 @@ def build(knobs: c.Knobs):
                 thresholds=c.rising(None, knobs.threshold("chain_stall_seconds")),
                 min_value=0,
                 width=12,
+            )
+        )
+    )
+
+    dash = dash.with_row(c.row("Partial outages and chain identity"))
+    window = knobs.window("poll_error_window")
+    polls = f"sum by (instance) (rate({c.total(E.EXPORTER_POLLS)}[{window}]))"
+    probes = (
+        f"sum by (instance, endpoint) (rate({c.total(E.EXPORTER_RPC_ENDPOINT_PROBES)}[{window}]))"
+    )
+    dash = (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Poll error ratio",
+                "Share of chain polls that failed over the alert's window: a partial outage "
+                "lets the odd poll through, so 'exporter up' flickers while this stays high. "
+                "Dashed line: where the poll-error-ratio alert fires (after its for:).",
+                c.RATIO,
+                # The errors counter has a series per reason only once a poll failed with it:
+                # a healthy exporter's missing errors count as zero polls failed, per instance.
+                c.query(
+                    f"(sum by (instance) (rate({c.total(E.EXPORTER_POLL_ERRORS)}[{window}]))"
+                    f" or {polls} * 0) / {polls}",
+                    "{{instance}}",
+                ),
+                thresholds=c.rising(None, knobs.threshold("poll_error_ratio")),
+                min_value=0,
+                max_value=1,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "RPC endpoint error ratio",
+                "Share of each endpoint's probes and reads that failed over the alert's "
+                "window, though it may answer now and then. Dashed line: where the "
+                "endpoint-error-ratio alert fires (after its for:).",
+                c.RATIO,
+                # As above: an endpoint's error series appear with its first failure.
+                c.query(
+                    "(sum by (instance, endpoint) "
+                    f"(rate({c.total(E.EXPORTER_RPC_ENDPOINT_ERRORS)}[{window}]))"
+                    f" or {probes} * 0) / {probes}",
+                    "{{endpoint}}",
+                ),
+                thresholds=c.rising(None, knobs.threshold("endpoint_error_ratio")),
+                min_value=0,
+                max_value=1,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Endpoint off the trusted chain",
+                "1 while the active RPC endpoint is rewound (far behind the last trusted "
+                "block, or another block at a trusted height) or serves another chain "
+                "(another genesis hash): neuron values are withheld and no deregistration "
+                "is counted. The rewound alert fires at 1 and stays up for its lookback.",
+                c.NONE,
+                c.query(f"max by (instance) ({E.EXPORTER_CHAIN_MISMATCH})", "{{instance}}"),
+                thresholds=c.rising(None, 1),
+                min_value=0,
+                max_value=1,
+                stepped=True,
+                width=8,
             )
         )
     )

@@ -370,4 +370,102 @@ def build(knobs: c.Knobs):
             )
         )
     )
-    return dash
+    return _connections(dash, knobs)
+
+
+def _failed_share(counter: str, window: str) -> tuple[str, str]:
+    """(failed, all) queries of a validator counter over ``window``, summed over outcomes."""
+    failed = c.counter(counter, c.NEURON + ', outcome!="correct"')
+    return (
+        f"sum by (hotkey) (increase({failed}[{window}]))",
+        f"sum by (hotkey) (increase({c.counter(counter)}[{window}]))",
+    )
+
+
+def _connections(dash, knobs: c.Knobs):
+    """The miner's connection bounds and the validator's queries over new connections: the
+    outage where idle sockets lock new callers out while connected ones are still served."""
+    window = knobs.window("fresh_connection_window")
+    fresh_failed, fresh_all = _failed_share(R.VALIDATOR_FRESH_CONNECTION_QUERIES, window)
+    all_failed, all_queries = _failed_share(R.VALIDATOR_QUERIES, window)
+    dash = dash.with_row(c.row("Runtime: connections"))
+    return (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Open connections against the cap",
+                "Connections open on the miner's axon, its effective cap (lowered at start to "
+                "fit the file-descriptor limit), and the share of the cap where the near-cap "
+                "alert fires. At the cap, connections that sent no request are displaced "
+                "first; only then are newcomers refused with 503.",
+                c.COUNT,
+                c.query(f"max by (hotkey) ({c.series(R.AXON_OPEN_CONNECTIONS)})", "open"),
+                c.query(f"max by (hotkey) ({c.series(R.AXON_MAX_CONNECTIONS)})", "cap"),
+                c.query(
+                    f"{knobs.threshold('connections_near_cap_ratio')}"
+                    f" * max by (hotkey) ({c.series(R.AXON_MAX_CONNECTIONS)})",
+                    "near-cap alert",
+                ),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Connections closed by reason",
+                "Connections the miner closed or refused per second: displaced or timed out "
+                "(idle, headers, body) are idle or slow sockets; over_capacity is a caller "
+                "refused at the cap; header_too_large a 431.",
+                c.OPS,
+                c.query(c.rate(R.AXON_CONNECTIONS_CLOSED, "reason"), "{{reason}}"),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Failed accepts",
+                "accept() failures on the miner's listener over the out-of-descriptors "
+                "alert's window, by error (EMFILE: the process's limit, ENFILE: the host's). "
+                "Any is the alert: new callers cannot connect.",
+                c.COUNT,
+                c.query(
+                    "sum by (error) "
+                    f"(increase({c.counter(R.AXON_ACCEPT_ERRORS)}"
+                    f"[{knobs.window('accept_errors_window')}]))",
+                    "{{error}}",
+                ),
+                thresholds=c.rising(None, 1),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Fresh-connection query outcomes",
+                "Validator: queries sent over a newly opened connection (every "
+                "query.fresh_connection_every_steps steps) per second, by outcome. A miner "
+                "can keep answering a kept-alive connection while it turns new callers away.",
+                c.PER_SECOND,
+                c.query(c.rate(R.VALIDATOR_FRESH_CONNECTION_QUERIES, "outcome"), "{{outcome}}"),
+                min_value=0,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Fresh-connection queries failing",
+                "Validator: share of its queries over new connections that did not come back "
+                "correct, beside the share for its kept-alive ones, over the alert's window. "
+                "Fresh failing while kept-alive succeed is a miner refusing new callers; "
+                "dashed line: where that alert fires.",
+                c.RATIO,
+                c.query(f"{fresh_failed} / {fresh_all}", "new connections"),
+                c.query(
+                    f"({all_failed} - {fresh_failed}) / ({all_queries} - {fresh_all})",
+                    "kept-alive connections",
+                ),
+                thresholds=c.rising(None, knobs.threshold("fresh_connection_failure_ratio")),
+                min_value=0,
+                max_value=1,
+            )
+        )
+    )

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import bittensor as bt
 from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, WatchPlan
@@ -20,7 +19,7 @@ from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import Chain
 from simnet.substrate import SimSubstrate
-from simnet.testing import isolate_token_symbol_cache, small_world
+from simnet.testing import in_process_backends, small_world
 
 
 class SwappableSubstrate:
@@ -40,15 +39,10 @@ class SwappableSubstrate:
 
 
 def poller_over(chain: Chain, plan: WatchPlan, state: Path):
-    isolate_token_symbol_cache()
     sub = SwappableSubstrate(SimSubstrate(chain))
 
-    def factory(_network: str, wrap: Any) -> bt.Client:
-        return bt.Client("ws://simnet-test.invalid", substrate=wrap(sub))
-
-    poller = ChainPoller(
-        plan, EndpointPool(["sim://node:1"], factory), DeregistrationTracker(state)
-    )
+    pool = EndpointPool.over(["sim://node:1"], in_process_backends(every=sub))
+    poller = ChainPoller(plan, pool, DeregistrationTracker(state))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))
     return poller, sub, registry

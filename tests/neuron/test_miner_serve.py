@@ -50,7 +50,8 @@ async def test_a_changed_address_is_served_once_and_an_unchanged_one_never():
     chain = RecordingChain()
     miner = _miner(chain)
     miner._on_sync(_view("10.0.0.1:8091"))
-    served = await eventually(lambda: miner._serving.done() and miner._serving, what="serve task")
+    await eventually(lambda: miner._serving.done(), what="serve task")
+    served = miner._serving
     assert [(i.netuid, i.ip, i.port) for i in chain.intents] == [(3, "203.0.113.7", 8123)]
     miner._on_sync(_view("10.0.0.1:8091"))  # the chain has not caught up yet: no resubmit
     miner._on_sync(_view("203.0.113.7:8123"))

@@ -18,7 +18,7 @@ Grafana: its APT repository is not reachable from CI, so the test selects
 files instead of a running Grafana.
 
 Needs root, debootstrap, systemd-container and ssh (scripts/install --test). Run alone with
-``pytest tests/test_ansible_deploy.py -s`` to watch the progress lines.
+``pytest tests/e2e/test_ansible_deploy.py -s`` to watch the progress lines.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def test_every_top_level_directory_with_python_code_has_a_floor():
         if len(p.relative_to(REPO).parts) > 1 and not SKIPPED_DIRS & set(p.relative_to(REPO).parts)
     }
     unranked = sorted(dirs - set(RANKS) - UNRESTRICTED)
-    assert not unranked, f"give these packages a floor in tests/test_layers.py: {unranked}"
+    assert not unranked, f"give these packages a floor in tests/house/test_layers.py: {unranked}"
 
 
 def test_the_walk_catches_an_upward_import_hidden_in_a_function(tmp_path):

@@ -19,15 +19,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
-from miner_attack_support import (  # noqa: E402
+from tests.support.miner_attack import (  # noqa: E402
     Attack,
     fresh_requests,
     raise_own_fd_limit,
     running_miner,
 )
-from test_neuron_support import eventually  # noqa: E402
+from tests.support.waiting import eventually  # noqa: E402
 
 
 async def phase(miner, seconds: float) -> dict:

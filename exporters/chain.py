@@ -1,7 +1,7 @@
 """The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/test_exporter_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's

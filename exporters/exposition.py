@@ -9,7 +9,7 @@ neuron's label set is escaped once per render and shared by all ~20 per-neuron f
 f-string.
 
 The output is byte-for-byte what prometheus-client 0.2x writes for the same families
-(``tests/test_exporter_exposition.py`` compares the two on a realistic snapshot and on
+(``tests/exporters/test_exposition.py`` compares the two on a realistic snapshot and on
 hostile label values): labels sorted by name; label values escaped as ``\\\\``, ``\\n``,
 ``\\"``; HELP escaped as ``\\\\`` and ``\\n`` (and ``\\"`` in OpenMetrics); values as Go
 formats floats (``floatToGoString``); counters named ``X_total`` in the text format's

@@ -13,7 +13,7 @@ only the *route* of each member:
 * ``CLIENT_SIDE`` — answered by the client itself (lifecycle, composing, the block stream).
 * ``NOT_SIMULATED_REMOTELY`` — refused by the remote client with ``ChainError("Unsupported")``.
 
-Every protocol member has exactly one route (``tests/test_simnet_protocol.py`` walks the
+Every protocol member has exactly one route (``tests/simnet/test_protocol.py`` walks the
 Protocol to prove it). This module must stay importable without torch: the remote client,
 which agent hosts import, is built from it.
 """

@@ -1,0 +1,87 @@
+"""RPC endpoint failover between two in-process simnet chains built identically."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from exporters.chain import ChainPoller, WatchPlan
+from exporters.collector import ChainCollector
+from exporters.deregistration import DeregistrationTracker
+from exporters.endpoints import EndpointPool, endpoint_label
+from simnet.substrate import SimSubstrate
+from simnet.testing import in_process_backends, small_world
+from tests.support.exporters import CountingSubstrate
+
+
+def test_endpoint_labels_never_carry_credentials():
+    assert endpoint_label("wss://user:secret@rpc.example.com/ws/APIKEY?key=x") == (
+        "wss://rpc.example.com"
+    )
+    assert endpoint_label("wss://rpc.example.com:9944/abc") == "wss://rpc.example.com:9944"
+    assert endpoint_label("finney") == "finney"
+
+
+async def test_the_poll_moves_to_a_healthy_endpoint_and_back_when_the_primary_recovers():
+    primary_world = small_world(validators=1, miners=2)
+    backup_world = small_world(validators=1, miners=2)
+    subs = {
+        "sim://primary:1": CountingSubstrate(SimSubstrate(primary_world.chain)),
+        "sim://backup:2": CountingSubstrate(SimSubstrate(backup_world.chain)),
+    }
+    pool = EndpointPool.over(list(subs), in_process_backends(subs), failback_after_polls=2)
+    hk = primary_world.miners[0].hotkey.ss58_address
+    poller = ChainPoller(WatchPlan(hotkeys=((1, hk),)), pool, DeregistrationTracker(None))
+    reg = CollectorRegistry()
+    reg.register(ChainCollector(poller))
+
+    def sample(name: str, endpoint: str) -> float | None:
+        return reg.get_sample_value(name, {"endpoint": endpoint})
+
+    def step_both() -> None:
+        primary_world.chain.step()
+        backup_world.chain.step()
+
+    assert await poller.poll()
+    assert poller.snapshot.endpoint == "sim://primary:1"
+    assert sample("bittensor_exporter_rpc_endpoint_active", "sim://primary:1") == 1
+
+    subs["sim://primary:1"].fail = ConnectionError("primary is down")
+    step_both()
+    assert await poller.poll()  # still up: served by the backup in the same poll
+    assert poller.snapshot.endpoint == "sim://backup:2"
+    assert reg.get_sample_value("bittensor_exporter_up") == 1
+    assert sample("bittensor_exporter_rpc_endpoint_up", "sim://primary:1") == 0
+    assert sample("bittensor_exporter_rpc_endpoint_up", "sim://backup:2") == 1
+    assert sample("bittensor_exporter_rpc_endpoint_active", "sim://backup:2") == 1
+    assert reg.get_sample_value("bittensor_neuron_registered", {"netuid": "1", "hotkey": hk}) == 1
+
+    # The primary recovers: it must stay healthy for failback_after_polls probes first.
+    subs["sim://primary:1"].fail = None
+    step_both()
+    assert await poller.poll()
+    assert poller.snapshot.endpoint == "sim://backup:2"
+    step_both()
+    assert await poller.poll()
+    assert poller.snapshot.endpoint == "sim://primary:1"
+    assert sample("bittensor_exporter_rpc_endpoint_active", "sim://primary:1") == 1
+    assert sample("bittensor_exporter_rpc_endpoint_head_lag_blocks", "sim://backup:2") == 0
+
+
+async def test_a_lagging_endpoint_is_left_for_the_one_ahead():
+    ahead = small_world(validators=1, miners=2)
+    behind = small_world(validators=1, miners=2)
+    subs = {
+        "sim://ahead:1": CountingSubstrate(SimSubstrate(ahead.chain)),
+        "sim://behind:2": CountingSubstrate(SimSubstrate(behind.chain)),
+    }
+    pool = EndpointPool.over(list(subs)[::-1], in_process_backends(subs), max_lag_blocks=2)
+    poller = ChainPoller(
+        WatchPlan(hotkeys=((1, ahead.miners[0].hotkey.ss58_address),)),
+        pool,
+        DeregistrationTracker(None),
+    )
+    ahead.chain.step(5)  # the preferred endpoint ("behind") is now 5 blocks behind
+    assert await poller.poll()
+    assert poller.snapshot.endpoint == "sim://ahead:1"
+    lags = {e.label: e.lag for e in poller.status.endpoints}
+    assert lags == {"sim://behind:2": 5, "sim://ahead:1": 0}

@@ -15,6 +15,7 @@ import random
 import bittensor as bt
 from aiohttp import web
 
+from common.listen import ListenError, listen_problem
 from neuron.admission import PriorityGate, RateLimiter
 from neuron.auth import Verifier
 from neuron.axon import Axon
@@ -38,12 +39,25 @@ def build_task(config: MinerConfig) -> Task:
     return task
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start ``app`` on host:port; returns the runner and the bound port (port 0 = any)."""
+async def start_site(
+    app: web.Application, host: str, port: int, *, section: str
+) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on host:port; returns the runner and the bound port (port 0 = any).
+
+    A bind that fails raises :class:`~common.listen.ListenError` naming ``section.host`` or
+    ``section.port``, the config fields that set this address.
+    """
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        problem = listen_problem(
+            exc, host, port, host_field=f"{section}.host", port_field=f"{section}.port"
+        )
+        raise ListenError(problem) from None
     sockets = site._server.sockets if site._server else []  # aiohttp keeps no public accessor
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, bound
@@ -132,7 +146,9 @@ class Miner:
     async def start(self) -> None:
         cfg = self.config
         await self.runtime.serve_metrics()
-        runner, self.axon_port = await start_site(self.axon.app(), cfg.axon.host, cfg.axon.port)
+        runner, self.axon_port = await start_site(
+            self.axon.app(), cfg.axon.host, cfg.axon.port, section="axon"
+        )
         self.runtime.on_close(runner.cleanup)
         self.log.info(
             "axon listening", host=cfg.axon.host, port=self.axon_port, route=self.axon.route

@@ -94,7 +94,9 @@ class NeuronRuntime:
         # Imported at call time: neuron.miner imports this module for its types.
         from neuron.miner import start_site
 
-        runner, self.metrics_port = await start_site(metrics_app(self.metrics), m.host, m.port)
+        runner, self.metrics_port = await start_site(
+            metrics_app(self.metrics), m.host, m.port, section="metrics"
+        )
         self.on_close(runner.cleanup)
         self.log.info("metrics listening", host=m.host, port=self.metrics_port)
 

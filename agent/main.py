@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"taowatch agent: {args.config}: state_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     log = structlog.get_logger("taowatch.agent")
-    log.info("listening", url=f"http://{host}:{port}/metrics")
+    # Said before the bind: a busy port is reported below, after the app has cleaned up.
+    log.info("starting", url=f"http://{host}:{port}/metrics")
     try:
         web.run_app(
             app,

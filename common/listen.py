@@ -35,7 +35,8 @@ def listen_problem(exc: OSError, host: str, port: int, *, host_field: str, port_
 def resolve_listen_address(host: str, port: int, *, host_field: str, port_field: str) -> None:
     """Fail early, before anything starts, when ``host`` names no address."""
     try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        # "" is every interface to asyncio's create_server, as None is to getaddrinfo.
+        socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as exc:
         raise ListenError(
             listen_problem(exc, host, port, host_field=host_field, port_field=port_field)

@@ -331,7 +331,13 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def poll_job() -> None:
         nonlocal failures_in_a_row
-        failures_in_a_row = 0 if await poller.poll() else failures_in_a_row + 1
+        try:
+            ok = await poller.poll()
+        except asyncio.CancelledError:
+            # Shutdown cancels a poll in flight; APScheduler would log that as a crash with
+            # a traceback. Nothing is left to do: the job's task ends here either way.
+            return
+        failures_in_a_row = 0 if ok else failures_in_a_row + 1
         wanted = poll_interval(cfg.poll.interval_seconds, poller.block_time(), failures_in_a_row)
         if wanted != poller.status.interval:
             scheduler.reschedule_job(POLL_JOB_ID, trigger=IntervalTrigger(seconds=wanted))

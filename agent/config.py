@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from common.config import ChainSection, StrictModel, load_config
+from common.config import ChainSection, StrictModel, UserPath, load_config
 from common.metric_names import AGENT_PORT
 
 
@@ -123,13 +124,27 @@ class WatchEntry(StrictModel):
         return self
 
 
+def _influx_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL, for example http://127.0.0.1:8086")
+    # The client sends the token, not URL userinfo: a password here passes every check and
+    # then fails every write (and would sit in a world-readable config).
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "the URL carries credentials (user:password@); remove them and put the API token "
+            "in the file named by influx.token_file"
+        )
+    return value
+
+
 class InfluxConfig(StrictModel):
     enabled: bool = False
-    url: str = "http://127.0.0.1:8086"
+    url: Annotated[str, AfterValidator(_influx_url)] = "http://127.0.0.1:8086"
     org: str = ""
     bucket: str = ""
     # The token is read from this file (never from the YAML), e.g. a 0600 file.
-    token_file: Path | None = None
+    token_file: UserPath | None = None
     batch_size: Annotated[int, Field(ge=1)] = 500
     flush_interval_seconds: Annotated[float, Field(gt=0)] = 5.0
     max_buffer_points: Annotated[int, Field(ge=1)] = 50_000
@@ -168,7 +183,7 @@ class AgentConfig(StrictModel):
     # only its shard's subnets.
     shard: ShardConfig = ShardConfig()
     # Deregistration counts and coldkey-discovered hotkeys; None keeps them in memory only.
-    state_file: Path | None = None
+    state_file: UserPath | None = None
     influx: InfluxConfig = InfluxConfig()
     log: LogConfig = LogConfig()
 

@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from agent.config import InfluxConfig
 from common.metric_names import Exporter as N
+from common.secret_files import SecretFileError, read_secret_file
 from exporters.snapshot import ChainSnapshot, NeuronView
 
 NEURON_MEASUREMENT = "bittensor_neuron"
@@ -34,14 +35,14 @@ POLL_MEASUREMENT = "taowatch_poll"
 
 
 def read_token(path: Any) -> str:
-    """The API token from its file; raises ``ValueError`` with a message naming the file."""
+    """The API token from its file; raises ``ValueError`` naming the field, the file and the fix.
+
+    The file is a secret: one readable by group or others is refused like a hotkey would be.
+    """
     try:
-        token = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"influx.token_file {path}: cannot read: {exc.strerror}") from None
-    if not token:
-        raise ValueError(f"influx.token_file {path}: file is empty; put the API token in it")
-    return token
+        return read_secret_file(Path(path))
+    except SecretFileError as exc:
+        raise ValueError(f"influx.token_file {exc}") from None
 
 
 def _neuron_point(v: NeuronView, at: int) -> Any:

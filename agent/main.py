@@ -9,6 +9,7 @@ import structlog
 
 from agent.config import AgentConfig
 from common.config import ConfigError
+from common.listen import ListenError, listen_problem, resolve_listen_address
 
 EXIT_CONFIG = 2
 
@@ -49,7 +50,8 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _check_influx_token(cfg: AgentConfig, source: str) -> None:
+def _check_files(cfg: AgentConfig, source: str) -> None:
+    """Open the files the config names, as the agent will: a bad one is a config error."""
     if cfg.influx.enabled:
         from agent.influx import read_token
 
@@ -57,6 +59,13 @@ def _check_influx_token(cfg: AgentConfig, source: str) -> None:
             read_token(cfg.influx.token_file)
         except ValueError as exc:
             raise ConfigError(source, [str(exc)]) from None
+    if cfg.state_file is not None:
+        from exporters.deregistration import DeregistrationTracker, StateFileError
+
+        try:
+            DeregistrationTracker(cfg.state_file)
+        except StateFileError as exc:
+            raise ConfigError(source, [f"state_file: {exc}"]) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_CONFIG
         try:
             cfg = _load(path)
-            _check_influx_token(cfg, path)
+            _check_files(cfg, path)
         except ConfigError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_CONFIG
@@ -80,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         cfg = _load(args.config)
-        _check_influx_token(cfg, args.config)
+        _check_files(cfg, args.config)
         host, port = _listen(args.listen) if args.listen else (cfg.listen.host, cfg.listen.port)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
@@ -103,22 +112,36 @@ def main(argv: list[str] | None = None) -> int:
     from agent.app import ACCESS_LOGGER, create_app
     from exporters.deregistration import StateFileError
 
+    # An --listen override is what the operator must change, not the file's listen section.
+    fields = ("--listen", "--listen") if args.listen else ("listen.host", "listen.port")
+    where = "taowatch agent" if args.listen else f"taowatch agent: {args.config}"
     try:
+        resolve_listen_address(host, port, host_field=fields[0], port_field=fields[1])
         app = create_app(cfg)
+    except ListenError as exc:
+        print(f"{where}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except StateFileError as exc:
-        print(f"taowatch agent: {exc}", file=sys.stderr)
+        print(f"taowatch agent: {args.config}: state_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     log = structlog.get_logger("taowatch.agent")
-    log.info("listening", url=f"http://{host}:{port}/metrics")
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=None,
-        access_log_class=ACCESS_LOGGER,
-        shutdown_timeout=5.0,
-        handle_signals=True,
-    )
+    # Said before the bind: a busy port is reported below, after the app has cleaned up.
+    log.info("starting", url=f"http://{host}:{port}/metrics")
+    try:
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=None,
+            access_log_class=ACCESS_LOGGER,
+            shutdown_timeout=5.0,
+            handle_signals=True,
+        )
+    except OSError as exc:
+        # Raised while binding, before serving: run_app has already cleaned the app up.
+        problem = listen_problem(exc, host, port, host_field=fields[0], port_field=fields[1])
+        print(f"{where}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

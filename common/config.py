@@ -48,6 +48,21 @@ def _network(value: str) -> str:
 Network = Annotated[str, AfterValidator(_network)]
 
 
+def _expand_user(value: Path) -> Path:
+    # Without this, `state_file: ~/x` would later be taken relative to the config's folder.
+    try:
+        return value.expanduser()
+    except RuntimeError:
+        raise ValueError(
+            f"cannot expand {str(value).split('/')[0]!r}: no such user or no home directory; "
+            "write the path out in full"
+        ) from None
+
+
+# Every path field of every config: `~` and `~user` mean a home directory, as in a shell.
+UserPath = Annotated[Path, AfterValidator(_expand_user)]
+
+
 class ChainSection(StrictModel):
     """The ``chain`` section, one vocabulary for every component that talks to a chain.
 
@@ -127,23 +142,95 @@ def validate(model: type[M], data: Any, source: str) -> M:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping repeats a key; marks point at the repeat, the message at the first one."""
+
+    def __init__(self, key: Any, first: yaml.Node, repeat: yaml.Node):
+        super().__init__(
+            problem=(
+                f"duplicate key {key!r} (first set on line {first.start_mark.line + 1}); "
+                "keep one of them"
+            ),
+            problem_mark=repeat.start_mark,
+        )
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping which repeats a key.
+
+    PyYAML keeps the last of two equal keys, so a pasted-in second ``chain:`` section would
+    silently replace the first; an operator should be told instead. Keys brought in by a merge
+    (``<<: *anchor``) may still be overridden: that is what a merge is for.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                earlier = first_seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it with its position
+            if earlier is not None:
+                raise DuplicateKeyError(key, earlier, key_node)
+            first_seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _user_path(path: str | Path) -> Path:
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # ~user naming nobody, or no home directory to expand ~ to
+        return Path(path)
+
+
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file, reporting unreadable files and syntax errors with their position."""
-    path = Path(path)
+    """Parse a YAML file, reporting unreadable files and syntax errors with their position.
+
+    Every failure is a :class:`ConfigError` naming the file and what to do about it: a
+    missing file, a directory, unreadable or non-UTF-8 bytes, a syntax error, a repeated key.
+    """
+    path = _user_path(path)
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found; check the path"]) from None
+        raise ConfigError(source, ["file not found; check the path"]) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            source, ["is a directory; give the path of the YAML file in it"]
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            source, ["permission denied; make the file readable by the user running taowatch"]
+        ) from None
     except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read file: {exc.strerror}"]) from None
+        raise ConfigError(source, [f"cannot read file: {exc.strerror or exc}"]) from None
     try:
-        return yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            source,
+            [
+                f"line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                f"{exc.start}); save the file as UTF-8"
+            ],
+        ) from None
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise ConfigError(str(path), [f"{where}: invalid YAML: {exc.problem}"]) from None
+        raise ConfigError(source, [f"{where}: invalid YAML: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:  # e.g. a control character the YAML reader refuses
+        raise ConfigError(source, [f"invalid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(source, ["invalid YAML: nested too deeply"]) from None
 
 
 def load_config(model: type[M], path: str | Path) -> M:
     """Read and validate a YAML config file."""
-    return validate(model, read_yaml(path), str(path))
+    return validate(model, read_yaml(path), str(_user_path(path)))

@@ -133,6 +133,8 @@ class DeregistrationTracker:
             return
         except OSError as exc:
             raise StateFileError(f"{path}: cannot read state file: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            text = ""  # reported below, as any other unusable content
         try:
             data = json.loads(text)
             if data.get("version") != STATE_VERSION:

@@ -323,9 +323,10 @@ class EndpointPool:
         await asyncio.gather(
             *(ep.finality.stop() for ep in self.endpoints if ep.finality is not None)
         )
+        # Every client, connected or not: a connect that failed has still opened its HTTP
+        # session, and leaving it open is an "Unclosed client session" at exit.
         for ep in self.endpoints:
-            if ep.connected:
-                with contextlib.suppress(Exception):
-                    await ep.client.close()
-                ep.connected = False
-                ep.ready.clear()
+            with contextlib.suppress(Exception):
+                await ep.client.close()
+            ep.connected = False
+            ep.ready.clear()

@@ -16,6 +16,7 @@ import sys
 import structlog
 
 from common.config import ConfigError
+from common.listen import ListenError
 from common.logs import setup_logging
 from neuron.config import CommonConfig, load_miner_config, load_validator_config
 from neuron.task import TaskError, load_task
@@ -79,20 +80,24 @@ def _main(role: str, argv: list[str]) -> int:
         )
         task_name = config.task.name if role == "miner" else config.query.task
         load_task(task_name)
-    except (ConfigError, WalletError) as exc:
+    except ConfigError as exc:
         print(f"taowatch {role}: {exc}", file=sys.stderr)
         return 2
+    except WalletError as exc:
+        print(f"taowatch {role}: {path}: wallet: {exc}", file=sys.stderr)
+        return 2
     except TaskError as exc:
-        print(f"taowatch {role}: {path}: task: {exc}", file=sys.stderr)
+        field = "task.name" if role == "miner" else "query.task"
+        print(f"taowatch {role}: {path}: {field}: {exc}", file=sys.stderr)
         return 2
     if check:
         print(f"taowatch {role}: {path} OK (hotkey {wallet.hotkey_ss58})")
         return 0
     setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
-    return asyncio.run(_run(role, config, wallet))
+    return asyncio.run(_run(role, config, wallet, path))
 
 
-async def _run(role: str, config: CommonConfig, wallet) -> int:
+async def _run(role: str, config: CommonConfig, wallet, source: str) -> int:
     from neuron.runtime import build_neuron, chain_client
 
     log = structlog.get_logger(f"neuron.{role}")
@@ -104,10 +109,10 @@ async def _run(role: str, config: CommonConfig, wallet) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await neuron.start()
-    except OSError as exc:  # typically a port already in use
+    except ListenError as exc:  # a port in use, a host that names no address here
         await neuron.stop()
         await client.close()
-        print(f"taowatch {role}: cannot listen: {exc.strerror or exc}", file=sys.stderr)
+        print(f"taowatch {role}: {source}: {exc}", file=sys.stderr)
         return 2
     connector = asyncio.create_task(_connect(client, stop, log))
     log.info(f"{role} started", network=config.chain.network, netuid=config.chain.netuid)

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from common.chain import is_rpc_network
-from common.config import ChainSection, Network, StrictModel, load_config
+from common.config import ChainSection, Network, StrictModel, UserPath, load_config
 from common.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
 
 
@@ -48,7 +48,7 @@ class NeuronChainSection(ChainSection):
 class WalletSection(StrictModel):
     name: str = Field(min_length=1)
     hotkey: str = Field(default="default", min_length=1)
-    path: Path = Path("~/.bittensor/wallets")
+    path: UserPath = Path("~/.bittensor/wallets")
     # Only for a developer machine: a coldkey private key on a server that answers the
     # internet is the one key whose theft cannot be undone.
     allow_coldkey_on_host: bool = False

@@ -129,7 +129,7 @@ class Miner:
         await self.runtime.serve_metrics()
         guard = self._connection_guard()
         runner, self.axon_port = await start_bounded_site(
-            self.axon.app(), cfg.axon.host, cfg.axon.port, guard
+            self.axon.app(), cfg.axon.host, cfg.axon.port, guard, section="axon"
         )
         self.runtime.on_close(runner.cleanup)
         self.log.info(

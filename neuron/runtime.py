@@ -92,7 +92,9 @@ class NeuronRuntime:
         m = self.config.metrics
         if not m.enabled:
             return
-        runner, self.metrics_port = await start_site(metrics_app(self.metrics), m.host, m.port)
+        runner, self.metrics_port = await start_site(
+            metrics_app(self.metrics), m.host, m.port, section="metrics"
+        )
         self.on_close(runner.cleanup)
         self.log.info("metrics listening", host=m.host, port=self.metrics_port)
 

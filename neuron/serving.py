@@ -47,6 +47,8 @@ from typing import Protocol
 import structlog
 from aiohttp import web
 
+from common.listen import ListenError, listen_problem
+
 # Descriptors kept back from the connection cap for everything else the process opens (the
 # listening sockets, the metrics listener and its scrapes, the chain websocket, log files)
 # and for sockets in flight: asyncio accepts a batch before our factory sees any of them, and
@@ -430,19 +432,38 @@ class AcceptErrorReporter:
             loop.set_exception_handler(self._previous)
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start ``app`` on host:port; returns the runner and the bound port (port 0 = any)."""
+async def start_site(
+    app: web.Application, host: str, port: int, *, section: str
+) -> tuple[web.AppRunner, int]:
+    """Start ``app`` on host:port; returns the runner and the bound port (port 0 = any).
+
+    A bind that fails raises :class:`~common.listen.ListenError` naming ``section.host`` or
+    ``section.port``, the config fields that set this address.
+    """
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    await _start_or_explain(site, runner, host, port, section)
     sockets = site._server.sockets if site._server else []  # aiohttp keeps no public accessor
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, bound
 
 
+async def _start_or_explain(
+    site: web.BaseSite, runner: web.AppRunner, host: str, port: int, section: str
+) -> None:
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        problem = listen_problem(
+            exc, host, port, host_field=f"{section}.host", port_field=f"{section}.port"
+        )
+        raise ListenError(problem) from None
+
+
 async def start_bounded_site(
-    app: web.Application, host: str, port: int, guard: ConnectionGuard
+    app: web.Application, host: str, port: int, guard: ConnectionGuard, *, section: str = "axon"
 ) -> tuple[web.AppRunner, int]:
     """Start ``app`` behind ``guard``; returns the runner and the bound port (port 0 = any)."""
     limits = guard.limits
@@ -458,5 +479,5 @@ async def start_bounded_site(
     )
     await runner.setup()
     site = BoundedSite(runner, host, port, guard)
-    await site.start()
+    await _start_or_explain(site, runner, host, port, section)
     return runner, site.port

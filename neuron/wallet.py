@@ -11,11 +11,12 @@ for a development machine, and a hotkey file readable by group or others is refu
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from bittensor.keyfiles import Keyfile, Keypair
+
+from common.secret_files import SecretFileError, check_secret_file
 
 
 class WalletError(Exception):
@@ -89,12 +90,10 @@ class HotkeyWallet:
 
 def check_private_key_mode(path: Path) -> None:
     """Refuse a key file that users other than its owner can read or write."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise WalletError(
-            f"{path}: key file mode is {mode:04o}, readable or writable by group or others; "
-            f"restrict it with: chmod 600 {path}"
-        )
+    try:
+        check_secret_file(path)
+    except SecretFileError as exc:
+        raise WalletError(str(exc)) from None
 
 
 def load_hotkey_wallet(

@@ -115,21 +115,20 @@ def _serve(args) -> int:
     from common.logs import setup_logging
 
     setup_logging(args.log_level, args.log_format)
-    from simnet.scenario import load_scenario
+    from simnet.scenario import load_scenario, scenario_path
 
+    source = str(scenario_path(args.scenario))
     try:
         scenario = load_scenario(args.scenario)
-    except ConfigError as exc:
-        print(f"taowatch simnet serve: invalid scenario\n{exc}", file=sys.stderr)
-        return 2
-    block_time = FAST_BLOCK_TIME if args.fast else (args.block_time or scenario.block_time)
-    if block_time <= 0:
-        print("taowatch simnet serve: --block-time must be > 0 seconds", file=sys.stderr)
-        return 2
-    if args.check_config:
-        print(describe(scenario, args.scenario, block_time))
-        return 0
-    try:
+        block_time = FAST_BLOCK_TIME if args.fast else (args.block_time or scenario.block_time)
+        if block_time <= 0:
+            print("taowatch simnet serve: --block-time must be > 0 seconds", file=sys.stderr)
+            return 2
+        if args.check_config:
+            # Built for real on a throwaway chain: some refusals only the chain can make.
+            _check_world(scenario, source, block_time)
+            print(describe(scenario, args.scenario, block_time))
+            return 0
         asyncio.run(
             serve(
                 scenario,
@@ -139,8 +138,12 @@ def _serve(args) -> int:
                 args.manual,
                 args.ready_file,
                 args.genesis_nonce,
+                source=source,
             )
         )
+    except ConfigError as exc:
+        print(f"taowatch simnet serve: invalid scenario\n{exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(
             f"taowatch simnet serve: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
@@ -174,8 +177,25 @@ def describe(scenario, source: str, block_time: float) -> str:
     return "\n".join(lines)
 
 
+def _check_world(scenario, source: str, block_time: float) -> None:
+    """Build the scenario's genesis on a throwaway chain; raises ``ConfigError``."""
+    from simnet.scenario import World
+    from simnet.state import Chain
+
+    chain = Chain(block_time=block_time, seed=scenario.seed, genesis_nonce="check-config")
+    World(chain, scenario, source=source).build()
+
+
 async def serve(
-    scenario, host: str, port: int, block_time: float, manual: bool, ready_file, genesis_nonce=None
+    scenario,
+    host: str,
+    port: int,
+    block_time: float,
+    manual: bool,
+    ready_file,
+    genesis_nonce=None,
+    *,
+    source: str = "scenario",
 ):
     import secrets
 
@@ -201,7 +221,7 @@ async def serve(
         f.latency = spec.latency if spec else 0.0
         f.drop_rate = spec.drop_rate if spec else 0.0
 
-    server.world = World(chain, scenario, on_faults=apply_faults).build()
+    server.world = World(chain, scenario, on_faults=apply_faults, source=source).build()
     runner = web.AppRunner(server.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

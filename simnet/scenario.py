@@ -13,16 +13,17 @@ A malformed scenario fails with the file, the field and what was expected
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
 import structlog
 from bittensor import keyfiles
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
 
@@ -41,6 +42,32 @@ class Account(StrictModel):
     uri: str | None = None
     ss58: str | None = None
     tao: Annotated[float, Field(ge=0)] = 0.0
+
+    @field_validator("uri")
+    @classmethod
+    def _derivable(cls, uri: str | None) -> str | None:
+        if uri is not None:
+            try:
+                keyfiles.Keypair.create_from_uri(uri)
+            except Exception:  # the SDK raises several types for a malformed URI
+                raise ValueError(
+                    "not a dev account URI; write it like //Alice or //Alice//stash, "
+                    "or give the account's ss58 instead"
+                ) from None
+        return uri
+
+    @field_validator("ss58")
+    @classmethod
+    def _address(cls, ss58: str | None) -> str | None:
+        if ss58 is not None:
+            try:
+                keyfiles.Keypair(ss58_address=ss58)
+            except Exception:
+                raise ValueError(
+                    "not an ss58 address; copy it from `btcli wallet overview`, or give a dev "
+                    "uri such as //Alice instead"
+                ) from None
+        return ss58
 
     @model_validator(mode="after")
     def _one_of(self) -> Account:
@@ -72,7 +99,8 @@ class SimNeuron(StrictModel):
 
 
 class SubnetSpec(StrictModel):
-    netuid: Annotated[int, Field(ge=1, le=65535)]
+    # simnet has no root subnet, and subtensor's netuids stop at 4095.
+    netuid: Annotated[int, Field(ge=1, le=4095)]
     tempo: PosInt = 360
     max_uids: PosInt = 256
     max_validators: PosInt = 64
@@ -87,6 +115,26 @@ class SubnetSpec(StrictModel):
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
     alpha_price_tao: Annotated[float, Field(gt=0)] = 0.25
     neurons: list[SimNeuron] = []
+
+    @model_validator(mode="after")
+    def _fits(self) -> SubnetSpec:
+        # Registering past max_uids would evict the scenario's own neurons (or fail when all
+        # are immune), so the world would not be the one the file describes.
+        if len(self.neurons) > self.max_uids:
+            raise ValueError(
+                f"neurons: {len(self.neurons)} neurons do not fit in max_uids {self.max_uids}; "
+                "raise max_uids or remove neurons"
+            )
+        seen: dict[str, int] = {}
+        for i, n in enumerate(self.neurons):
+            # A neuron's keys derive from its name: two entries would be one hotkey twice.
+            if n.name in seen:
+                raise ValueError(
+                    f"neurons[{i}].name: {n.name!r} is already neurons[{seen[n.name]}].name; "
+                    "give every neuron of a subnet its own name"
+                )
+            seen[n.name] = i
+        return self
 
 
 class Scale(StrictModel):
@@ -249,11 +297,16 @@ class Scenario(StrictModel):
         return self
 
 
+def scenario_path(path: str | Path | None = None) -> Path:
+    """The file a ``--scenario`` value names; ``None`` or ``"default"`` is the bundled one."""
+    if path is None or str(path) == "default":
+        return DEFAULT_SCENARIO
+    return Path(path).expanduser()
+
+
 def load_scenario(path: str | Path | None = None) -> Scenario:
     """Load a scenario file; ``None`` or ``"default"`` gives the bundled default."""
-    if path is None or str(path) == "default":
-        path = DEFAULT_SCENARIO
-    return load_config(Scenario, path)
+    return load_config(Scenario, scenario_path(path))
 
 
 def neuron_keypair(name: str) -> keyfiles.Keypair:
@@ -287,8 +340,11 @@ class World:
         scenario: Scenario,
         *,
         on_faults: Callable[[FaultSpec | None], None] | None = None,
+        source: str = "scenario",
     ):
         self.chain = chain
+        # The scenario's file, named in the ConfigError a world that cannot be built raises.
+        self.source = source
         self.scenario = scenario
         self.on_faults = on_faults
         self.rng = random.Random(scenario.seed)
@@ -302,43 +358,70 @@ class World:
     # -- genesis -----------------------------------------------------------------------------
 
     def build(self) -> World:
+        """Set up genesis; a scenario the chain refuses raises ``ConfigError`` naming the field.
+
+        The model catches what it can see in the file; what only the chain knows (a stake
+        below its minimum, a pool that cannot pay it out) surfaces here, still as a config
+        problem rather than a traceback.
+        """
         with self.chain.ledger.one_reseal():
             return self._build()
 
     def _build(self) -> World:
         sc, chain = self.scenario, self.chain
-        for acct in sc.accounts:
-            chain.fund(acct.address, round(acct.tao * 1e9))
-        for spec in sc.all_subnets:
-            chain.create_subnet(
-                spec.netuid,
-                tempo=spec.tempo,
-                max_uids=spec.max_uids,
-                max_validators=spec.max_validators,
-                immunity_period=spec.immunity_period,
-                activity_cutoff=spec.activity_cutoff,
-                burn_rao=round(spec.burn_tao * 1e9),
-                weights_rate_limit=spec.weights_rate_limit,
-                min_allowed_weights=spec.min_allowed_weights,
-                commit_reveal=spec.commit_reveal,
-                emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
-                tao_in_rao=round(spec.pool_tao * 1e9),
-                alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
-            )
-            for n in spec.neurons:
-                hot, cold = simulated_keys(n)
-                self.names[n.name] = hot.ss58_address
-                stake_rao = round(n.stake_tao * 1e9)
-                chain.fund(cold.ss58_address, stake_rao + round(spec.burn_tao * 1e9) + 10**9)
-                chain.register(spec.netuid, hot.ss58_address, cold.ss58_address)
-                if stake_rao:
-                    chain.add_stake(cold.ss58_address, hot.ss58_address, spec.netuid, stake_rao)
-                if n.role == "miner":
-                    # Simulated miners publish no axon: they have no server to answer, and a
-                    # validator must never be sent off this machine to look for one.
-                    self.quality[(spec.netuid, hot.ss58_address)] = n.quality
+        for i, acct in enumerate(sc.accounts):
+            with self._field(f"accounts[{i}]"):
+                chain.fund(acct.address, round(acct.tao * 1e9))
+        for i, spec in enumerate(sc.all_subnets):
+            with self._field(f"subnets[{i}]"):
+                self._create_subnet(spec)
+            for j, n in enumerate(spec.neurons):
+                with self._field(f"subnets[{i}].neurons[{j}] ({n.name})"):
+                    self._add_neuron(spec, n)
         chain.on_block(self._on_block)
         return self
+
+    @contextlib.contextmanager
+    def _field(self, where: str) -> Iterator[None]:
+        try:
+            yield
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(
+                self.source, [f"{where}: the chain refuses it: {exc}; change this entry"]
+            ) from None
+
+    def _create_subnet(self, spec: SubnetSpec) -> None:
+        self.chain.create_subnet(
+            spec.netuid,
+            tempo=spec.tempo,
+            max_uids=spec.max_uids,
+            max_validators=spec.max_validators,
+            immunity_period=spec.immunity_period,
+            activity_cutoff=spec.activity_cutoff,
+            burn_rao=round(spec.burn_tao * 1e9),
+            weights_rate_limit=spec.weights_rate_limit,
+            min_allowed_weights=spec.min_allowed_weights,
+            commit_reveal=spec.commit_reveal,
+            emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
+            tao_in_rao=round(spec.pool_tao * 1e9),
+            alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
+        )
+
+    def _add_neuron(self, spec: SubnetSpec, n: SimNeuron) -> None:
+        chain = self.chain
+        hot, cold = simulated_keys(n)
+        self.names[n.name] = hot.ss58_address
+        stake_rao = round(n.stake_tao * 1e9)
+        chain.fund(cold.ss58_address, stake_rao + round(spec.burn_tao * 1e9) + 10**9)
+        chain.register(spec.netuid, hot.ss58_address, cold.ss58_address)
+        if stake_rao:
+            chain.add_stake(cold.ss58_address, hot.ss58_address, spec.netuid, stake_rao)
+        if n.role == "miner":
+            # Simulated miners publish no axon: they have no server to answer, and a
+            # validator must never be sent off this machine to look for one.
+            self.quality[(spec.netuid, hot.ss58_address)] = n.quality
 
     def hotkey(self, name_or_ss58: str) -> str:
         return self.names.get(name_or_ss58, name_or_ss58)

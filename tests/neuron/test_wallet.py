@@ -165,5 +165,5 @@ def test_a_busy_port_is_a_clear_error_not_a_traceback(tmp_path):
             timeout=120,
         )
     assert run.returncode == 2
-    assert "cannot listen" in run.stderr
+    assert f"metrics.port: 127.0.0.1:{port} is already in use" in run.stderr
     assert "Traceback" not in run.stderr

@@ -25,6 +25,7 @@ from exporters.collector import ChainCollector
 from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.subnets import legacy_rules
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_wallet, in_process_backends, small_world
 
@@ -268,6 +269,7 @@ async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashe
             max_uids=8,
             owner_coldkey=owner.coldkey.ss58_address,
             owner_hotkey=owner.hotkey.ss58_address,
+            **legacy_rules(),
         )
     chain.step()
     hk = world.miners[0].hotkey.ss58_address
@@ -526,6 +528,7 @@ async def test_a_coldkey_watch_finds_its_hotkeys_on_every_subnet(world):
         max_uids=8,
         owner_coldkey=world.owner.coldkey.ss58_address,
         owner_hotkey=world.owner.hotkey.ss58_address,
+        **legacy_rules(),
     )
     second_hotkey = dev_wallet("Miner1Second").hotkey.ss58_address
     chain.register(5, second_hotkey, miner.coldkey.ss58_address)

@@ -109,7 +109,9 @@ class Registrar:
             evict = self.neuron_to_evict(netuid)
             if evict is None:
                 raise ChainFailure(
-                    "NoNeuronIdAvailable", f"subnet {netuid} is full and every neuron is immune"
+                    "NoNeuronIdAvailable",
+                    f"subnet {netuid} is full and no neuron may be pruned (the owner's is "
+                    f"immune; at most {sn.min_non_immune_uids} non-immune and no immune ones)",
                 )
             uid = evict
         if cost:

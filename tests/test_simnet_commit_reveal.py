@@ -73,7 +73,7 @@ async def test_set_weights_on_a_commit_reveal_subnet_sends_the_runtimes_timelock
     assert call.params["commit_reveal_version"] == 4
     events = [(e.module, e.event) for e in receipt.events]
     assert ("SubtensorModule", "TimelockedWeightsCommitted") in events
-    [(epoch, [entry])] = pending.items()
+    [(_epoch, [entry])] = pending.items()
     assert entry["hotkey"] == validator.hotkey.ss58_address
     assert entry["commit_block"] == receipt.block
     assert entry["reveal_round"] == result.data["reveal_round"]

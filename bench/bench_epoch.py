@@ -155,6 +155,7 @@ def chain_epoch_seconds(n: int, validators: int = 64, repeats: int = 3) -> float
     """The epoch as simnet runs it: from stored neurons (u16 weight and bond tuples), through
     Yuma, back into stored neurons and stake. Best of ``repeats``."""
     from simnet.state import Chain
+    from simnet.subnets import legacy_rules
 
     rng = random.Random(1)
     chain = Chain(block_time=12)
@@ -165,6 +166,7 @@ def chain_epoch_seconds(n: int, validators: int = 64, repeats: int = 3) -> float
         max_validators=validators,
         weights_rate_limit=0,
         immunity_period=0,
+        **legacy_rules(),
     )
     hotkeys = [f"hot-{i}" for i in range(n)]
     for i, hk in enumerate(hotkeys):

@@ -34,6 +34,7 @@ from exporters.chain import ChainPoller, WatchPlan
 from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.subnets import legacy_rules
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_keypair, in_process_backends, isolate_token_symbol_cache
 
@@ -73,6 +74,7 @@ def build_chain(subnets: int, uids: int) -> tuple[Chain, list[tuple[int, str]]]:
             max_uids=uids,
             owner_coldkey=owner.ss58_address,
             owner_hotkey=dev_keypair(f"Owner{netuid}").ss58_address,
+            **legacy_rules(),
         )
         for i in range(uids - 1):
             hk = dev_keypair(f"n{netuid}-{i}").ss58_address

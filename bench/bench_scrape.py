@@ -42,6 +42,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as om_gener
 from agent.app import EXPOSITION_KEY, POLLER_KEY, REGISTRY_KEY, create_app
 from agent.config import AgentConfig
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.subnets import legacy_rules
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_keypair, in_process_backends, isolate_token_symbol_cache
 
@@ -52,7 +53,12 @@ def build_chain(subnets: int, uids: int) -> Chain:
     chain.fund(owner, 10**9 * RAO_PER_TAO)
     for netuid in range(1, subnets + 1):
         chain.create_subnet(
-            netuid, tempo=100, max_uids=uids, owner_coldkey=owner, owner_hotkey=owner
+            netuid,
+            tempo=100,
+            max_uids=uids,
+            owner_coldkey=owner,
+            owner_hotkey=owner,
+            **legacy_rules(),
         )
         for i in range(uids - 1):
             # Distinct, valid-looking hotkeys without deriving 4096 keypairs.

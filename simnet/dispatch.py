@@ -3,7 +3,7 @@
 Each handler raises :class:`ChainFailure` before changing anything. A failed dispatch is
 reported with the runtime's ``DispatchError`` shape, the module error index taken from the
 SDK's generated error catalog so the SDK decodes the name it expects. Timelocked
-(commit-reveal) weights are refused with ``CommitRevealUnsupported``: simnet has no drand.
+(commit-reveal) weights go to :mod:`simnet.commit_reveal`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from simnet.records import EXISTENTIAL_DEPOSIT_RAO, ChainFailure, Extrinsic
 
 if TYPE_CHECKING:
     from simnet.accounts import Balances
+    from simnet.commit_reveal import CommitReveal
     from simnet.ledger import Ledger
     from simnet.registration import Registrar
     from simnet.stake import StakePool
@@ -103,8 +104,10 @@ class CallTable:
         registrar: Registrar,
         stake: StakePool,
         weights: Weights,
+        commit_reveal: CommitReveal,
         errors: ErrorIndex | None = None,
     ):
+        self._commit_reveal = commit_reveal
         self._ledger = ledger
         self._balances = balances
         self._subnets = subnets
@@ -150,13 +153,17 @@ class CallTable:
         )
 
     def _commit_timelocked(self, ext: Extrinsic) -> None:
-        sn = self._subnets.get(int(_p(ext, "netuid")))
-        if not sn.commit_reveal:
-            raise ChainFailure("CommitRevealDisabled", f"subnet {sn.netuid} has commit-reveal off")
-        raise ChainFailure(
-            "CommitRevealUnsupported",
-            "simnet does not model commit-reveal weights (no drand); turn commit_reveal off "
-            f"on subnet {sn.netuid}",
+        if int(_p(ext, "mecid", 0)) != 0:
+            raise ChainFailure("MechanismDoesNotExist", "simnet subnets have one mechanism (0)")
+        commit = _p(ext, "commit")
+        if isinstance(commit, str):
+            commit = bytes.fromhex(commit.removeprefix("0x"))
+        self._commit_reveal.commit(
+            int(_p(ext, "netuid")),
+            ext.signer,
+            bytes(commit),
+            int(_p(ext, "reveal_round")),
+            int(_p(ext, "commit_reveal_version")),
         )
 
     def _serve_axon(self, ext: Extrinsic) -> None:

@@ -1,6 +1,7 @@
 """Block production: what happens, in order, when the chain makes a block.
 
-Emission accrues, due epochs run, pending extrinsics are applied in submission order,
+The burn decays, matured commit-reveal weights are revealed, emission accrues, due epochs
+run, pending extrinsics are applied in submission order,
 on-block hooks fire, then the block is sealed (state as of the end of that block) and the
 extrinsics' submitters and finality waiters are told.
 """
@@ -11,10 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simnet import burn
 from simnet.dispatch import dispatch_info
 from simnet.epoch import epoch_due
 
 if TYPE_CHECKING:
+    from simnet.commit_reveal import CommitReveal
     from simnet.epoch import Epochs
     from simnet.ledger import Ledger
     from simnet.pool import TxPool
@@ -25,8 +28,16 @@ class BlockProducer:
     """Not thread-safe by itself: drive it from one thread. The lock only turns accidental
     reentry (a hook that steps the chain) into a clear error instead of a corrupt block."""
 
-    def __init__(self, ledger: Ledger, subnets: Subnets, epochs: Epochs, pool: TxPool):
+    def __init__(
+        self,
+        ledger: Ledger,
+        subnets: Subnets,
+        epochs: Epochs,
+        pool: TxPool,
+        commit_reveal: CommitReveal,
+    ):
         self._ledger = ledger
+        self._commit_reveal = commit_reveal
         self._subnets = subnets
         self._epochs = epochs
         self._pool = pool
@@ -60,9 +71,10 @@ class BlockProducer:
         ledger.emit("System", "ExtrinsicSuccess", {"dispatch_info": dispatch_info(None)})
         ledger.extrinsic_index = None
         for sn in self._subnets:
-            if sn.registrations_this_block:
+            if burn.decay(sn, b) or sn.registrations_this_block:
                 sn.registrations_this_block = 0
                 ledger.subnet_changed(sn.netuid)
+        self._commit_reveal.reveal_due(b)
         for netuid in self._subnets.netuids:
             sn = self._subnets.get(netuid)
             sn.pending_emission += sn.emission_per_block_rao

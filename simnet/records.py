@@ -80,6 +80,16 @@ class Neuron:
     bonds: tuple[tuple[int, int], ...] = ()
 
 
+@dataclass(frozen=True)
+class TimelockedCommit:
+    """One ``commit_timelocked_mechanism_weights`` as the runtime queues it."""
+
+    hotkey: str
+    commit_block: int
+    ciphertext: bytes  # the compressed TLE ciphertext, as the SDK sent it
+    reveal_round: int  # the drand round whose signature opens it
+
+
 @dataclass
 class Subnet:
     """One subnet's parameters and state. Mutated only by the chain's components."""
@@ -113,6 +123,18 @@ class Subnet:
     last_epoch_block: int = 0
     epoch_index: int = 0
     registrations_this_block: int = 0
+    # Commit-reveal and moving registration (simnet.commit_reveal, simnet.burn): neutral
+    # defaults here; Subnets.create sets the chain's.
+    reveal_period_epochs: int = 1
+    min_burn_rao: int = 0
+    max_burn_rao: int = 0
+    burn_half_life: int = 0
+    burn_increase_mult: float = 1.0
+    min_non_immune_uids: int = 0
+    # epoch -> commits made in it, as TimelockedWeightCommits stores them
+    timelocked_commits: dict[int, tuple[TimelockedCommit, ...]] | MappingProxyType = field(
+        default_factory=dict
+    )
     neurons: list[Neuron] | tuple[Neuron, ...] = field(default_factory=list)
     uids: dict[str, int] | MappingProxyType = field(default_factory=dict)
     stake: dict[tuple[str, str], int] | MappingProxyType = field(default_factory=dict)
@@ -147,6 +169,7 @@ class Subnet:
             uids=MappingProxyType(dict(self.uids)),
             stake=MappingProxyType(dict(self.stake)),
             axons=MappingProxyType(dict(self.axons)),
+            timelocked_commits=MappingProxyType(dict(self.timelocked_commits)),
         )
 
 

@@ -1,12 +1,19 @@
 """Registration, eviction and immunity.
 
 Burned registration only: the coldkey pays ``burn_rao`` (recycled; it does not move the
-pool). A free uid is used first; on a full subnet the non-immune neuron with the lowest
-emission is replaced (ties: older registration, then lower uid). A neuron is immune for
-``immunity_period`` blocks after registering; the subnet owner's hotkey is always immune.
-Re-registration clears weights and bonds pointing at the uid, the permit, and sets
-``last_update`` to the registration block. ``NeuronRegistered(netuid, uid, hotkey)`` is
-emitted; deregistration has no event, as on chain.
+pool), after which the burn is bumped (:mod:`simnet.burn`). A free uid is used first;
+pruning happens only on a registration into a full subnet, by subtensor's
+``get_neuron_to_prune``: the owner's hotkey is never a candidate; the lowest-emission
+non-immune neuron goes (ties: older registration, then lower uid) when more than
+``min_non_immune_uids`` (default 10) non-immune neurons exist, otherwise the lowest by the
+same order among the immune ones, and with no immune candidate the registration fails
+(``NoNeuronIdAvailable``). A neuron is immune for ``immunity_period`` blocks after
+registering. Re-registration is ``replace_neuron`` + ``clear_neuron``: the uid's own
+weights and bond row go, weights pointing at it are zeroed (kept as explicit zeros), other
+validators' bonds on its column are left alone, the permit is cleared and ``last_update``
+is the registration block. ``NeuronRegistered(netuid, uid, hotkey)`` is emitted;
+deregistration has no event, as on chain. Simplified: ``ImmuneOwnerUidsLimit`` is 1 (only
+the owner's subnet hotkey is owner-immune).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from simnet import burn as burn_price
 from simnet.records import ChainFailure, Neuron, Subnet
 
 if TYPE_CHECKING:
@@ -33,13 +41,22 @@ class Registrar:
         return nrn.hotkey == sn.owner_hotkey or block - nrn.registered_at < sn.immunity_period
 
     def neuron_to_evict(self, netuid: int) -> int | None:
-        """The uid a registration on a full subnet would replace, or None if all are immune."""
+        """The uid a registration on a full subnet would replace (``get_neuron_to_prune``),
+        or None when no neuron may go."""
         sn = self._subnets.get(netuid)
         block = self._ledger.building_block
-        candidates = [n for n in sn.neurons if not self.immune(sn, n, block)]
-        if not candidates:
+        free, immune = [], []
+        for nrn in sn.neurons:
+            if nrn.hotkey == sn.owner_hotkey:
+                continue
+            if block - nrn.registered_at < sn.immunity_period:
+                immune.append(nrn)
+            else:
+                free.append(nrn)
+        pool = free if len(free) > sn.min_non_immune_uids else immune
+        if not pool:
             return None
-        return min(candidates, key=lambda n: (n.emission, n.registered_at, n.uid)).uid
+        return min(pool, key=lambda n: (n.emission, n.registered_at, n.uid)).uid
 
     def register(
         self,
@@ -92,7 +109,9 @@ class Registrar:
             evict = self.neuron_to_evict(netuid)
             if evict is None:
                 raise ChainFailure(
-                    "NoNeuronIdAvailable", f"subnet {netuid} is full and every neuron is immune"
+                    "NoNeuronIdAvailable",
+                    f"subnet {netuid} is full and no neuron may be pruned (the owner's is "
+                    f"immune; at most {sn.min_non_immune_uids} non-immune and no immune ones)",
                 )
             uid = evict
         if cost:
@@ -107,16 +126,20 @@ class Registrar:
             old = sn.neurons[uid]
             del sn.uids[old.hotkey]
             sn.neurons[uid] = fresh
-            # subtensor's clear_neuron: nothing may keep pointing at the reused uid.
-            for i, nrn in enumerate(sn.neurons):
-                if i == uid:
-                    continue
-                w = tuple(p for p in nrn.weights if p[0] != uid)
-                b = tuple(p for p in nrn.bonds if p[0] != uid)
-                if len(w) != len(nrn.weights) or len(b) != len(nrn.bonds):
-                    sn.neurons[i] = replace(nrn, weights=w, bonds=b)
+            self._clear_weights_on(sn, uid)
         sn.uids[hotkey] = uid
         sn.registrations_this_block += 1
+        burn_price.bump(sn)
         self._ledger.subnet_changed(sn.netuid)
         self._ledger.emit("SubtensorModule", "NeuronRegistered", [sn.netuid, uid, hotkey])
         return uid
+
+    @staticmethod
+    def _clear_weights_on(sn: Subnet, uid: int) -> None:
+        """``clear_neuron``'s "set weights FOR the neuron_uid to 0": the entries stay, as
+        explicit zeros; bonds other validators hold on the column are not touched (the new
+        neuron's own row starts empty, and the epoch masks recently registered columns)."""
+        for i, nrn in enumerate(sn.neurons):
+            if i != uid and any(j == uid and w for j, w in nrn.weights):
+                zeroed = tuple((j, 0 if j == uid else w) for j, w in nrn.weights)
+                sn.neurons[i] = replace(nrn, weights=zeroed)

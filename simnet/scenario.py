@@ -110,6 +110,14 @@ class SubnetSpec(StrictModel):
     weights_rate_limit: NonNegInt = 100
     min_allowed_weights: NonNegInt = 1
     commit_reveal: bool = False
+    reveal_period_epochs: PosInt = 1  # epochs from a commit to its reveal
+    # The moving burn (simnet.burn): with min and max unset the burn stays at burn_tao.
+    min_burn_tao: Annotated[float, Field(ge=0)] | None = None
+    max_burn_tao: Annotated[float, Field(ge=0)] | None = None
+    burn_half_life: NonNegInt = 360
+    burn_increase_mult: Annotated[float, Field(ge=1, le=3)] = 1.26
+    # Pruning keeps this many non-immune uids before it takes an immune one (chain: 10).
+    min_non_immune_uids: NonNegInt = 0
     emission_tao_per_block: Annotated[float, Field(ge=0)] = 1.0
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
@@ -404,6 +412,7 @@ class World:
             weights_rate_limit=spec.weights_rate_limit,
             min_allowed_weights=spec.min_allowed_weights,
             commit_reveal=spec.commit_reveal,
+            **registration_params(spec),
             emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
             tao_in_rao=round(spec.pool_tao * 1e9),
             alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
@@ -531,3 +540,23 @@ class World:
 
 
 __all__ = ["DEFAULT_SCENARIO", "ConfigError", "Scale", "Scenario", "World", "load_scenario"]
+
+
+def registration_params(spec: SubnetSpec) -> dict[str, int | float]:
+    """A subnet spec's commit-reveal period, moving burn and pruning floor, for ``create``."""
+    burn = round(spec.burn_tao * 1e9)
+    low = burn if spec.min_burn_tao is None else round(spec.min_burn_tao * 1e9)
+    high = burn if spec.max_burn_tao is None else round(spec.max_burn_tao * 1e9)
+    if not low <= burn <= high:
+        raise ValueError(
+            f"subnet {spec.netuid}: burn_tao {spec.burn_tao} must lie between min_burn_tao "
+            f"and max_burn_tao; fix the scenario's subnet entry"
+        )
+    return {
+        "reveal_period_epochs": spec.reveal_period_epochs,
+        "min_burn_rao": low,
+        "max_burn_rao": high,
+        "burn_half_life": spec.burn_half_life,
+        "burn_increase_mult": spec.burn_increase_mult,
+        "min_non_immune_uids": spec.min_non_immune_uids,
+    }

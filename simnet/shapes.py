@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from simnet.commit_reveal import COMMIT_REVEAL_VERSION
 from simnet.records import (
     EMPTY_AXON,
     EXISTENTIAL_DEPOSIT_RAO,
@@ -159,15 +160,15 @@ def metagraph(rec: BlockRecord, netuid: Any) -> dict[str, Any] | None:
         "immunity_period": sn.immunity_period,
         "min_difficulty": 0,
         "max_difficulty": 0,
-        "min_burn": sn.burn_rao,
-        "max_burn": sn.burn_rao,
+        "min_burn": sn.min_burn_rao,
+        "max_burn": sn.max_burn_rao,
         "adjustment_alpha": 0,
         "adjustment_interval": 0,
         "target_regs_per_interval": sn.max_registrations_per_block,
         "max_regs_per_block": sn.max_registrations_per_block,
         "serving_rate_limit": sn.serving_rate_limit,
         "commit_reveal_weights_enabled": sn.commit_reveal,
-        "commit_reveal_period": 1,
+        "commit_reveal_period": sn.reveal_period_epochs,
         "liquid_alpha_enabled": False,
         "alpha_high": 58_982,
         "alpha_low": 45_875,
@@ -212,8 +213,10 @@ def hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
         u("serving_rate_limit", sn.serving_rate_limit),
         u("kappa", sn.kappa, "U16"),
         u("bonds_moving_avg", sn.bonds_moving_average),
-        u("min_burn", sn.burn_rao),
-        u("max_burn", sn.burn_rao),
+        u("min_burn", sn.min_burn_rao),
+        u("max_burn", sn.max_burn_rao),
+        u("commit_reveal_period", sn.reveal_period_epochs),
+        u("burn_half_life", sn.burn_half_life, "U16"),
         u("max_regs_per_block", sn.max_registrations_per_block, "U16"),
         {"name": "commit_reveal_weights_enabled", "value": {"Bool": sn.commit_reveal}},
         {"name": "registration_allowed", "value": {"Bool": True}},
@@ -329,8 +332,11 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
     {
         "Tempo": _per_subnet(lambda s, r: s.tempo, 0),
         "Burn": _per_subnet(lambda s, r: s.burn_rao, 0),
-        "MinBurn": _per_subnet(lambda s, r: s.burn_rao, 0),
-        "MaxBurn": _per_subnet(lambda s, r: s.burn_rao, 0),
+        "MinBurn": _per_subnet(lambda s, r: s.min_burn_rao, 0),
+        "MaxBurn": _per_subnet(lambda s, r: s.max_burn_rao, 0),
+        "BurnHalfLife": _per_subnet(lambda s, r: s.burn_half_life, 0),
+        "BurnIncreaseMult": _per_subnet(lambda s, r: round(s.burn_increase_mult * (1 << 64)), 0),
+        "MinNonImmuneUids": _per_subnet(lambda s, r: s.min_non_immune_uids, 0),
         "SubnetworkN": _per_subnet(lambda s, r: s.n, 0),
         "NetworksAdded": _per_subnet(lambda s, r: True, False),
         "MaxAllowedUids": _per_subnet(lambda s, r: s.max_uids, 0),
@@ -348,7 +354,7 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
         "BlocksSinceLastStep": _per_subnet(lambda s, r: r.number - s.last_epoch_block, 0),
         "PendingEpochAt": _per_subnet(lambda s, r: 0, 0),
         "SubnetEpochIndex": _per_subnet(lambda s, r: s.epoch_index, 0),
-        "RevealPeriodEpochs": _per_subnet(lambda s, r: 1, 1),
+        "RevealPeriodEpochs": _per_subnet(lambda s, r: s.reveal_period_epochs, 1),
         "CollateralLockShare": _per_subnet(lambda s, r: 0, 0),
         "SubnetOwner": _per_subnet(lambda s, r: s.owner_coldkey, None),
         "SubnetOwnerHotkey": _per_subnet(lambda s, r: s.owner_hotkey, None),
@@ -425,6 +431,8 @@ def query(rec: BlockRecord, module: str, item: str, params: list, *, mev_key: by
             return len(rec.subnets)
         if item == "TxRateLimit":
             return 0
+        if item == "CommitRevealWeightsVersion":
+            return COMMIT_REVEAL_VERSION
         if item == "SubnetLimit":
             return 128
     elif module == "System":
@@ -452,6 +460,8 @@ def query_map(rec: BlockRecord, module: str, item: str, params: list) -> list[tu
         if item in SUBNET_SCALARS and not params:
             getter = SUBNET_SCALARS[item].per_subnet
             return [(netuid, getter(sn, rec)) for netuid, sn in sorted(rec.subnets.items())]
+        if item == "TimelockedWeightCommits" and len(params) == 1:
+            return timelocked_commits(rec, params[0])
         if item == "IsNetworkMember" and len(params) == 1:
             hk = str(params[0])
             return [(netuid, True) for netuid, sn in sorted(rec.subnets.items()) if hk in sn.uids]
@@ -564,3 +574,14 @@ def constant(module: str, name: str, *, block_time: float) -> Any:
     if (module, name) == ("Timestamp", "MinimumPeriod"):
         return round(block_time * 500)
     raise Unmodelled(f"simnet does not model constant {module}.{name}")
+
+
+def timelocked_commits(rec: BlockRecord, index: Any) -> list[tuple[int, list[tuple]]]:
+    """``TimelockedWeightCommits[index]`` as ``(epoch, [(hotkey, block, commit, round)])``."""
+    sn = _subnet(rec, _netuid_of_index(index))
+    if sn is None:
+        return []
+    return [
+        (epoch, [(c.hotkey, c.commit_block, "0x" + c.ciphertext.hex(), c.reveal_round) for c in cs])
+        for epoch, cs in sorted(sn.timelocked_commits.items())
+    ]

@@ -11,17 +11,20 @@ matters to monitoring:
 * :mod:`simnet.registration` — burned registration, eviction and immunity.
 * :mod:`simnet.stake` — alpha positions and the constant-product pool.
 * :mod:`simnet.weights` — ``set_weights`` and ``serve_axon``.
+* :mod:`simnet.commit_reveal` and :mod:`simnet.timelock` — timelocked commits and their
+  reveal; :mod:`simnet.burn` — the registration price that moves.
 * :mod:`simnet.epoch` — the epoch schedule and the adapter to :mod:`simnet.yuma`.
 * :mod:`simnet.pool` and :mod:`simnet.dispatch` — the transaction pool and the call table.
 * :mod:`simnet.records` — the immutable records they pass around, and the errors.
 
 What it simplifies: one mechanism per subnet; no root subnet, TAO (root) stake, childkeys,
 delegate take, owner cut or swap fees; ``rank``/``trust`` are 0 and ``pruning_score`` is
-u16::MAX as the current runtime reports; registration burn does not adjust; transaction fees
-are a flat ``FEE_RAO`` charged to coldkey-signed calls (weights and serving are free, as on
-chain); commit-reveal subnets refuse plaintext weights (``CommitRevealEnabled``) and
-timelocked commits (``CommitRevealUnsupported``: simnet has no drand); deregistration emits
-no event, as on chain. Direct calls on :class:`Chain` (``fund``, ``register``,
+u16::MAX as the current runtime reports; transaction fees are a flat ``FEE_RAO`` charged to
+coldkey-signed calls (weights and serving are free, as on chain); commit-reveal subnets
+refuse plaintext weights (``CommitRevealEnabled``) and take timelocked commits, which open
+only through the chain's timelock openers (recorded drand pulses, or the plaintext escrow
+offline: see :mod:`simnet.timelock`); no PoW registration; deregistration emits no event,
+as on chain. Direct calls on :class:`Chain` (``fund``, ``register``,
 ``set_hyperparameter``...) are the operator's privileged setup path: they apply at once to
 the current head and skip per-block registration limits; signed extrinsics go through the
 pool and the full checks.
@@ -33,6 +36,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from simnet.accounts import AccountBook, Balances
+from simnet.commit_reveal import CommitReveal
 from simnet.dispatch import FREE_CALLS, CallTable
 from simnet.epoch import EpochOutcome, Epochs, run_subnet_epoch
 from simnet.ledger import Ledger
@@ -61,6 +65,7 @@ from simnet.records import (
 from simnet.registration import Registrar
 from simnet.stake import StakePool
 from simnet.subnets import HYPERPARAMETERS, Subnets
+from simnet.timelock import DrandPulses, PlaintextEscrow, TimelockOpener
 from simnet.weights import Weights
 
 __all__ = (
@@ -105,7 +110,10 @@ class Chain:
         history_blocks: int = 300,
         genesis_unix: float = 1_700_000_000.0,
         genesis_nonce: str = "",
+        timelock_openers: tuple[TimelockOpener, ...] | None = None,
     ):
+        """``timelock_openers`` open commit-reveal commits, tried in order; by default the
+        chain's own :attr:`drand_pulses` then :attr:`timelock_escrow`."""
         self.halted = False
         # Set by a running BlockClock: submissions then wait for the next produced block
         # instead of producing one themselves.
@@ -128,6 +136,14 @@ class Chain:
         self.registrar = Registrar(self.subnets, self.ledger, self.balances)
         self.stake = StakePool(self.subnets, self.ledger, self.balances)
         self.weights = Weights(self.subnets, self.ledger)
+        self.drand_pulses = DrandPulses()
+        self.timelock_escrow = PlaintextEscrow()
+        openers = (
+            (self.drand_pulses, self.timelock_escrow)
+            if timelock_openers is None
+            else tuple(timelock_openers)
+        )
+        self.commit_reveal = CommitReveal(self.subnets, self.ledger, self.weights, openers)
         self.epochs = Epochs(self.ledger)
         self.calls = CallTable(
             ledger=self.ledger,
@@ -136,9 +152,12 @@ class Chain:
             registrar=self.registrar,
             stake=self.stake,
             weights=self.weights,
+            commit_reveal=self.commit_reveal,
         )
         self.pool = TxPool(self.ledger, self.balances, self.calls)
-        self.producer = BlockProducer(self.ledger, self.subnets, self.epochs, self.pool)
+        self.producer = BlockProducer(
+            self.ledger, self.subnets, self.epochs, self.pool, self.commit_reveal
+        )
 
     # ---------------------------------------------------------------- blocks and hashes
 

@@ -33,12 +33,21 @@ HYPERPARAMETERS = (
     "weights_version",
     "kappa",
     "bonds_moving_average",
+    "reveal_period_epochs",
+    "min_burn_rao",
+    "max_burn_rao",
+    "burn_half_life",
+    "burn_increase_mult",
+    "min_non_immune_uids",
 )
 _ALIASES = MappingProxyType(
     {
         "burn": "burn_rao",
         "max_allowed_uids": "max_uids",
         "commit_reveal_weights_enabled": "commit_reveal",
+        "commit_reveal_period": "reveal_period_epochs",
+        "min_burn": "min_burn_rao",
+        "max_burn": "max_burn_rao",
     }
 )
 
@@ -71,12 +80,12 @@ class Subnets:
         tempo: int = 360,
         max_uids: int = 256,
         max_validators: int = 64,
-        immunity_period: int = 5000,
+        immunity_period: int = 4096,
         activity_cutoff: int = 5000,
-        burn_rao: int = RAO_PER_TAO,
+        burn_rao: int = RAO_PER_TAO // 10,
         weights_rate_limit: int = 100,
         min_allowed_weights: int = 1,
-        commit_reveal: bool = False,
+        commit_reveal: bool = True,
         owner_coldkey: str | None = None,
         owner_hotkey: str | None = None,
         emission_per_block_rao: int = RAO_PER_TAO,
@@ -86,7 +95,10 @@ class Subnets:
         symbol: str | None = None,
         max_registrations_per_block: int = 1,
         serving_rate_limit: int = 50,
+        **moving: Any,
     ) -> Subnet:
+        """Defaults are a new subnet on today's runtime: commit-reveal on, immunity 4096
+        blocks, a 0.1 TAO burn; ``moving`` takes the :func:`registration_defaults` names."""
         netuid = int(netuid)
         if netuid <= 0 or netuid > 4095:
             raise ValueError(f"netuid must be 1..4095 (simnet has no root subnet), got {netuid}")
@@ -115,6 +127,7 @@ class Subnets:
             symbol=symbol if symbol is not None else f"S{netuid}",
             max_registrations_per_block=int(max_registrations_per_block),
             serving_rate_limit=int(serving_rate_limit),
+            **registration_defaults(moving),
         )
         for param in HYPERPARAMETERS:
             self.check_param(param, getattr(sn, param))
@@ -127,6 +140,10 @@ class Subnets:
 
     @staticmethod
     def check_param(name: str, value: Any) -> None:
+        if name == "burn_increase_mult":
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+                raise ValueError(f"hyperparameter burn_increase_mult must be >= 1, got {value!r}")
+            return
         if name == "commit_reveal":
             if not isinstance(value, bool):
                 raise ValueError(
@@ -155,3 +172,36 @@ class Subnets:
             )
         setattr(sn, param, value)
         self._ledger.subnet_changed(sn.netuid)
+
+
+def registration_defaults(given: dict[str, Any]) -> dict[str, Any]:
+    """The commit-reveal and moving-burn parameters with subtensor's defaults (runtime
+    constants: min burn 500,000 rao, max burn 100 TAO, half-life 360 blocks, x1.26 per
+    registration, reveal after 1 epoch, 10 non-immune uids kept)."""
+    out = {
+        "reveal_period_epochs": 1,
+        "min_burn_rao": 500_000,
+        "max_burn_rao": 100 * RAO_PER_TAO,
+        "burn_half_life": 360,
+        "burn_increase_mult": 1.26,
+        "min_non_immune_uids": 10,
+    }
+    unknown = set(given) - set(out)
+    if unknown:
+        raise ValueError(f"unknown subnet parameter(s): {', '.join(sorted(unknown))}")
+    out.update(given)
+    out["burn_increase_mult"] = float(out["burn_increase_mult"])
+    return out
+
+
+def legacy_rules(burn_rao: int = RAO_PER_TAO) -> dict[str, Any]:
+    """``create`` parameters for the rules simnet modelled before issue #11, for worlds
+    that ask for them: commit-reveal off, a burn fixed at ``burn_rao``, and pruning with
+    no floor of non-immune uids."""
+    return {
+        "commit_reveal": False,
+        "burn_rao": burn_rao,
+        "min_burn_rao": burn_rao,
+        "max_burn_rao": burn_rao,
+        "min_non_immune_uids": 0,
+    }

@@ -18,6 +18,7 @@ from bittensor.keyfiles import Keypair
 
 from common.chain import ChainAccess, NetworkError, SubstrateBackends
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.subnets import legacy_rules
 from simnet.substrate import SimSubstrate
 
 INPROC_LABEL = "ws://simnet-inproc.invalid"
@@ -144,6 +145,7 @@ def small_world(
         serving_rate_limit=1,
         owner_coldkey=owner.coldkey.ss58_address,
         owner_hotkey=owner.hotkey.ss58_address,
+        **legacy_rules(),
     )
     vals = tuple(dev_wallet(f"Validator{i}") for i in range(validators))
     mins = tuple(dev_wallet(f"Miner{i}") for i in range(miners))

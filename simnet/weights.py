@@ -2,8 +2,10 @@
 
 Plain ``set_weights`` with the chain's checks, in subtensor's order; weights are stored
 max-upscaled to u16. Commit-reveal subnets refuse plaintext weights with
-``CommitRevealEnabled`` (timelocked commits are refused by the call table). ``serve_axon``
-checks the address, port and the subnet's serving rate limit.
+``CommitRevealEnabled``; their weights arrive through :mod:`simnet.commit_reveal`, whose
+reveal skips the rate limit and leaves ``last_update`` at the commit, as the runtime's
+``internal_set_weights`` does when commit-reveal is on. ``serve_axon`` checks the address,
+port and the subnet's serving rate limit.
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ class Weights:
         weights_u16: Iterable[int],
         *,
         version_key: int = 0,
+        revealed: bool = False,
     ) -> None:
-        """subtensor's ``do_set_weights`` checks, in its order, then store max-upscaled u16."""
+        """subtensor's ``do_set_weights`` checks, in its order, then store max-upscaled u16.
+        ``revealed`` is the chain applying a timelocked commit, not a signed call."""
         sn = self._subnets.get(netuid)
         uids, weights = [int(u) for u in uids], [int(w) for w in weights_u16]
         block = self._ledger.building_block
-        if sn.commit_reveal:
+        if sn.commit_reveal and not revealed:
             raise ChainFailure(
                 "CommitRevealEnabled",
                 f"subnet {netuid} has commit-reveal on; plaintext weights are refused",
@@ -64,7 +68,8 @@ class Weights:
                 f"version_key {version_key} is below the subnet's {sn.weights_version}",
             )
         last = sn.neurons[uid].last_update
-        if sn.weights_rate_limit and last > 0 and block - last < sn.weights_rate_limit:
+        rate_limited = sn.weights_rate_limit and last > 0 and block - last < sn.weights_rate_limit
+        if rate_limited and not sn.commit_reveal:
             raise ChainFailure(
                 "SettingWeightsTooFast",
                 f"weights were set {block - last} blocks ago; the limit is "
@@ -84,9 +89,15 @@ class Weights:
             raise ChainFailure("InvalidValue", "weights are u16 values")
         stored = _upscale_u16([float(w) for w in weights])
         row = tuple(sorted(zip(uids, stored, strict=True)))
-        sn.neurons[uid] = replace(sn.neurons[uid], weights=row, last_update=block)
+        last_update = sn.neurons[uid].last_update if sn.commit_reveal else block
+        sn.neurons[uid] = replace(sn.neurons[uid], weights=row, last_update=last_update)
         self._ledger.subnet_changed(sn.netuid)
         self._ledger.emit("SubtensorModule", "WeightsSet", [sn.netuid, uid])
+
+    def touch(self, sn, uid: int, block: int) -> None:
+        """``set_last_update_for_uid``: a commit counts as weight activity."""
+        sn.neurons[uid] = replace(sn.neurons[uid], last_update=block)
+        self._ledger.subnet_changed(sn.netuid)
 
     def serve_axon(
         self,

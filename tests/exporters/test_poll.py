@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.subnets import legacy_rules
 from simnet.testing import dev_wallet, small_world
 from tests.support.exporters import make_poller, promtool_check
 from tests.support.waiting import eventually
@@ -181,6 +182,7 @@ async def test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashe
             max_uids=8,
             owner_coldkey=owner.coldkey.ss58_address,
             owner_hotkey=owner.hotkey.ss58_address,
+            **legacy_rules(),
         )
     chain.step()
     hk = world.miners[0].hotkey.ss58_address
@@ -447,6 +449,7 @@ async def test_a_coldkey_watch_finds_its_hotkeys_on_every_subnet(world):
         max_uids=8,
         owner_coldkey=world.owner.coldkey.ss58_address,
         owner_hotkey=world.owner.hotkey.ss58_address,
+        **legacy_rules(),
     )
     second_hotkey = dev_wallet("Miner1Second").hotkey.ss58_address
     chain.register(5, second_hotkey, miner.coldkey.ss58_address)

@@ -13,6 +13,7 @@ from simnet.state import (
     ChainFailure,
     Extrinsic,
 )
+from simnet.subnets import legacy_rules
 from simnet.testing import dev_keypair, small_world
 
 TAO = RAO_PER_TAO
@@ -24,7 +25,7 @@ def addr(name: str) -> str:
 
 def full_subnet(*, max_uids: int = 3, immunity: int = 5) -> Chain:
     chain = Chain(block_time=0.25)
-    chain.create_subnet(1, tempo=0, max_uids=max_uids, immunity_period=immunity)
+    chain.create_subnet(1, tempo=0, max_uids=max_uids, immunity_period=immunity, **legacy_rules())
     for i in range(max_uids):
         chain.fund(addr(f"c{i}"), 10 * TAO)
         chain.register(1, addr(f"h{i}"), addr(f"c{i}"))
@@ -71,7 +72,7 @@ def test_timestamps_advance_by_the_block_time():
 
 def test_epochs_run_on_subtensors_schedule():
     chain = Chain()
-    chain.create_subnet(3, tempo=4)
+    chain.create_subnet(3, tempo=4, **legacy_rules())
     chain.fund(addr("c"), 10 * TAO)
     chain.register(3, addr("h"), addr("c"))
     seen = []
@@ -125,7 +126,9 @@ def test_eviction_ties_go_to_the_older_registration_then_the_lower_uid():
     assert chain.register(1, addr("hx"), addr("cx")) == 0  # uid 0 registered first
     # Same emission and same registration block: the lower uid goes.
     chain2 = Chain()
-    chain2.create_subnet(1, tempo=0, max_uids=3, immunity_period=1, max_registrations_per_block=9)
+    chain2.create_subnet(
+        1, tempo=0, max_uids=3, immunity_period=1, max_registrations_per_block=9, **legacy_rules()
+    )
     for i in range(3):
         chain2.fund(addr(f"c{i}"), 10 * TAO)
         chain2.register(1, addr(f"h{i}"), addr(f"c{i}"))
@@ -138,23 +141,25 @@ def test_eviction_ties_go_to_the_older_registration_then_the_lower_uid():
     assert chain2.register(1, addr("hx"), addr("cx")) == 1
 
 
-def test_immune_neurons_are_not_evicted():
+def test_when_every_neuron_is_immune_the_lowest_emission_immune_one_is_pruned():
     chain = full_subnet(immunity=100)
     set_emissions(chain, [5, 0, 9])
     chain.fund(addr("cx"), 10 * TAO)
-    with pytest.raises(ChainFailure) as failure:
-        chain.register(1, addr("hx"), addr("cx"))
-    assert failure.value.name == "NoNeuronIdAvailable"
-    assert chain.subnet(1).n == 3 and addr("h1") in chain.subnet(1).uids
-    # Once uid 0 leaves immunity it is the only candidate, whatever its emission.
-    chain.step(100 - (chain.head - chain.subnet(1).neurons[0].registered_at))
-    assert chain.neuron_to_evict(1) == 0
+    # subtensor prunes an immune neuron when too few non-immune ones exist (here none).
+    assert chain.register(1, addr("hx"), addr("cx")) == 1
+    assert addr("h1") not in chain.subnet(1).uids
 
 
 def test_the_subnet_owner_hotkey_is_never_evicted():
     chain = Chain()
     chain.create_subnet(
-        1, tempo=0, max_uids=2, immunity_period=1, owner_coldkey=addr("oc"), owner_hotkey=addr("oh")
+        1,
+        tempo=0,
+        max_uids=2,
+        immunity_period=1,
+        owner_coldkey=addr("oc"),
+        owner_hotkey=addr("oh"),
+        **legacy_rules(),
     )
     chain.fund(addr("oc"), 10 * TAO)
     chain.fund(addr("c1"), 10 * TAO)
@@ -165,7 +170,7 @@ def test_the_subnet_owner_hotkey_is_never_evicted():
     assert chain.neuron_to_evict(1) == 1
 
 
-def test_re_registration_clears_weights_and_bonds_pointing_at_the_uid():
+def test_re_registration_zeroes_weights_on_the_uid_and_keeps_other_rows_bonds_on_it():
     chain = full_subnet()
     chain.step(10)
     chain.subnet(1).weights_rate_limit = 0
@@ -178,8 +183,8 @@ def test_re_registration_clears_weights_and_bonds_pointing_at_the_uid():
     chain.fund(addr("cx"), 10 * TAO)
     chain.register(1, addr("hx"), addr("cx"))
     sn = chain.subnet(1)
-    assert sn.neurons[0].weights == ((2, 32768),)
-    assert sn.neurons[0].bonds == ((2, 600),)
+    assert sn.neurons[0].weights == ((1, 0), (2, 32768))  # clear_neuron: zeroed, not removed
+    assert sn.neurons[0].bonds == ((1, 500), (2, 600))  # only the uid's own row goes
     fresh = sn.neurons[1]
     assert fresh.weights == () and fresh.bonds == () and not fresh.validator_permit
     assert fresh.last_update == fresh.registered_at == chain.head
@@ -187,7 +192,7 @@ def test_re_registration_clears_weights_and_bonds_pointing_at_the_uid():
 
 def test_registration_burns_the_cost_and_sets_the_owner():
     chain = Chain()
-    chain.create_subnet(1, burn_rao=3 * TAO)
+    chain.create_subnet(1, **legacy_rules(3 * TAO))
     chain.fund(addr("c"), 5 * TAO)
     chain.register(1, addr("h"), addr("c"))
     assert chain.balance(addr("c")) == 2 * TAO
@@ -195,7 +200,7 @@ def test_registration_burns_the_cost_and_sets_the_owner():
     with pytest.raises(ChainFailure) as failure:
         chain.register(1, addr("h"), addr("c"))
     assert failure.value.name == "HotKeyAlreadyRegisteredInSubNet"
-    chain.create_subnet(2, burn_rao=3 * TAO)
+    chain.create_subnet(2, **legacy_rules(3 * TAO))
     with pytest.raises(ChainFailure) as failure:
         chain.register(2, addr("h"), addr("c"))
     assert failure.value.name == "NotEnoughBalanceToStake"
@@ -212,7 +217,7 @@ def _signed(call: ComposedCall, signer: str, nonce: int) -> Extrinsic:
 
 def test_only_one_extrinsic_registration_per_block_is_accepted():
     chain = Chain()
-    chain.create_subnet(1)
+    chain.create_subnet(1, **legacy_rules())
     pendings = []
     for i in range(2):
         chain.fund(addr(f"c{i}"), 10 * TAO)
@@ -268,7 +273,7 @@ def test_set_weights_enforces_the_chains_checks_in_order():
 
 def test_staking_moves_the_constant_product_price():
     chain = Chain()
-    chain.create_subnet(1, tao_in_rao=1_000 * TAO, alpha_in_rao=4_000 * TAO)
+    chain.create_subnet(1, tao_in_rao=1_000 * TAO, alpha_in_rao=4_000 * TAO, **legacy_rules())
     chain.fund(addr("c"), 100 * TAO)
     chain.register(1, addr("h"), addr("c"), burn=False)
     sn = chain.subnet(1)

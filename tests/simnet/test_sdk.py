@@ -225,16 +225,18 @@ async def test_burned_register_on_a_full_subnet_evicts_by_the_rule(world):
         assert mg.neurons[4].block_at_registration == int(result.extrinsic_id.split("-")[0])
 
 
-async def test_immunity_protects_a_new_neuron_on_a_full_subnet(world):
+async def test_a_full_subnet_of_immune_neurons_prunes_its_lowest_emission_one(world):
     chain = world.chain
     chain.set_hyperparameter(world.netuid, "max_uids", chain.subnet(world.netuid).n)
     chain.set_hyperparameter(world.netuid, "immunity_period", 10_000)
+    unweighted = world.miners[2].hotkey.ss58_address
     async with sim_client(chain) as client:
         result = await client.execute(
             bt.BurnedRegister(world.netuid, hotkey_ss58=dev_keypair("Usurper").ss58_address),
             world.miners[0],
         )
-        assert not result.success and result.error.name == "NoNeuronIdAvailable"
+        assert result.success, result.message
+        assert await client.neurons.uid(unweighted, world.netuid) is None
 
 
 async def test_add_and_remove_stake_move_balances_and_the_price(world):
@@ -268,18 +270,6 @@ async def test_transfer_moves_free_balance(world):
         assert chain.balance(sender.coldkey.ss58_address) == before - 2_500_000_000 - FEE_RAO
         result = await client.execute(bt.Transfer(dest, 10_000.0), sender)
         assert not result.success and result.error.name == "InsufficientBalance"
-
-
-async def test_commit_reveal_subnets_refuse_weights_with_a_clear_error(world):
-    world.chain.set_hyperparameter(world.netuid, "commit_reveal", True)
-    world.chain.step()
-    async with sim_client(world.chain) as client:
-        result = await client.execute(
-            bt.SetWeights(world.netuid, weights={2: 1.0}), world.validators[0]
-        )
-    assert not result.success
-    assert result.error.name == "CommitRevealUnsupported"
-    assert "commit-reveal" in result.message
 
 
 async def test_offline_signing_round_trips_through_prepare_and_submit_signature(world):

@@ -5,7 +5,8 @@ One call of :func:`run_epoch` is one epoch of one subnet: it takes the stored ch
 previous epoch) and returns what the chain persists (active, new permits, consensus, incentive,
 dividends, validator trust as u16, emission in rao, new u16 bonds). The steps and their order
 follow ``/work/shared/docs/yuma.md`` section 2, i.e. the on-chain sparse epoch of subtensor
-2025-2026 with ``Yuma3On = false``:
+2025-2026 with ``Yuma3On = false`` (``Yuma3On = true`` replaces step 9, see
+:mod:`simnet.yuma3`):
 
 1. ``active_i = last_update_i + activity_cutoff >= block``.
 2. ``S = normalize(stake)``.
@@ -38,14 +39,19 @@ Simplifications relative to the on-chain sparse epoch (every one of them):
   this computes in IEEE float64. Single-epoch u16 outputs land within 1 LSB and rao within about
   2 rao per uid of the runtime (yuma.md section 4). Stored bonds still make the u16 round trip,
   because the caller feeds ``outputs.bonds`` back as the next ``inputs.bonds``.
-- **Yuma3 and liquid alpha are not implemented.** Only the original-Yuma bonds branch exists
-  (``Yuma3On = false``, the runtime default), so ``AlphaValues``, ``AlphaSigmoidSteepness`` and
-  ``LiquidAlphaOn`` have no input here.
-- **No entry-present mask; dense tensors.** In the original-Yuma branch every sparse-only drop
-  removes an entry whose value is exactly 0 (weights clipped to ``C_j <= 0``, zeros removed by
-  ``interpolate_sparse``, the ``> 0`` filter of ``mat_ema_sparse``, missing bond entries), and a
-  zero entry contributes nothing to any later sum, max or product, so the dense result equals the
-  sparse one. The mask would only matter for the Yuma3 liquid-alpha EMA, which is absent.
+- **Yuma3 and liquid alpha** (``inputs.yuma3``, ``inputs.liquid_alpha``) are the bonds branch
+  in :mod:`simnet.yuma3`; steps 1-8 are shared, step 9 is replaced there. Liquid alpha is read
+  only under Yuma3, as on chain.
+- **Entry-present mask only where it matters.** In the original-Yuma branch and in Yuma3 with
+  liquid alpha off, every sparse-only drop removes an entry whose value is exactly 0 (weights
+  clipped to ``C_j <= 0``, zeros removed by ``interpolate_sparse``, the ``> 0`` filter of
+  ``mat_ema_sparse``, missing bond entries), and a zero entry contributes nothing to any later
+  sum, max or product, so dense tensors give the sparse result. The Yuma3 liquid-alpha EMA
+  emits only entries present in ``W~``, so there the stored entries (``weight_entries``,
+  explicit zeros included) travel as a bool mask through the row, diagonal, outdated, clip and
+  interpolation masks (:mod:`simnet.yuma3`). The runtime's test-only ``epoch_dense`` (which
+  decays those bonds instead) is not reproduced.
+- **The liquid-alpha ``exp`` is float64 ``exp``**, not substrate_fixed's (differences ~1e-9).
 - **Owner handling follows the sparse path, not ``epoch_dense``:** the owner's self-weight is
   kept and the owner's permit is forced on (used and new). The owner's exemption from
   ``StakeThreshold`` is moot because there is no threshold (next item).

@@ -3,8 +3,11 @@
 Same semantics and same simplifications as :func:`simnet.yuma.run_epoch` (see that module's
 docstring), written the way subtensor's dense ``epoch`` reads: every step is a loop over full
 n x n lists, no torch operation touches the math (tensors are converted to lists on the way in
-and back on the way out). It is deliberately the obvious transcription, so the vectorised path
-is checked against it and benchmarked against it (``bench/bench_epoch.py``).
+and back on the way out). The Yuma3 branch is written on sparse rows (dicts of the entries the
+runtime holds), so the torch path's entry-present mask is checked against the sparse semantics
+it stands for rather than against a second mask. It is deliberately the obvious transcription,
+so the vectorised path is checked against it and benchmarked against it
+(``bench/bench_epoch.py``).
 """
 
 from __future__ import annotations

@@ -163,3 +163,21 @@ def test_a_scenario_subnet_runs_original_yuma_unless_it_asks_for_yuma3():
     world = World(Chain(), Scenario.model_validate(base)).build()
     assert world.chain.subnet(1).yuma3_on is False
     assert world.chain.subnet(2).yuma3_on is True
+
+
+async def test_on_chain_an_explicit_zero_weight_keeps_a_decaying_bond_and_an_omitted_one_loses_it():
+    world = small_world(block_time=0.25)
+    chain = world.chain
+    chain.set_hyperparameter(1, "liquid_alpha_on", True)
+    sn = chain.subnet(1)
+    m0, m1 = (sn.uids[w.hotkey.ss58_address] for w in world.miners[:2])
+    v0, v1 = (w.hotkey.ss58_address for w in world.validators)
+    before = {i: dict(sn.neurons[i].bonds) for i in (0, 1)}
+    assert before[0][m1] > 0 and before[1][m1] > 0
+    chain.set_weights(1, v0, [m0, m1], [65535, 0])  # m1 stored as an explicit 0
+    chain.set_weights(1, v1, [m0], [65535])  # m1 omitted
+    run_to_epoch(chain, 1)
+    async with sim_client(chain) as client:
+        rows = [dict(await client.query(bt.storage.SubtensorModule.Bonds, [1, v])) for v in (0, 1)]
+    assert 0 < rows[0][m1] < before[0][m1]
+    assert m1 not in rows[1]

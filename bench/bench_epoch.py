@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/bench_epoch.py
 
+Each branch is measured: original Yuma, Yuma3 with liquid alpha off, and Yuma3 with liquid
+alpha on (the same world with the switches flipped).
+
 Worlds look like a busy subnet: 64 validators hold stored permits and most of the stake, the
 rest are miners; each validator weights ~25% of the uids (u16, max-upscaled, noisy around a
 shared quality so a consensus forms), stored bonds are populated on the validator rows, a few
@@ -12,6 +15,8 @@ extrapolation from the 1024 measurement.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import random
 import resource
 import statistics
@@ -100,58 +105,64 @@ def max_diff(a: EpochOutputs, b: EpochOutputs) -> tuple[int, int]:
     return u16, rao
 
 
+BRANCHES = (
+    ("original", {}),
+    ("yuma3", {"yuma3": True}),
+    ("yuma3+liquid", {"yuma3": True, "liquid_alpha": True}),
+)
+
+
 def main() -> None:
     torch.set_num_threads(1)
+    load = os.getloadavg()
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}")
-
-    small = realistic_world(256)
-    t_torch_256 = timed(run_epoch, small, repeats=20)
-    t_ref_256 = timed(run_epoch_reference, small, repeats=3)
-    lsb, rao = max_diff(run_epoch(small), run_epoch_reference(small))
-    ratio = t_ref_256 / t_torch_256
-
-    mid = realistic_world(1024)
-    t_torch_1024 = timed(run_epoch, mid, repeats=10)
-    t_ref_1024 = timed(run_epoch_reference, mid, repeats=1)
-    del mid
-
-    big = realistic_world(4096)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t_torch_4096 = timed(run_epoch, big, repeats=5)
-    rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-    ref_4096_extrapolated = t_ref_1024 * (4096 / 1024) ** 2
-
-    rows = [
-        ("256", "torch", f"{t_torch_256 * 1e3:9.2f} ms", "measured"),
-        ("256", "reference", f"{t_ref_256 * 1e3:9.2f} ms", "measured"),
-        ("1024", "torch", f"{t_torch_1024 * 1e3:9.2f} ms", "measured"),
-        ("1024", "reference", f"{t_ref_1024 * 1e3:9.2f} ms", "measured"),
-        ("4096", "torch", f"{t_torch_4096 * 1e3:9.2f} ms", "measured"),
-        ("4096", "reference", f"{ref_4096_extrapolated:9.1f} s ", "EXTRAPOLATED 1024 x 16 (n^2)"),
-    ]
-    print(f"\n{'neurons':>8}  {'impl':<10} {'epoch time':>13}  note")
-    for n, impl, t, note in rows:
-        print(f"{n:>8}  {impl:<10} {t:>13}  {note}")
-    print(f"\nratio reference/torch at 256: {ratio:.0f}x (target >= {RATIO_TARGET_256:.0f}x)")
-    print(f"ratio reference/torch at 1024: {t_ref_1024 / t_torch_1024:.0f}x")
-    print(f"torch agrees with reference at 256: max |d| {lsb} u16 LSB, {rao} rao")
-    print(f"torch at 4096, one thread: {t_torch_4096:.3f} s (target < {TORCH_TARGET_4096_S:.0f} s)")
-    print(f"peak RSS growth during the 4096 epochs: {rss_growth_mb:.0f} MiB")
-    t_chain_4096 = chain_epoch_seconds(4096)
-    print(
-        f"whole simnet epoch at 4096 (stored state -> torch -> stored state): "
-        f"{t_chain_4096:.3f} s = {t_chain_4096 / t_torch_4096:.1f}x the torch core "
-        f"(target < {TORCH_TARGET_4096_S:.0f} s)"
-    )
-    ok = (
-        ratio >= RATIO_TARGET_256
-        and t_torch_4096 < TORCH_TARGET_4096_S
-        and t_chain_4096 < TORCH_TARGET_4096_S
-    )
+    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores, shared)")
+    ok = True
+    worlds = {n: realistic_world(n) for n in (256, 1024, 4096)}
+    for branch, flags in BRANCHES:
+        small, mid, big = (dataclasses.replace(worlds[n], **flags) for n in (256, 1024, 4096))
+        t_torch_256 = timed(run_epoch, small, repeats=20)
+        t_ref_256 = timed(run_epoch_reference, small, repeats=3)
+        lsb, rao = max_diff(run_epoch(small), run_epoch_reference(small))
+        ratio = t_ref_256 / t_torch_256
+        t_torch_1024 = timed(run_epoch, mid, repeats=10)
+        t_ref_1024 = timed(run_epoch_reference, mid, repeats=1)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t_torch_4096 = timed(run_epoch, big, repeats=5)
+        rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        ref_4096 = t_ref_1024 * (4096 / 1024) ** 2
+        print(f"\n== {branch} ==")
+        print(f"{'neurons':>8}  {'impl':<10} {'epoch time':>13}  note")
+        for n, impl, t, note in (
+            ("256", "torch", f"{t_torch_256 * 1e3:9.2f} ms", "measured"),
+            ("256", "reference", f"{t_ref_256 * 1e3:9.2f} ms", "measured"),
+            ("1024", "torch", f"{t_torch_1024 * 1e3:9.2f} ms", "measured"),
+            ("1024", "reference", f"{t_ref_1024 * 1e3:9.2f} ms", "measured"),
+            ("4096", "torch", f"{t_torch_4096 * 1e3:9.2f} ms", "measured"),
+            ("4096", "reference", f"{ref_4096:9.1f} s ", "EXTRAPOLATED 1024 x 16 (n^2)"),
+        ):
+            print(f"{n:>8}  {impl:<10} {t:>13}  {note}")
+        print(f"ratio reference/torch at 256: {ratio:.0f}x (target >= {RATIO_TARGET_256:.0f}x)")
+        print(f"ratio reference/torch at 1024: {t_ref_1024 / t_torch_1024:.0f}x")
+        print(f"torch agrees with reference at 256: max |d| {lsb} u16 LSB, {rao} rao")
+        print(f"torch at 4096: {t_torch_4096:.3f} s (target < {TORCH_TARGET_4096_S:.0f} s)")
+        print(f"peak RSS growth during the 4096 epochs: {rss_growth_mb:.0f} MiB")
+        ok = ok and ratio >= RATIO_TARGET_256 and t_torch_4096 < TORCH_TARGET_4096_S
+    for yuma3 in (False, True):
+        t_chain = chain_epoch_seconds(4096, yuma3=yuma3)
+        print(
+            f"whole simnet epoch at 4096, {'yuma3' if yuma3 else 'original'} (stored state -> "
+            f"torch -> stored state): {t_chain:.3f} s (target < {TORCH_TARGET_4096_S:.0f} s)"
+        )
+        ok = ok and t_chain < TORCH_TARGET_4096_S
+    load = os.getloadavg()
+    print(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print("targets met" if ok else "TARGETS MISSED")
 
 
-def chain_epoch_seconds(n: int, validators: int = 64, repeats: int = 3) -> float:
+def chain_epoch_seconds(
+    n: int, validators: int = 64, repeats: int = 3, *, yuma3: bool = False
+) -> float:
     """The epoch as simnet runs it: from stored neurons (u16 weight and bond tuples), through
     Yuma, back into stored neurons and stake. Best of ``repeats``."""
     from simnet.state import Chain
@@ -167,6 +178,7 @@ def chain_epoch_seconds(n: int, validators: int = 64, repeats: int = 3) -> float
         weights_rate_limit=0,
         immunity_period=0,
         **legacy_rules(),
+        yuma3_on=yuma3,
     )
     hotkeys = [f"hot-{i}" for i in range(n)]
     for i, hk in enumerate(hotkeys):

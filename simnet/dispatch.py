@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from simnet.epoch import reset_bonds_on
 from simnet.records import EXISTENTIAL_DEPOSIT_RAO, ChainFailure, Extrinsic
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class CallTable:
                 ("SubtensorModule", "set_mechanism_weights"): self._set_weights,
                 ("SubtensorModule", "commit_timelocked_mechanism_weights"): self._commit_timelocked,
                 ("SubtensorModule", "serve_axon"): self._serve_axon,
+                ("Commitments", "set_commitment"): self._set_commitment,
                 ("SubtensorModule", "burned_register"): self._burned_register,
                 ("SubtensorModule", "add_stake"): self._add_stake,
                 ("SubtensorModule", "add_stake_limit"): self._add_stake,
@@ -165,6 +167,21 @@ class CallTable:
             int(_p(ext, "reveal_round")),
             int(_p(ext, "commit_reveal_version")),
         )
+
+    def _set_commitment(self, ext: Extrinsic) -> None:
+        """The metadata commitment's effect on consensus only: ``OnMetadataCommitment`` ->
+        ``do_reset_bonds``. The commitment itself is not stored (reads of ``CommitmentOf`` stay
+        empty)."""
+        sn = self._subnets.get(int(_p(ext, "netuid")))
+        if ext.signer not in sn.uids:
+            raise ChainFailure(
+                "AccountNotAllowedCommit",
+                f"{ext.signer} is not registered on subnet {sn.netuid}; only its neurons commit",
+            )
+        _p(ext, "info")
+        if reset_bonds_on(sn, ext.signer):
+            self._ledger.subnet_changed(sn.netuid)
+        self._ledger.emit("Commitments", "Commitment", {"netuid": sn.netuid, "who": ext.signer})
 
     def _serve_axon(self, ext: Extrinsic) -> None:
         self._weights.serve_axon(

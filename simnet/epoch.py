@@ -6,6 +6,15 @@ A subnet runs its epoch in block ``b`` when ``(b + netuid + 1) % (tempo + 1) == 
 subnet's pending emission; the epoch hands it out: a miner's incentive share goes to its
 owner's stake position, a validator's dividend share to the hotkey's stakers pro rata.
 
+Per subnet: ``yuma3_on`` selects the Yuma3 bonds branch (liquid alpha read only there), the
+activity cutoff is ``activity_cutoff_factor`` per-mille of tempo (the deprecated absolute
+``activity_cutoff`` is not read), and stored explicit-zero weights travel to Yuma as entries
+(they matter to the Yuma3 liquid-alpha EMA). A ``null_consensus_enabled`` subnet runs no Yuma:
+at its epoch block every uid gets an equal share of the pending emission as incentive, with no
+consensus, trust, dividends or bond changes (simplified: the chain's exact split is not
+modelled). ``reset_bonds_on`` implements ``do_reset_bonds``: on a ``bonds_reset_enabled``
+subnet, a hotkey that commits new metadata loses every bond held on its uid.
+
 torch is imported when an epoch runs, not when this module is imported, so the chain's
 other rooms (and whatever imports them) load without it.
 """
@@ -16,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from simnet.records import Neuron, Subnet
+from simnet.records import U16_MAX, Neuron, Subnet
 
 if TYPE_CHECKING:
     from simnet.ledger import Ledger
@@ -32,7 +41,9 @@ class Epochs:
 
     def run(self, sn: Subnet, block: int) -> None:
         """Run the epoch and hand out the alpha accrued since the last one."""
-        outcome = run_subnet_epoch(sn, block)
+        outcome = (
+            null_consensus_outcome(sn) if sn.null_consensus_enabled else run_subnet_epoch(sn, block)
+        )
         for uid, nrn in enumerate(sn.neurons):
             sn.neurons[uid] = replace(
                 nrn,
@@ -74,6 +85,19 @@ class Epochs:
         self._ledger.subnet_changed(sn.netuid)
 
 
+def reset_bonds_on(sn: Subnet, hotkey: str) -> bool:
+    """``do_reset_bonds``: drop the bond column of ``hotkey``'s uid from every row, when the
+    subnet has ``bonds_reset_enabled``. True when it applied."""
+    uid = sn.uids.get(hotkey)
+    if not sn.bonds_reset_enabled or uid is None:
+        return False
+    for i, nrn in enumerate(sn.neurons):
+        kept = tuple(p for p in nrn.bonds if p[0] != uid)
+        if len(kept) != len(nrn.bonds):
+            sn.neurons[i] = replace(nrn, bonds=kept)
+    return True
+
+
 @dataclass(frozen=True)
 class EpochOutcome:
     active: list[bool]
@@ -88,6 +112,25 @@ class EpochOutcome:
     bonds: list[tuple[tuple[int, int], ...]]
 
 
+def null_consensus_outcome(sn: Subnet) -> EpochOutcome:
+    """Every uid paid the same incentive share; nothing else moves (no weights are read)."""
+    n = sn.n
+    share = sn.pending_emission // n if n else 0
+    incentive = U16_MAX // n if n else 0
+    return EpochOutcome(
+        active=[x.active for x in sn.neurons],
+        validator_permit=[x.validator_permit for x in sn.neurons],
+        consensus=[0] * n,
+        incentive=[incentive] * n,
+        dividends=[0] * n,
+        validator_trust=[0] * n,
+        emission=[share] * n,
+        server_emission=[share] * n,
+        validator_emission=[0] * n,
+        bonds=[x.bonds for x in sn.neurons],
+    )
+
+
 def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
     """Run Yuma over one subnet as stored; emission is the alpha accrued since the last epoch."""
     import torch
@@ -99,7 +142,7 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
         return EpochOutcome([], [], [], [], [], [], [], [], [], [])
     alpha = sn.alpha_by_hotkey()
 
-    def dense(rows_of: Callable[[Neuron], tuple]) -> Any:
+    def dense(rows_of: Callable[[Neuron], tuple]) -> tuple[Any, Any]:
         # One scatter per matrix: element-wise tensor assignment costs ~1 µs a write, which
         # at thousands of neurons would cost more than the epoch itself.
         rows, cols, vals = [], [], []
@@ -110,12 +153,17 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
                     cols.append(j)
                     vals.append(float(v))
         out = torch.zeros((n, n), dtype=torch.float64)
+        entries = None
         if rows:
-            out[torch.tensor(rows), torch.tensor(cols)] = torch.tensor(vals, dtype=torch.float64)
-        return out
+            at = (torch.tensor(rows), torch.tensor(cols))
+            out[at] = torch.tensor(vals, dtype=torch.float64)
+            if sn.yuma3_on and sn.liquid_alpha_on:
+                entries = torch.zeros((n, n), dtype=torch.bool)
+                entries[at] = True
+        return out, entries
 
-    weights = dense(lambda nrn: nrn.weights)
-    bonds = dense(lambda nrn: nrn.bonds)
+    weights, weight_entries = dense(lambda nrn: nrn.weights)
+    bonds, _ = dense(lambda nrn: nrn.bonds)
     owner_uid = sn.uids.get(sn.owner_hotkey)
     out = run_epoch(
         EpochInputs(
@@ -132,7 +180,7 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
                 [x.validator_permit for x in sn.neurons], dtype=torch.bool
             ),
             bonds=bonds,
-            activity_cutoff=sn.activity_cutoff,
+            activity_cutoff=sn.activity_cutoff_blocks,
             max_validators=sn.max_validators,
             last_step_block=sn.last_epoch_block,
             tempo=sn.tempo,
@@ -140,6 +188,13 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
             owner_uid=owner_uid,
             kappa_u16=sn.kappa,
             bonds_moving_average=sn.bonds_moving_average,
+            bonds_penalty_u16=sn.bonds_penalty,
+            yuma3=sn.yuma3_on,
+            liquid_alpha=sn.liquid_alpha_on,
+            alpha_low_u16=sn.alpha_low,
+            alpha_high_u16=sn.alpha_high,
+            alpha_sigmoid_steepness=sn.alpha_sigmoid_steepness,
+            weight_entries=weight_entries,
         )
     )
 

@@ -118,6 +118,16 @@ class Subnet:
     weights_version: int = 0
     kappa: int = 32_767
     bonds_moving_average: int = 900_000
+    # The epoch's consensus switches (subtensor storage names in simnet.subnets.EPOCH_STORAGE).
+    yuma3_on: bool = False
+    liquid_alpha_on: bool = False
+    alpha_low: int = 45_875  # AlphaValues (u16 low, high), about (0.7, 0.9)
+    alpha_high: int = 58_982
+    alpha_sigmoid_steepness: int = 1_000  # i16, divided by 100 in the sigmoid
+    bonds_penalty: int = U16_MAX
+    bonds_reset_enabled: bool = False
+    activity_cutoff_factor: int = 13_889  # per-mille of tempo; replaces activity_cutoff
+    null_consensus_enabled: bool = False
     alpha_out: int = 0
     pending_emission: int = 0
     last_epoch_block: int = 0
@@ -148,6 +158,12 @@ class Subnet:
     def price_rao(self) -> int:
         """Rao of TAO per one alpha (1e9 alpha rao) at the pool's current reserves."""
         return self.tao_in * RAO_PER_TAO // self.alpha_in if self.alpha_in else 0
+
+    @property
+    def activity_cutoff_blocks(self) -> int:
+        """``get_activity_cutoff_blocks``: the cutoff the epoch uses (``activity_cutoff`` is the
+        deprecated storage value, still read by the SDK)."""
+        return max(1, self.activity_cutoff_factor * self.tempo // 1000)
 
     def hotkey_alpha(self, hotkey: str) -> int:
         return sum(amount for (hk, _ck), amount in self.stake.items() if hk == hotkey)

@@ -118,6 +118,8 @@ class SubnetSpec(StrictModel):
     burn_increase_mult: Annotated[float, Field(ge=1, le=3)] = 1.26
     # Pruning keeps this many non-immune uids before it takes an immune one (chain: 10).
     min_non_immune_uids: NonNegInt = 0
+    # Yuma3 is on for new subnets on chain; the bundled worlds ask for original Yuma for now.
+    yuma3: bool = False
     emission_tao_per_block: Annotated[float, Field(ge=0)] = 1.0
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
@@ -412,6 +414,7 @@ class World:
             weights_rate_limit=spec.weights_rate_limit,
             min_allowed_weights=spec.min_allowed_weights,
             commit_reveal=spec.commit_reveal,
+            yuma3_on=spec.yuma3,
             **registration_params(spec),
             emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
             tao_in_rao=round(spec.pool_tao * 1e9),

@@ -26,6 +26,7 @@ from simnet.records import (
     Neuron,
     Subnet,
 )
+from simnet.subnets import EPOCH_STORAGE
 
 MECHANISM_STRIDE = 4096  # LastUpdate/Weights/Bonds are keyed by mechid * 4096 + netuid
 SPEC_VERSION = 400
@@ -220,9 +221,39 @@ def hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
         u("max_regs_per_block", sn.max_registrations_per_block, "U16"),
         {"name": "commit_reveal_weights_enabled", "value": {"Bool": sn.commit_reveal}},
         {"name": "registration_allowed", "value": {"Bool": True}},
-        {"name": "liquid_alpha_enabled", "value": {"Bool": False}},
-        {"name": "yuma_version", "value": {"U16": 2}},
+        *epoch_hyperparams_v3(sn),
     ]
+
+
+def epoch_hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
+    """The epoch's switches in the v3 read. ``alpha_sigmoid_steepness`` travels as I32F32 bits,
+    as the runtime returns it (the SDK divides by 2**32)."""
+    return [
+        {"name": "liquid_alpha_enabled", "value": {"Bool": sn.liquid_alpha_on}},
+        {"name": "yuma_version", "value": {"U16": 3 if sn.yuma3_on else 2}},
+        {"name": "yuma3_enabled", "value": {"Bool": sn.yuma3_on}},
+        {"name": "alpha_high", "value": {"U16": sn.alpha_high}},
+        {"name": "alpha_low", "value": {"U16": sn.alpha_low}},
+        {
+            "name": "alpha_sigmoid_steepness",
+            "value": {"I32F32": {"bits": sn.alpha_sigmoid_steepness << 32}},
+        },
+        {"name": "bonds_penalty", "value": {"U16": sn.bonds_penalty}},
+        {"name": "bonds_reset_enabled", "value": {"Bool": sn.bonds_reset_enabled}},
+        {"name": "activity_cutoff_factor", "value": {"U32": sn.activity_cutoff_factor}},
+    ]
+
+
+def _epoch_scalars() -> dict[str, Any]:
+    """Storage items of the epoch's switches (``simnet.subnets.EPOCH_STORAGE``) and
+    ``AlphaValues`` (one tuple)."""
+    defaults = Subnet.__dataclass_fields__
+    items = {
+        item: _per_subnet(lambda s, r, a=attr: getattr(s, a), defaults[attr].default)
+        for item, attr in EPOCH_STORAGE.items()
+    }
+    items["AlphaValues"] = _per_subnet(lambda s, r: (s.alpha_low, s.alpha_high), (45875, 58982))
+    return items
 
 
 def mlkem768_public_key(seed: int) -> bytes:
@@ -372,6 +403,7 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
         "SubnetMechanism": _per_subnet(lambda s, r: 1, 0),
         "MechanismCountCurrent": _per_subnet(lambda s, r: 1, 1),
         "PendingEmission": _per_subnet(lambda s, r: s.pending_emission, 0),
+        **_epoch_scalars(),
     }
 )
 

@@ -17,6 +17,10 @@ matters to monitoring:
 * :mod:`simnet.pool` and :mod:`simnet.dispatch` — the transaction pool and the call table.
 * :mod:`simnet.records` — the immutable records they pass around, and the errors.
 
+The epoch follows each subnet's switches: Yuma3 (on for new subnets) with liquid alpha, the
+bonds reset on a metadata commitment (``Commitments.set_commitment``; the commitment itself is
+not stored), ``activity_cutoff_factor`` and null-consensus subnets (see :mod:`simnet.epoch`).
+
 What it simplifies: one mechanism per subnet; no root subnet, TAO (root) stake, childkeys,
 delegate take, owner cut or swap fees; ``rank``/``trust`` are 0 and ``pruning_score`` is
 u16::MAX as the current runtime reports; transaction fees are a flat ``FEE_RAO`` charged to

@@ -1,8 +1,13 @@
 """Subnets: creating them, looking them up, and their hyperparameters.
 
 A hyperparameter is validated on the way in (a non-negative integer, a u16 where the chain
-stores one, ``commit_reveal`` a boolean), whether it comes from ``create`` or a later
-``set_hyperparameter``; the SDK's names for a few of them are accepted as aliases.
+stores one, the switches booleans, ``alpha_sigmoid_steepness`` an i16), whether it comes
+from ``create`` or a later ``set_hyperparameter``; the SDK's names for a few of them are
+accepted as aliases. Epoch switches: ``yuma3_on`` (new subnets on, as on chain),
+``liquid_alpha_on`` with ``alpha_low``/``alpha_high``/``alpha_sigmoid_steepness`` (read only
+under Yuma3), ``bonds_penalty``, ``bonds_reset_enabled`` (off), ``activity_cutoff_factor``
+(per-mille of tempo; the epoch ignores the deprecated ``activity_cutoff``) and
+``null_consensus_enabled``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,15 @@ if TYPE_CHECKING:
     from simnet.accounts import Balances
     from simnet.ledger import Ledger
 
+# What registration_defaults fills in: commit-reveal timing, the moving burn, the pruning floor.
+REGISTRATION_PARAMS = (
+    "reveal_period_epochs",
+    "min_burn_rao",
+    "max_burn_rao",
+    "burn_half_life",
+    "burn_increase_mult",
+    "min_non_immune_uids",
+)
 HYPERPARAMETERS = (
     "tempo",
     "max_uids",
@@ -33,12 +47,40 @@ HYPERPARAMETERS = (
     "weights_version",
     "kappa",
     "bonds_moving_average",
-    "reveal_period_epochs",
-    "min_burn_rao",
-    "max_burn_rao",
-    "burn_half_life",
-    "burn_increase_mult",
-    "min_non_immune_uids",
+    *REGISTRATION_PARAMS,
+    *(
+        "yuma3_on",
+        "liquid_alpha_on",
+        "alpha_low",
+        "alpha_high",
+        "alpha_sigmoid_steepness",
+        "bonds_penalty",
+        "bonds_reset_enabled",
+        "activity_cutoff_factor",
+        "null_consensus_enabled",
+    ),
+)
+_BOOLEAN = frozenset(
+    {
+        "commit_reveal",
+        "yuma3_on",
+        "liquid_alpha_on",
+        "bonds_reset_enabled",
+        "null_consensus_enabled",
+    }
+)
+_U16 = frozenset({"kappa", "max_weights_limit", "alpha_low", "alpha_high", "bonds_penalty"})
+# Subtensor's storage item for each epoch switch, as the SDK's storage reads name them.
+EPOCH_STORAGE = MappingProxyType(
+    {
+        "Yuma3On": "yuma3_on",
+        "LiquidAlphaOn": "liquid_alpha_on",
+        "AlphaSigmoidSteepness": "alpha_sigmoid_steepness",
+        "BondsPenalty": "bonds_penalty",
+        "BondsResetOn": "bonds_reset_enabled",
+        "ActivityCutoffFactorMilli": "activity_cutoff_factor",
+        "NullConsensusEnabled": "null_consensus_enabled",
+    }
 )
 _ALIASES = MappingProxyType(
     {
@@ -48,6 +90,8 @@ _ALIASES = MappingProxyType(
         "commit_reveal_period": "reveal_period_epochs",
         "min_burn": "min_burn_rao",
         "max_burn": "max_burn_rao",
+        "liquid_alpha_enabled": "liquid_alpha_on",
+        "bonds_reset": "bonds_reset_enabled",
     }
 )
 
@@ -95,10 +139,20 @@ class Subnets:
         symbol: str | None = None,
         max_registrations_per_block: int = 1,
         serving_rate_limit: int = 50,
-        **moving: Any,
+        yuma3_on: bool = True,
+        activity_cutoff_factor: int | None = None,
+        **params: Any,
     ) -> Subnet:
-        """Defaults are a new subnet on today's runtime: commit-reveal on, immunity 4096
-        blocks, a 0.1 TAO burn; ``moving`` takes the :func:`registration_defaults` names."""
+        """Defaults are a new subnet on today's runtime: commit-reveal on, Yuma3 on, immunity
+        4096 blocks, a 0.1 TAO burn. ``params`` takes the :func:`registration_defaults` names
+        (reveal period, moving burn, pruning floor) and the other epoch hyperparameters by
+        name (``liquid_alpha_on``, ``alpha_low``, ``alpha_high``, ``alpha_sigmoid_steepness``,
+        ``bonds_penalty``, ``bonds_reset_enabled``, ``null_consensus_enabled``).
+        ``activity_cutoff_factor`` (per-mille of tempo) is what the epoch uses; left out, it is
+        derived so that ``factor * tempo // 1000`` equals ``activity_cutoff`` (13889 for 5000
+        blocks at tempo 360, the chain's default)."""
+        moving = {name: params.pop(name) for name in list(params) if name in REGISTRATION_PARAMS}
+        epoch_params = params
         netuid = int(netuid)
         if netuid <= 0 or netuid > 4095:
             raise ValueError(f"netuid must be 1..4095 (simnet has no root subnet), got {netuid}")
@@ -129,6 +183,18 @@ class Subnets:
             serving_rate_limit=int(serving_rate_limit),
             **registration_defaults(moving),
         )
+        if activity_cutoff_factor is None:
+            activity_cutoff_factor = -(-int(activity_cutoff) * 1000 // max(1, int(tempo)))
+        for param, value in {
+            "yuma3_on": yuma3_on,
+            "activity_cutoff_factor": activity_cutoff_factor,
+            **epoch_params,
+        }.items():
+            if param not in HYPERPARAMETERS or param in _ALIASES:
+                raise ValueError(
+                    f"unknown subnet parameter {param!r}; known: {', '.join(HYPERPARAMETERS)}"
+                )
+            setattr(sn, param, value)
         for param in HYPERPARAMETERS:
             self.check_param(param, getattr(sn, param))
         self._table[netuid] = sn
@@ -144,17 +210,26 @@ class Subnets:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
                 raise ValueError(f"hyperparameter burn_increase_mult must be >= 1, got {value!r}")
             return
-        if name == "commit_reveal":
+        if name in _BOOLEAN:
             if not isinstance(value, bool):
+                raise ValueError(f"hyperparameter {name} must be true or false, got {value!r}")
+            return
+        if name == "alpha_sigmoid_steepness":
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not -32768 <= value <= 32767
+            ):
                 raise ValueError(
-                    f"hyperparameter commit_reveal must be true or false, got {value!r}"
+                    "hyperparameter alpha_sigmoid_steepness is an i16 (-32768..32767), "
+                    f"got {value!r}"
                 )
             return
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"hyperparameter {name} must be a non-negative integer, got {value!r}")
         if name in ("max_uids", "max_validators") and value < 1:
             raise ValueError(f"hyperparameter {name} must be at least 1, got {value}")
-        if name in ("kappa", "max_weights_limit") and value > U16_MAX:
+        if name in _U16 and value > U16_MAX:
             raise ValueError(f"hyperparameter {name} is a u16 (0..65535), got {value}")
 
     def set_hyperparameter(self, netuid: int, name: str, value: Any) -> None:
@@ -170,6 +245,14 @@ class Subnets:
                 f"hyperparameter max_uids={value} is below the {sn.n} neurons registered on "
                 f"subnet {netuid}; simnet does not trim subnets"
             )
+        if param in ("alpha_low", "alpha_high"):
+            low = value if param == "alpha_low" else sn.alpha_low
+            high = value if param == "alpha_high" else sn.alpha_high
+            if not low <= high:
+                raise ValueError(
+                    f"hyperparameter {param}={value} would make alpha_low ({low}) exceed "
+                    f"alpha_high ({high}); set them so that low <= high"
+                )
         setattr(sn, param, value)
         self._ledger.subnet_changed(sn.netuid)
 

@@ -5,7 +5,8 @@ One call of :func:`run_epoch` is one epoch of one subnet: it takes the stored ch
 previous epoch) and returns what the chain persists (active, new permits, consensus, incentive,
 dividends, validator trust as u16, emission in rao, new u16 bonds). The steps and their order
 follow ``/work/shared/docs/yuma.md`` section 2, i.e. the on-chain sparse epoch of subtensor
-2025-2026 with ``Yuma3On = false``:
+2025-2026 with ``Yuma3On = false`` (``Yuma3On = true`` replaces step 9, see
+:mod:`simnet.yuma3`):
 
 1. ``active_i = last_update_i + activity_cutoff >= block``.
 2. ``S = normalize(stake)``.
@@ -38,14 +39,19 @@ Simplifications relative to the on-chain sparse epoch (every one of them):
   this computes in IEEE float64. Single-epoch u16 outputs land within 1 LSB and rao within about
   2 rao per uid of the runtime (yuma.md section 4). Stored bonds still make the u16 round trip,
   because the caller feeds ``outputs.bonds`` back as the next ``inputs.bonds``.
-- **Yuma3 and liquid alpha are not implemented.** Only the original-Yuma bonds branch exists
-  (``Yuma3On = false``, the runtime default), so ``AlphaValues``, ``AlphaSigmoidSteepness`` and
-  ``LiquidAlphaOn`` have no input here.
-- **No entry-present mask; dense tensors.** In the original-Yuma branch every sparse-only drop
-  removes an entry whose value is exactly 0 (weights clipped to ``C_j <= 0``, zeros removed by
-  ``interpolate_sparse``, the ``> 0`` filter of ``mat_ema_sparse``, missing bond entries), and a
-  zero entry contributes nothing to any later sum, max or product, so the dense result equals the
-  sparse one. The mask would only matter for the Yuma3 liquid-alpha EMA, which is absent.
+- **Yuma3 and liquid alpha** (``inputs.yuma3``, ``inputs.liquid_alpha``) are the bonds branch
+  in :mod:`simnet.yuma3`; steps 1-8 are shared, step 9 is replaced there. Liquid alpha is read
+  only under Yuma3, as on chain.
+- **Entry-present mask only where it matters.** In the original-Yuma branch and in Yuma3 with
+  liquid alpha off, every sparse-only drop removes an entry whose value is exactly 0 (weights
+  clipped to ``C_j <= 0``, zeros removed by ``interpolate_sparse``, the ``> 0`` filter of
+  ``mat_ema_sparse``, missing bond entries), and a zero entry contributes nothing to any later
+  sum, max or product, so dense tensors give the sparse result. The Yuma3 liquid-alpha EMA
+  emits only entries present in ``W~``, so there the stored entries (``weight_entries``,
+  explicit zeros included) travel as a bool mask through the row, diagonal, outdated, clip and
+  interpolation masks (:mod:`simnet.yuma3`). The runtime's test-only ``epoch_dense`` (which
+  decays those bonds instead) is not reproduced.
+- **The liquid-alpha ``exp`` is float64 ``exp``**, not substrate_fixed's (differences ~1e-9).
 - **Owner handling follows the sparse path, not ``epoch_dense``:** the owner's self-weight is
   kept and the owner's permit is forced on (used and new). The owner's exemption from
   ``StakeThreshold`` is moot because there is no threshold (next item).
@@ -85,6 +91,8 @@ from dataclasses import dataclass
 
 import torch
 
+from simnet.yuma3 import LiquidAlpha, yuma3_bonds_and_dividends
+
 U16_MAX = 65535
 
 _VECTOR_FIELDS = (
@@ -116,6 +124,14 @@ class EpochInputs:
     kappa_u16: int = 32767
     bonds_moving_average: int = 900_000
     bonds_penalty_u16: int = 65535
+    yuma3: bool = False  # Yuma3On: the Yuma3 bonds/dividends branch (simnet.yuma3)
+    liquid_alpha: bool = False  # LiquidAlphaOn; read only when yuma3 is on
+    alpha_low_u16: int = 45875  # AlphaValues low
+    alpha_high_u16: int = 58982  # AlphaValues high
+    alpha_sigmoid_steepness: int = 1000  # AlphaSigmoidSteepness (i16, divided by 100)
+    # [n, n] bool: which weight entries are stored (explicit zeros included). None: the nonzero
+    # ones. Only the Yuma3 liquid-alpha EMA can tell an explicit zero from a missing entry.
+    weight_entries: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         for name in (*_VECTOR_FIELDS, *_MATRIX_FIELDS):
@@ -141,6 +157,16 @@ class EpochInputs:
                 raise ValueError(
                     f"EpochInputs.{name} has shape {shape}; it must be ({n}, {n}) for {n} uids"
                 )
+        entries = self.weight_entries
+        if entries is not None and (
+            not isinstance(entries, torch.Tensor)
+            or tuple(entries.shape) != (n, n)
+            or entries.dtype != torch.bool
+        ):
+            raise ValueError(
+                f"EpochInputs.weight_entries must be None or a bool tensor of shape ({n}, {n}); "
+                "pass (weights != 0) or the stored entry mask"
+            )
         if self.validator_permit.dtype != torch.bool:
             raise ValueError(
                 f"EpochInputs.validator_permit must be a bool tensor, got "
@@ -152,6 +178,9 @@ class EpochInputs:
             ("kappa_u16", 0, U16_MAX),
             ("bonds_penalty_u16", 0, U16_MAX),
             ("bonds_moving_average", 0, 1_000_000),
+            ("alpha_low_u16", 0, U16_MAX),
+            ("alpha_high_u16", 0, U16_MAX),
+            ("alpha_sigmoid_steepness", -32768, 32767),
         ):
             value = getattr(self, name)
             if not lo <= value <= hi:
@@ -300,6 +329,9 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
     keep[torch.arange(rows.shape[0])[self_col], rows[self_col]] = False
     w.mul_(keep)
     w = _safe_div(w, w.sum(dim=1, keepdim=True))
+    if inputs.yuma3:
+        stored = inputs.weight_entries
+        entries = (stored.index_select(0, rows) if stored is not None else w != 0) & keep
 
     s_rows = stake_act[rows]
     voters = s_rows > 0
@@ -316,6 +348,35 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
         w_bonds = w_clip
     else:
         w_bonds = w + beta * (w_clip - w)
+    if inputs.yuma3:
+        return _finish(
+            inputs,
+            active=active,
+            stake=stake,
+            stake_act=stake_act,
+            new_permit=new_permit,
+            consensus=consensus,
+            incentive=incentive,
+            validator_trust=validator_trust,
+            dividends_and_bonds=yuma3_bonds_and_dividends(
+                bonds_u16=inputs.bonds.to(F64),
+                recent=inputs.last_tempo <= registered,
+                permit=permit,
+                new_permit=new_permit,
+                rows=rows,
+                w_bonds=w_bonds,
+                w_bonds_present=_bond_weight_entries(entries, w, w_bonds, consensus, beta),
+                consensus=consensus,
+                incentive=incentive,
+                stake_act=stake_act,
+                alpha=alpha,
+                liquid=LiquidAlpha(
+                    inputs.alpha_low_u16, inputs.alpha_high_u16, inputs.alpha_sigmoid_steepness
+                )
+                if inputs.liquid_alpha
+                else None,
+            ),
+        )
     del w
 
     # Bonds. B_ema = colnorm(a * dB + (1 - a) * colnorm(B_masked)); with B_masked = B * mask,
@@ -354,7 +415,50 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
     upscaled = _safe_div(ema_formed.index_select(0, write_pos), col_max.unsqueeze(0))
     new_bonds.index_copy_(0, written, upscaled.mul_(U16_MAX).floor_().clamp_(0, U16_MAX))
     new_bonds.index_fill_(0, torch.nonzero(permit & ~new_permit).squeeze(1), 0.0)
+    return _finish(
+        inputs,
+        active=active,
+        stake=stake,
+        stake_act=stake_act,
+        new_permit=new_permit,
+        consensus=consensus,
+        incentive=incentive,
+        validator_trust=validator_trust,
+        dividends_and_bonds=(dividends, new_bonds),
+    )
 
+
+def _bond_weight_entries(
+    entries: torch.Tensor,
+    w: torch.Tensor,
+    w_bonds: torch.Tensor,
+    consensus: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
+    """Which ``W~`` entries the sparse runtime holds: ``col_clip_sparse`` drops an entry clipped
+    to ``C_j <= 0``; ``interpolate_sparse`` keeps only positive entries for 0 < beta < 1."""
+    if beta == 0.0:
+        return entries
+    if beta == 1.0:
+        c = consensus.unsqueeze(0)
+        return entries & ~((c < w) & (c <= 0))
+    return w_bonds > 0
+
+
+def _finish(
+    inputs: EpochInputs,
+    *,
+    active: torch.Tensor,
+    stake: torch.Tensor,
+    stake_act: torch.Tensor,
+    new_permit: torch.Tensor,
+    consensus: torch.Tensor,
+    incentive: torch.Tensor,
+    validator_trust: torch.Tensor,
+    dividends_and_bonds: tuple[torch.Tensor, torch.Tensor],
+) -> EpochOutputs:
+    """Emission shares (both branches) and the u16 / rao outputs."""
+    dividends, new_bonds = dividends_and_bonds
     combined = incentive + dividends
     emission_sum = combined.sum()
     if bool(emission_sum != 0):

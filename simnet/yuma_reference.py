@@ -3,8 +3,11 @@
 Same semantics and same simplifications as :func:`simnet.yuma.run_epoch` (see that module's
 docstring), written the way subtensor's dense ``epoch`` reads: every step is a loop over full
 n x n lists, no torch operation touches the math (tensors are converted to lists on the way in
-and back on the way out). It is deliberately the obvious transcription, so the vectorised path
-is checked against it and benchmarked against it (``bench/bench_epoch.py``).
+and back on the way out). The Yuma3 branch is written on sparse rows (dicts of the entries the
+runtime holds), so the torch path's entry-present mask is checked against the sparse semantics
+it stands for rather than against a second mask. It is deliberately the obvious transcription,
+so the vectorised path is checked against it and benchmarked against it
+(``bench/bench_epoch.py``).
 """
 
 from __future__ import annotations
@@ -116,7 +119,13 @@ def run_epoch_reference(inputs: EpochInputs) -> EpochOutputs:
 
     stake_act = _normalize([stake[i] if active[i] and permit[i] else 0.0 for i in range(n)])
 
+    stored_entries = (
+        inputs.weight_entries.tolist()
+        if inputs.weight_entries is not None
+        else [[v != 0 for v in row] for row in weights_u16]
+    )
     weights: Matrix = [[0.0] * n for _ in range(n)]
+    present: list[list[bool]] = [[False] * n for _ in range(n)]
     for i in range(n):
         if not permit[i]:
             continue
@@ -126,6 +135,7 @@ def run_epoch_reference(inputs: EpochInputs) -> EpochOutputs:
             if last_update[i] <= registered[j]:
                 continue
             weights[i][j] = weights_u16[i][j]
+            present[i][j] = bool(stored_entries[i][j])
     _row_normalize(weights)
 
     voters = [i for i in range(n) if stake_act[i] > 0]
@@ -153,6 +163,23 @@ def run_epoch_reference(inputs: EpochInputs) -> EpochOutputs:
         ]
 
     last_tempo = inputs.last_tempo
+    if inputs.yuma3:
+        sparse_w = [{j: weights[i][j] for j in range(n) if present[i][j]} for i in range(n)]
+        dividends, new_bonds = _yuma3_sparse(
+            inputs, sparse_w, consensus, incentive, stake_act, permit, new_permit, bonds_u16, alpha
+        )
+        return _outputs(
+            inputs,
+            active,
+            new_permit,
+            consensus,
+            incentive,
+            dividends,
+            validator_trust,
+            stake,
+            stake_act,
+            new_bonds,
+        )
     old: Matrix = [
         [0.0 if last_tempo <= registered[j] else bonds_u16[i][j] for j in range(n)]
         for i in range(n)
@@ -178,7 +205,33 @@ def run_epoch_reference(inputs: EpochInputs) -> EpochOutputs:
             new_bonds.append([0.0] * n)
         else:
             new_bonds.append(list(bonds_u16[i]))
+    return _outputs(
+        inputs,
+        active,
+        new_permit,
+        consensus,
+        incentive,
+        dividends,
+        validator_trust,
+        stake,
+        stake_act,
+        new_bonds,
+    )
 
+
+def _outputs(
+    inputs: EpochInputs,
+    active: list[bool],
+    new_permit: list[bool],
+    consensus: list[float],
+    incentive: list[float],
+    dividends: list[float],
+    validator_trust: list[float],
+    stake: list[float],
+    stake_act: list[float],
+    new_bonds: Matrix,
+) -> EpochOutputs:
+    n = inputs.n
     combined = [incentive[i] + dividends[i] for i in range(n)]
     emission_sum = 0.0
     for v in combined:
@@ -209,3 +262,107 @@ def run_epoch_reference(inputs: EpochInputs) -> EpochOutputs:
         validator_emission=ints([_rao(v, rao) for v in validator_share]),
         bonds=torch.tensor(new_bonds, dtype=torch.float64).reshape(n, n),
     )
+
+
+SparseRow = dict[int, float]
+
+
+def _liquid_alpha(consensus: float, weight: float, bond: float, inputs: EpochInputs) -> float:
+    low, high = inputs.alpha_low_u16 / U16_MAX, inputs.alpha_high_u16 / U16_MAX
+    if weight >= bond:
+        diff = min(1.0, max(0.0, weight - consensus))
+    else:
+        diff = min(1.0, max(0.0, bond - weight))
+    x = (-inputs.alpha_sigmoid_steepness / 100.0) * (diff - 0.5)
+    sigmoid = 1.0 / (1.0 + math.exp(min(20.0, max(-20.0, x))))
+    return min(high, max(low, low + sigmoid * (high - low)))
+
+
+def _yuma3_sparse(
+    inputs: EpochInputs,
+    weights: list[SparseRow],
+    consensus: list[float],
+    incentive: list[float],
+    stake_act: list[float],
+    permit: list[bool],
+    new_permit: list[bool],
+    bonds_u16: Matrix,
+    alpha: float,
+) -> tuple[list[float], Matrix]:
+    """The Yuma3 branch on sparse rows (dicts of present entries), as the runtime holds them."""
+    n = inputs.n
+    beta = inputs.bonds_penalty_u16 / U16_MAX
+    registered = [int(v) for v in inputs.block_at_registration.tolist()]
+    clipped: list[SparseRow] = []
+    for row in weights:
+        out: SparseRow = {}
+        for j, v in row.items():
+            if consensus[j] < v:
+                if consensus[j] > 0:
+                    out[j] = consensus[j]
+            else:
+                out[j] = v
+        clipped.append(out)
+    if beta == 0.0:
+        for_bonds = weights
+    elif beta == 1.0:
+        for_bonds = clipped
+    else:
+        for_bonds = []
+        for i in range(n):
+            out = {}
+            for j in range(n):
+                v1, v2 = weights[i].get(j, 0.0), clipped[i].get(j, 0.0)
+                value = v1 + beta * (v2 - v1)
+                if value > 0:
+                    out[j] = value
+            for_bonds.append(out)
+    last_tempo = inputs.last_tempo
+    old: list[SparseRow] = [
+        {
+            j: bonds_u16[i][j] / U16_MAX
+            for j in range(n)
+            if bonds_u16[i][j] != 0 and not last_tempo <= registered[j]
+        }
+        for i in range(n)
+    ]
+    ema: list[SparseRow] = []
+    if inputs.liquid_alpha and any(c != 0 for c in consensus):
+        for i in range(n):
+            out = {}
+            for j, w in for_bonds[i].items():
+                b = old[i].get(j, 0.0)
+                a = _liquid_alpha(consensus[j], w, b, inputs)
+                value = min(1.0, (1.0 - a) * b + max(0.0, a * w))
+                if value > 0:
+                    out[j] = value
+            ema.append(out)
+    else:
+        for i in range(n):
+            out = {}
+            for j in range(n):
+                value = alpha * for_bonds[i].get(j, 0.0) + (1.0 - alpha) * old[i].get(j, 0.0)
+                if value > 0:
+                    out[j] = value
+            ema.append(out)
+    col_sum = [0.0] * n
+    for row in ema:
+        for j, v in row.items():
+            col_sum[j] += v
+    dividends = [0.0] * n
+    for i in range(n):
+        total = 0.0
+        for j, v in ema[i].items():
+            if col_sum[j] != 0:
+                total += v / col_sum[j] * incentive[j]
+        dividends[i] = total * stake_act[i]
+    dividends = _normalize(dividends)
+    new_bonds: Matrix = []
+    for i in range(n):
+        if new_permit[i]:
+            new_bonds.append([float(_u16(ema[i].get(j, 0.0))) for j in range(n)])
+        elif permit[i]:
+            new_bonds.append([0.0] * n)
+        else:
+            new_bonds.append(list(bonds_u16[i]))
+    return dividends, new_bonds

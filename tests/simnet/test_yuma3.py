@@ -1,0 +1,212 @@
+"""Yuma3 and liquid alpha: torch (simnet.yuma + simnet.yuma3) against the per-element sparse
+reference, the entry-present semantics of the on-chain sparse epoch, and hand cases.
+
+u16 values agree to 1 LSB and rao to 2 rao where float rounding lands either side of a floor
+(yuma.md section 4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+import torch
+
+from simnet.yuma import U16_MAX, EpochInputs, EpochOutputs, run_epoch
+from simnet.yuma3 import LiquidAlpha, liquid_alphas
+from simnet.yuma_reference import run_epoch_reference
+
+F64 = torch.float64
+RAO = 1_000_000_000
+
+
+def world(
+    stake: list[float],
+    weights: dict[tuple[int, int], int],
+    permits: list[int],
+    *,
+    bonds: dict[tuple[int, int], int] | None = None,
+    last_update: list[int] | None = None,
+    registered: list[int] | None = None,
+    **overrides: object,
+) -> EpochInputs:
+    """A world at block 1000 on Yuma3; ``weights`` lists the stored entries, zeros included."""
+    n = len(stake)
+    w = torch.zeros(n, n, dtype=F64)
+    entries = torch.zeros(n, n, dtype=torch.bool)
+    for (i, j), v in weights.items():
+        w[i, j] = v
+        entries[i, j] = True
+    b = torch.zeros(n, n, dtype=F64)
+    for (i, j), v in (bonds or {}).items():
+        b[i, j] = v
+    permit = torch.zeros(n, dtype=torch.bool)
+    permit[permits] = True
+    fields: dict[str, object] = dict(
+        block=1000,
+        stake=torch.tensor(stake, dtype=F64),
+        weights=w,
+        weight_entries=entries,
+        last_update=torch.tensor(last_update or [990] * n, dtype=torch.int64),
+        block_at_registration=torch.tensor(registered or [0] * n, dtype=torch.int64),
+        validator_permit=permit,
+        bonds=b,
+        activity_cutoff=5000,
+        max_validators=64,
+        last_step_block=640,
+        tempo=360,
+        rao_emission=RAO,
+        yuma3=True,
+    )
+    fields.update(overrides)
+    return EpochInputs(**fields)  # type: ignore[arg-type]
+
+
+def assert_agree(a: EpochOutputs, b: EpochOutputs) -> None:
+    assert torch.equal(a.active, b.active)
+    assert torch.equal(a.validator_permit, b.validator_permit)
+    for name in ("consensus", "incentive", "dividends", "validator_trust"):
+        diff = (getattr(a, name) - getattr(b, name)).abs().max().item()
+        assert diff <= 1, f"{name} differs by {diff} LSB"
+    for name in ("emission", "server_emission", "validator_emission"):
+        diff = (getattr(a, name) - getattr(b, name)).abs().max().item()
+        assert diff <= 2, f"{name} differs by {diff} rao"
+    diff = (a.bonds - b.bonds).abs().max().item()
+    assert diff <= 1, f"bonds differ by {diff} LSB"
+
+
+def both(inputs: EpochInputs) -> EpochOutputs:
+    out = run_epoch(inputs)
+    assert_agree(out, run_epoch_reference(inputs))
+    return out
+
+
+def random_world(seed: int, n: int, density: float, liquid: bool) -> EpochInputs:
+    rng = random.Random(seed)
+    stake = [rng.choice([0.0, rng.uniform(1, 1e6), rng.uniform(1e9, 1e15)]) for _ in range(n)]
+    permits = [i for i in range(n) if stake[i] > 0 and rng.random() < 0.7]
+    quality = [rng.choice([0.0, rng.random(), rng.random()]) for _ in range(n)]
+    weights: dict[tuple[int, int], int] = {}
+    for i in range(n):
+        honest = rng.random() < 0.8
+        for j in range(n):
+            if rng.random() < density:
+                score = quality[j] * rng.uniform(0.7, 1.3) if honest else rng.random()
+                # Explicit zeros are stored entries: they keep a bond alive under liquid alpha.
+                weights[i, j] = 0 if rng.random() < 0.1 else min(65535, int(score * 65535))
+    bonds = {
+        (i, j): rng.randint(0, 65535) for i in range(n) for j in range(n) if rng.random() < 0.4
+    }
+    return world(
+        stake,
+        weights,
+        permits,
+        bonds=bonds,
+        last_update=[rng.choice([990, 990, 990, 800, 100, 0]) for _ in range(n)],
+        registered=[rng.choice([0, 0, 0, 0, 0, 500, 700, 995]) for _ in range(n)],
+        max_validators=rng.choice([4, 8, 64]),
+        owner_uid=rng.choice([None, 0, n - 1]),
+        bonds_penalty_u16=rng.choice([65535, 0, 40000]),
+        bonds_moving_average=rng.choice([900_000, 975_000]),
+        liquid_alpha=liquid,
+        alpha_low_u16=rng.choice([45875, 1638]),
+        alpha_high_u16=rng.choice([58982, 65535]),
+        alpha_sigmoid_steepness=rng.choice([1000, 100, -500]),
+        rao_emission=rng.choice([RAO, 123_456_789_012]),
+    )
+
+
+@pytest.mark.parametrize("liquid", [False, True], ids=["liquid-off", "liquid-on"])
+@pytest.mark.parametrize(("n", "density"), [(6, 0.9), (17, 1.0), (40, 0.15), (64, 0.05)])
+@pytest.mark.parametrize("seed", range(5))
+def test_torch_and_reference_agree_on_random_yuma3_worlds(
+    liquid: bool, n: int, density: float, seed: int
+) -> None:
+    both(random_world(seed * 100 + n, n, density, liquid))
+
+
+@pytest.mark.parametrize("liquid", [False, True], ids=["liquid-off", "liquid-on"])
+def test_torch_and_reference_agree_over_chained_yuma3_epochs(liquid: bool) -> None:
+    inputs = random_world(7, 24, 0.3, liquid)
+    for step in range(5):
+        out = both(inputs)
+        inputs = dataclasses.replace(
+            inputs,
+            block=inputs.block + inputs.tempo,
+            last_step_block=inputs.block,
+            validator_permit=out.validator_permit,
+            bonds=out.bonds,
+            last_update=torch.full_like(inputs.last_update, inputs.block + inputs.tempo - 5 - step),
+        )
+
+
+def test_liquid_alpha_and_its_settings_change_nothing_under_original_yuma() -> None:
+    original = dataclasses.replace(random_world(3, 30, 0.3, False), yuma3=False)
+    with_liquid = dataclasses.replace(
+        original, liquid_alpha=True, alpha_low_u16=1638, alpha_high_u16=65535
+    )
+    a, b = run_epoch(original), run_epoch(with_liquid)
+    for field in dataclasses.fields(EpochOutputs):
+        assert torch.equal(getattr(a, field.name), getattr(b, field.name)), field.name
+
+
+def test_yuma3_bonds_are_absolute_and_stored_without_upscaling() -> None:
+    # One validator, one miner, no prior bond: B_new = 0.1 * W~ = 0.1, stored floor(0.1 * 65535).
+    out = both(world([1e12, 0.0], {(0, 1): 65535}, [0], liquid_alpha=False))
+    assert int(out.bonds[0, 1]) == 6553
+    assert int(out.dividends[0]) == U16_MAX
+
+
+def test_original_yuma_upscales_the_same_bond_to_full_scale() -> None:
+    out = both(world([1e12, 0.0], {(0, 1): 65535}, [0], yuma3=False))
+    assert int(out.bonds[0, 1]) == U16_MAX
+
+
+def test_yuma3_dividends_weigh_normalised_bonds_by_active_stake() -> None:
+    # Equal bonds on the one miner, stake 3:1 -> dividends 3:1 (original Yuma would give
+    # equal dividends from equal bonds).
+    bonds = {(0, 2): 30000, (1, 2): 30000}
+    out = both(world([3e12, 1e12, 0.0], {(0, 2): 65535, (1, 2): 65535}, [0, 1], bonds=bonds))
+    assert abs(int(out.dividends[0]) - 3 * int(out.dividends[1])) <= 3
+
+
+def test_liquid_alpha_stays_within_its_bounds_and_grows_with_disagreement() -> None:
+    la = LiquidAlpha(low_u16=45875, high_u16=58982, steepness=1000)
+    consensus = torch.tensor([0.5, 0.5, 0.5], dtype=F64)
+    w = torch.tensor([[0.5, 0.8, 1.0]], dtype=F64)  # buying: diff = w - C = 0, 0.3, 0.5
+    b = torch.zeros(1, 3, dtype=F64)
+    a = liquid_alphas(w, b, consensus, la)[0].tolist()
+    assert 45875 / U16_MAX <= a[0] < a[1] < a[2] <= 58982 / U16_MAX
+    assert a[2] == pytest.approx((45875 + 0.5 * (58982 - 45875)) / U16_MAX)
+
+
+def test_an_omitted_weight_drops_the_bond_under_liquid_alpha_while_an_explicit_zero_decays_it():
+    # Validator 0 stores an explicit 0 on miner 2 and nothing on miner 3; both bonds are 40000.
+    weights = {(0, 1): 65535, (0, 2): 0}
+    bonds = {(0, 1): 40000, (0, 2): 40000, (0, 3): 40000}
+    out = both(world([1e12, 0.0, 0.0, 0.0], weights, [0], bonds=bonds, liquid_alpha=True))
+    assert 0 < int(out.bonds[0, 2]) < 40000  # decayed by (1 - a)
+    assert int(out.bonds[0, 3]) == 0  # no W~ entry: mat_ema_alpha_sparse emits nothing
+
+
+def test_without_liquid_alpha_an_omitted_weight_decays_the_bond_like_an_explicit_zero():
+    weights = {(0, 1): 65535, (0, 2): 0}
+    bonds = {(0, 1): 40000, (0, 2): 40000, (0, 3): 40000}
+    out = both(world([1e12, 0.0, 0.0, 0.0], weights, [0], bonds=bonds, liquid_alpha=False))
+    assert int(out.bonds[0, 2]) == int(out.bonds[0, 3]) == 36000
+
+
+def test_a_weight_clipped_to_zero_consensus_drops_its_bond_under_liquid_alpha() -> None:
+    # Validator 1 (stake 1/4) alone weights miner 3: consensus there is 0, so the clipped entry
+    # is removed and validator 1's bond on miner 3 goes; the dense epoch would decay it.
+    weights = {(0, 2): 65535, (1, 2): 65535, (1, 3): 65535}
+    bonds = {(1, 3): 50000}
+    out = both(world([3e12, 1e12, 0.0, 0.0], weights, [0, 1], bonds=bonds, liquid_alpha=True))
+    assert int(out.consensus[3]) == 0
+    assert int(out.bonds[1, 3]) == 0
+
+
+def test_bad_weight_entries_are_refused_with_the_field_name() -> None:
+    with pytest.raises(ValueError, match="weight_entries"):
+        world([1.0, 1.0], {}, [0], weight_entries=torch.zeros(3, 3, dtype=torch.bool))

@@ -25,7 +25,17 @@ class BlockProducer:
     """Not thread-safe by itself: drive it from one thread. The lock only turns accidental
     reentry (a hook that steps the chain) into a clear error instead of a corrupt block."""
 
-    def __init__(self, ledger: Ledger, subnets: Subnets, epochs: Epochs, pool: TxPool):
+    def __init__(
+        self,
+        ledger: Ledger,
+        subnets: Subnets,
+        epochs: Epochs,
+        pool: TxPool,
+        coinbase: Callable[[int], None] | None = None,
+    ):
+        # coinbase(b) accrues block b's emission on every subnet (simnet.economy); without
+        # one each subnet accrues its own emission_per_block_rao.
+        self._coinbase = coinbase
         self._ledger = ledger
         self._subnets = subnets
         self._epochs = epochs
@@ -63,10 +73,15 @@ class BlockProducer:
             if sn.registrations_this_block:
                 sn.registrations_this_block = 0
                 ledger.subnet_changed(sn.netuid)
+        if self._coinbase is not None:
+            self._coinbase(b)
         for netuid in self._subnets.netuids:
             sn = self._subnets.get(netuid)
-            sn.pending_emission += sn.emission_per_block_rao
-            ledger.subnet_changed(netuid)
+            if self._coinbase is None:
+                sn.pending_emission += sn.emission_per_block_rao
+                ledger.subnet_changed(netuid)
+            if sn.is_root:
+                continue  # root has no miners and no epoch
             if epoch_due(netuid, sn.tempo, b):
                 self._epochs.run(sn, b)
         included = self._pool.include(b)

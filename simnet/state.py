@@ -15,16 +15,19 @@ matters to monitoring:
 * :mod:`simnet.pool` and :mod:`simnet.dispatch` — the transaction pool and the call table.
 * :mod:`simnet.records` — the immutable records they pass around, and the errors.
 
-What it simplifies: one mechanism per subnet; no root subnet, TAO (root) stake, childkeys,
-delegate take, owner cut or swap fees; ``rank``/``trust`` are 0 and ``pruning_score`` is
-u16::MAX as the current runtime reports; registration burn does not adjust; transaction fees
-are a flat ``FEE_RAO`` charged to coldkey-signed calls (weights and serving are free, as on
-chain); commit-reveal subnets refuse plaintext weights (``CommitRevealEnabled``) and
-timelocked commits (``CommitRevealUnsupported``: simnet has no drand); deregistration emits
-no event, as on chain. Direct calls on :class:`Chain` (``fund``, ``register``,
-``set_hyperparameter``...) are the operator's privileged setup path: they apply at once to
-the current head and skip per-block registration limits; signed extrinsics go through the
-pool and the full checks.
+* :mod:`simnet.economy` — the root subnet, TAO stake weight, block emission and its shares.
+* :mod:`simnet.governance` — coldkey swaps, delegate take, childkeys.
+
+What it simplifies: one mechanism per subnet; no owner cut or swap fees (:mod:`simnet.economy`
+and :mod:`simnet.governance` list what they leave out); ``rank``/``trust`` are 0 and
+``pruning_score`` is u16::MAX as the current runtime reports; registration burn does not adjust;
+transaction fees are a flat ``FEE_RAO`` charged to coldkey-signed calls (weights and serving are
+free, as on chain); commit-reveal subnets refuse plaintext weights (``CommitRevealEnabled``) and
+timelocked commits (``CommitRevealUnsupported``: simnet has no drand); deregistration emits no
+event, as on chain. Direct calls on :class:`Chain` (``fund``, ``register``,
+``set_hyperparameter``...) are the operator's privileged setup path: they apply at once to the
+current head and skip per-block registration limits; signed extrinsics go through the pool and
+the full checks.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from typing import Any
 
 from simnet.accounts import AccountBook, Balances
 from simnet.dispatch import FREE_CALLS, CallTable
+from simnet.economy import Economy, EmissionSchedule
 from simnet.epoch import EpochOutcome, Epochs, run_subnet_epoch
+from simnet.governance import Governance
 from simnet.ledger import Ledger
 from simnet.pool import TxPool
 from simnet.production import BlockProducer
@@ -105,6 +110,7 @@ class Chain:
         history_blocks: int = 300,
         genesis_unix: float = 1_700_000_000.0,
         genesis_nonce: str = "",
+        emission: EmissionSchedule | None = None,
     ):
         self.halted = False
         # Set by a running BlockClock: submissions then wait for the next produced block
@@ -128,7 +134,9 @@ class Chain:
         self.registrar = Registrar(self.subnets, self.ledger, self.balances)
         self.stake = StakePool(self.subnets, self.ledger, self.balances)
         self.weights = Weights(self.subnets, self.ledger)
-        self.epochs = Epochs(self.ledger)
+        self.economy = Economy(self.subnets, self.ledger, emission)
+        self.governance = Governance(self.subnets, self.ledger, self.balances, book)
+        self.epochs = Epochs(self.ledger, self.economy)
         self.calls = CallTable(
             ledger=self.ledger,
             balances=self.balances,
@@ -136,9 +144,13 @@ class Chain:
             registrar=self.registrar,
             stake=self.stake,
             weights=self.weights,
+            governance=self.governance,
         )
         self.pool = TxPool(self.ledger, self.balances, self.calls)
-        self.producer = BlockProducer(self.ledger, self.subnets, self.epochs, self.pool)
+        self.producer = BlockProducer(
+            self.ledger, self.subnets, self.epochs, self.pool, coinbase=self.economy.coinbase
+        )
+        self.producer.on_block(self.governance.apply_due_children)
 
     # ---------------------------------------------------------------- blocks and hashes
 
@@ -217,6 +229,10 @@ class Chain:
 
     def set_hyperparameter(self, netuid: int, name: str, value: Any) -> None:
         self.subnets.set_hyperparameter(netuid, name, value)
+
+    def create_root(self, **params: Any) -> Subnet:
+        """Netuid 0; see :meth:`simnet.economy.Economy.create_root`."""
+        return self.economy.create_root(**params)
 
     # ---------------------------------------------------------------- accounts
 

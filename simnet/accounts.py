@@ -24,6 +24,9 @@ class AccountBook:
         self.nonces: dict[str, int] = {}
         self.owner: dict[str, str] = {}  # hotkey -> coldkey
         self.owned: dict[str, list[str]] = {}  # coldkey -> hotkeys, in registration order
+        self.takes: dict[str, int] = {}  # hotkey -> delegate take, u16 parts
+        self.swap_announcements: dict[str, tuple[int, str]] = {}
+        self.swap_disputes: dict[str, int] = {}
         self._frozen: Accounts | None = None
 
     def changed(self) -> None:
@@ -37,6 +40,9 @@ class AccountBook:
                 nonces=MappingProxyType(dict(self.nonces)),
                 owner=MappingProxyType(dict(self.owner)),
                 owned=MappingProxyType({k: tuple(v) for k, v in self.owned.items()}),
+                takes=MappingProxyType(dict(self.takes)),
+                swap_announcements=MappingProxyType(dict(self.swap_announcements)),
+                swap_disputes=MappingProxyType(dict(self.swap_disputes)),
             )
         return self._frozen
 

@@ -18,6 +18,7 @@ from simnet.records import EXISTENTIAL_DEPOSIT_RAO, ChainFailure, Extrinsic
 if TYPE_CHECKING:
     from simnet.accounts import Balances
     from simnet.commit_reveal import CommitReveal
+    from simnet.governance import Governance
     from simnet.ledger import Ledger
     from simnet.registration import Registrar
     from simnet.stake import StakePool
@@ -106,9 +107,11 @@ class CallTable:
         stake: StakePool,
         weights: Weights,
         commit_reveal: CommitReveal,
+        governance: Governance | None = None,
         errors: ErrorIndex | None = None,
     ):
         self._commit_reveal = commit_reveal
+        self._governance = governance
         self._ledger = ledger
         self._balances = balances
         self._subnets = subnets
@@ -133,7 +136,39 @@ class CallTable:
                 ("Balances", "transfer_all"): self._transfer_all,
                 ("MevShield", "submit_encrypted"): self._shield_carrier,
             }
+            | (self._governance_handlers() if governance is not None else {})
         )
+
+    def _governance_handlers(self) -> dict[tuple[str, str], Callable[[Extrinsic], None]]:
+        gov = self._governance
+        assert gov is not None
+
+        def take(increase: bool) -> Callable[[Extrinsic], None]:
+            return lambda ext: gov.change_take(
+                ext.signer, str(_p(ext, "hotkey")), int(_p(ext, "take")), increase=increase
+            )
+
+        m = "SubtensorModule"
+        return {
+            (m, "announce_coldkey_swap"): lambda ext: gov.announce_coldkey_swap(
+                ext.signer, str(_p(ext, "new_coldkey_hash"))
+            ),
+            (m, "swap_coldkey_announced"): lambda ext: gov.swap_coldkey_announced(
+                ext.signer, str(_p(ext, "new_coldkey"))
+            ),
+            (m, "dispute_coldkey_swap"): lambda ext: gov.dispute_coldkey_swap(ext.signer),
+            (m, "clear_coldkey_swap_announcement"): lambda ext: gov.clear_coldkey_swap_announcement(
+                ext.signer
+            ),
+            (m, "increase_take"): take(True),
+            (m, "decrease_take"): take(False),
+            (m, "set_children"): lambda ext: gov.set_children(
+                ext.signer,
+                str(_p(ext, "hotkey")),
+                int(_p(ext, "netuid")),
+                [(int(p), str(c)) for p, c in _p(ext, "children")],
+            ),
+        }
 
     def implements(self, key: tuple[str, str]) -> bool:
         return key in self._handlers

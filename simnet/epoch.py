@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from simnet.records import U16_MAX, Neuron, Subnet
 
 if TYPE_CHECKING:
+    from simnet.economy import Economy
     from simnet.ledger import Ledger
 
 
@@ -36,14 +37,21 @@ def epoch_due(netuid: int, tempo: int, block: int) -> bool:
 
 
 class Epochs:
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, economy: Economy | None = None):
         self._ledger = ledger
+        # Stake weight (alpha + tao_weight * root TAO) and the root/alpha dividend split.
+        self._economy = economy
 
     def run(self, sn: Subnet, block: int) -> None:
         """Run the epoch and hand out the alpha accrued since the last one."""
-        outcome = (
-            null_consensus_outcome(sn) if sn.null_consensus_enabled else run_subnet_epoch(sn, block)
-        )
+        economy = self._economy
+        if sn.null_consensus_enabled:
+            outcome = null_consensus_outcome(sn)
+        else:
+            stake = economy.stake_weights(sn) if economy is not None else None
+            outcome = run_subnet_epoch(sn, block, stake=stake)
+        alpha_divs: dict[str, int] = {}
+        tao_divs: dict[str, int] = {}
         for uid, nrn in enumerate(sn.neurons):
             sn.neurons[uid] = replace(
                 nrn,
@@ -63,6 +71,10 @@ class Epochs:
                 key = (nrn.hotkey, nrn.coldkey)
                 sn.stake[key] = sn.stake.get(key, 0) + server
                 paid += server
+            if validator and economy is not None:
+                validator, to_root = economy.split(sn, nrn.hotkey, validator)
+                alpha_divs[nrn.hotkey], tao_divs[nrn.hotkey] = validator, to_root
+                paid += to_root  # accrued for root stakers (simnet.economy), off the pool
             if validator:
                 stakers = sn.stakers(nrn.hotkey)
                 total = sum(amount for _, amount in stakers)
@@ -79,6 +91,7 @@ class Epochs:
                     sn.stake[key] = sn.stake.get(key, 0) + rest
                 paid += validator
         sn.alpha_out += paid
+        sn.alpha_dividends, sn.tao_dividends = alpha_divs, tao_divs
         sn.pending_emission = 0
         sn.last_epoch_block = block
         sn.epoch_index += 1
@@ -131,8 +144,11 @@ def null_consensus_outcome(sn: Subnet) -> EpochOutcome:
     )
 
 
-def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
-    """Run Yuma over one subnet as stored; emission is the alpha accrued since the last epoch."""
+def run_subnet_epoch(
+    sn: Subnet, block: int, *, stake: dict[str, float] | None = None
+) -> EpochOutcome:
+    """Run Yuma over one subnet as stored; emission is the alpha accrued since the last epoch.
+    ``stake`` is each hotkey's stake weight (alpha alone when None)."""
     import torch
 
     from simnet.yuma import EpochInputs, run_epoch
@@ -140,7 +156,7 @@ def run_subnet_epoch(sn: Subnet, block: int) -> EpochOutcome:
     n = sn.n
     if n == 0:
         return EpochOutcome([], [], [], [], [], [], [], [], [], [])
-    alpha = sn.alpha_by_hotkey()
+    alpha = sn.alpha_by_hotkey() if stake is None else stake
 
     def dense(rows_of: Callable[[Neuron], tuple]) -> tuple[Any, Any]:
         # One scatter per matrix: element-wise tensor assignment costs ~1 µs a write, which

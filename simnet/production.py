@@ -35,7 +35,11 @@ class BlockProducer:
         epochs: Epochs,
         pool: TxPool,
         commit_reveal: CommitReveal,
+        coinbase: Callable[[int], None] | None = None,
     ):
+        # coinbase(b) accrues block b's emission on every subnet (simnet.economy); without
+        # one each subnet accrues its own emission_per_block_rao.
+        self._coinbase = coinbase
         self._ledger = ledger
         self._commit_reveal = commit_reveal
         self._subnets = subnets
@@ -75,10 +79,15 @@ class BlockProducer:
                 sn.registrations_this_block = 0
                 ledger.subnet_changed(sn.netuid)
         self._commit_reveal.reveal_due(b)
+        if self._coinbase is not None:
+            self._coinbase(b)
         for netuid in self._subnets.netuids:
             sn = self._subnets.get(netuid)
-            sn.pending_emission += sn.emission_per_block_rao
-            ledger.subnet_changed(netuid)
+            if self._coinbase is None:
+                sn.pending_emission += sn.emission_per_block_rao
+                ledger.subnet_changed(netuid)
+            if sn.is_root:
+                continue  # root has no miners and no epoch
             if epoch_due(netuid, sn.tempo, b):
                 self._epochs.run(sn, b)
         included = self._pool.include(b)

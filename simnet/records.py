@@ -149,6 +149,25 @@ class Subnet:
     uids: dict[str, int] | MappingProxyType = field(default_factory=dict)
     stake: dict[tuple[str, str], int] | MappingProxyType = field(default_factory=dict)
     axons: dict[str, Axon] | MappingProxyType = field(default_factory=dict)
+    # Stake and emission (simnet.economy): the root subnet's TaoWeight (parts of u64::MAX),
+    # the EMA price the emission ranking reads, the last block's injections, and the
+    # dividends of the last epoch split by where the stake came from.
+    tao_weight: int = 0
+    emission_ranked: bool = False
+    moving_price: float = 0.0
+    tao_in_emission: int = 0
+    alpha_in_emission: int = 0
+    alpha_out_emission: int = 0
+    alpha_dividends: dict[str, int] | MappingProxyType = field(default_factory=dict)
+    tao_dividends: dict[str, int] | MappingProxyType = field(default_factory=dict)
+    # Childkeys (simnet.governance): parent hotkey -> ((proportion u64, child), ...), and
+    # the proposals still in cooldown: parent -> (children, cooldown block).
+    children: dict[str, tuple] | MappingProxyType = field(default_factory=dict)
+    pending_children: dict[str, tuple] | MappingProxyType = field(default_factory=dict)
+
+    @property
+    def is_root(self) -> bool:
+        return self.netuid == 0
 
     @property
     def n(self) -> int:
@@ -157,6 +176,8 @@ class Subnet:
     @property
     def price_rao(self) -> int:
         """Rao of TAO per one alpha (1e9 alpha rao) at the pool's current reserves."""
+        if self.netuid == 0:
+            return RAO_PER_TAO  # root stake is TAO itself
         return self.tao_in * RAO_PER_TAO // self.alpha_in if self.alpha_in else 0
 
     @property
@@ -186,6 +207,10 @@ class Subnet:
             stake=MappingProxyType(dict(self.stake)),
             axons=MappingProxyType(dict(self.axons)),
             timelocked_commits=MappingProxyType(dict(self.timelocked_commits)),
+            alpha_dividends=MappingProxyType(dict(self.alpha_dividends)),
+            tao_dividends=MappingProxyType(dict(self.tao_dividends)),
+            children=MappingProxyType(dict(self.children)),
+            pending_children=MappingProxyType(dict(self.pending_children)),
         )
 
 
@@ -195,6 +220,11 @@ class Accounts:
     nonces: MappingProxyType
     owner: MappingProxyType  # hotkey -> coldkey
     owned: MappingProxyType  # coldkey -> tuple of hotkeys
+    # simnet.governance: hotkey -> delegate take (u16 parts); coldkey -> (execute block,
+    # new-coldkey hash); coldkey -> block its swap was disputed at.
+    takes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    swap_announcements: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    swap_disputes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from simnet.records import (
 from simnet.subnets import EPOCH_STORAGE
 
 MECHANISM_STRIDE = 4096  # LastUpdate/Weights/Bonds are keyed by mechid * 4096 + netuid
-SPEC_VERSION = 400
+SPEC_VERSION = 438
 NETWORK_REGISTRATION_COST_RAO = 1_000 * RAO_PER_TAO
 I96F32_ONE = 1 << 32
 
@@ -121,7 +121,7 @@ def metagraph(rec: BlockRecord, netuid: Any) -> dict[str, Any] | None:
     alpha = sn.alpha_by_hotkey()
     nrns = sn.neurons
     price_bits = sn.tao_in * I96F32_ONE // sn.alpha_in if sn.alpha_in else 0
-    return {
+    graph = {
         "netuid": sn.netuid,
         "name": _text_bytes(sn.name),
         "symbol": _text_bytes(sn.symbol),
@@ -195,53 +195,15 @@ def metagraph(rec: BlockRecord, netuid: Any) -> dict[str, Any] | None:
         "tao_dividends_per_hotkey": [(n.hotkey, 0) for n in nrns],
         "alpha_dividends_per_hotkey": [(n.hotkey, 0) for n in nrns],
     }
+    from simnet import views  # the 2026 surface: stake columns, emission terms, collateral
+
+    return graph | views.metagraph_economy(rec, sn)
 
 
 def hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
-    def u(name: str, value: int, tag: str = "U64") -> dict[str, Any]:
-        return {"name": name, "value": {tag: int(value)}}
+    from simnet import views  # the full name set lives with the rest of the 2026 surface
 
-    return [
-        u("tempo", sn.tempo, "U16"),
-        u("max_validators", sn.max_validators, "U16"),
-        u("max_allowed_uids", sn.max_uids, "U16"),
-        u("immunity_period", sn.immunity_period, "U16"),
-        u("activity_cutoff", sn.activity_cutoff, "U16"),
-        u("min_allowed_weights", sn.min_allowed_weights, "U16"),
-        u("max_weights_limit", sn.max_weights_limit, "U16"),
-        u("weights_rate_limit", sn.weights_rate_limit),
-        u("weights_version", sn.weights_version),
-        u("serving_rate_limit", sn.serving_rate_limit),
-        u("kappa", sn.kappa, "U16"),
-        u("bonds_moving_avg", sn.bonds_moving_average),
-        u("min_burn", sn.min_burn_rao),
-        u("max_burn", sn.max_burn_rao),
-        u("commit_reveal_period", sn.reveal_period_epochs),
-        u("burn_half_life", sn.burn_half_life, "U16"),
-        u("max_regs_per_block", sn.max_registrations_per_block, "U16"),
-        {"name": "commit_reveal_weights_enabled", "value": {"Bool": sn.commit_reveal}},
-        {"name": "registration_allowed", "value": {"Bool": True}},
-        *epoch_hyperparams_v3(sn),
-    ]
-
-
-def epoch_hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
-    """The epoch's switches in the v3 read. ``alpha_sigmoid_steepness`` travels as I32F32 bits,
-    as the runtime returns it (the SDK divides by 2**32)."""
-    return [
-        {"name": "liquid_alpha_enabled", "value": {"Bool": sn.liquid_alpha_on}},
-        {"name": "yuma_version", "value": {"U16": 3 if sn.yuma3_on else 2}},
-        {"name": "yuma3_enabled", "value": {"Bool": sn.yuma3_on}},
-        {"name": "alpha_high", "value": {"U16": sn.alpha_high}},
-        {"name": "alpha_low", "value": {"U16": sn.alpha_low}},
-        {
-            "name": "alpha_sigmoid_steepness",
-            "value": {"I32F32": {"bits": sn.alpha_sigmoid_steepness << 32}},
-        },
-        {"name": "bonds_penalty", "value": {"U16": sn.bonds_penalty}},
-        {"name": "bonds_reset_enabled", "value": {"Bool": sn.bonds_reset_enabled}},
-        {"name": "activity_cutoff_factor", "value": {"U32": sn.activity_cutoff_factor}},
-    ]
+    return views.hyperparams_v3(sn)
 
 
 def _epoch_scalars() -> dict[str, Any]:
@@ -309,7 +271,9 @@ def stake_info(rec: BlockRecord, hotkey: str, coldkey: str, netuid: int) -> dict
         return None
     amount = sn.stake.get((hotkey, coldkey), 0)
     if not amount:
-        return None
+        from simnet import views  # the chain answers a zero record, not None
+
+        return views.zero_stake_info(hotkey, coldkey, sn)
     return {
         "hotkey": hotkey,
         "coldkey": coldkey,
@@ -480,6 +444,11 @@ def query(rec: BlockRecord, module: str, item: str, params: list, *, mev_key: by
         return mev_key
     elif module == "Balances" and item == "TotalIssuance":
         return sum(rec.accounts.balances.values())
+    from simnet import views
+
+    found, value = views.query(rec, module, item, params)
+    if found:
+        return value
     raise Unmodelled(f"simnet does not model storage {module}.{item}")
 
 
@@ -564,6 +533,11 @@ def runtime_call(rec: BlockRecord, api: str, method: str, params: Any) -> Any:
             return out
     elif api == "SubnetRegistrationRuntimeApi" and method == "get_network_registration_cost":
         return NETWORK_REGISTRATION_COST_RAO
+    from simnet import views
+
+    found, value = views.runtime_call(rec, api, method, arg)
+    if found:
+        return value
     raise Unmodelled(f"simnet does not model runtime API {api}.{method}")
 
 

@@ -3,7 +3,8 @@
 Alpha stake is held per (hotkey, coldkey) position on each subnet. Each subnet has a
 constant-product pool (``tao_in`` TAO against ``alpha_in`` alpha); the alpha price is
 ``tao_in / alpha_in``. Staking swaps TAO in, unstaking swaps alpha in, both at ``x·y = k``
-with no swap fee. Anyone may stake to any existing hotkey (nomination), as on chain.
+with no swap fee. Anyone may stake to any existing hotkey (nomination), as on chain. On the
+root subnet (netuid 0) stake is TAO, 1:1, with no pool (:mod:`simnet.economy`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ class StakePool:
 
     def sim_tao_for_alpha(self, netuid: int, tao_rao: int) -> int:
         sn = self._subnets.get(netuid)
+        if sn.is_root:
+            return int(tao_rao)  # root stake is TAO: no pool, no slippage
         k = sn.tao_in * sn.alpha_in
         return sn.alpha_in - -(-k // (sn.tao_in + tao_rao))  # ceil keeps the pool whole
 
     def sim_alpha_for_tao(self, netuid: int, alpha_rao: int) -> int:
         sn = self._subnets.get(netuid)
+        if sn.is_root:
+            return int(alpha_rao)
         k = sn.tao_in * sn.alpha_in
         return sn.tao_in - -(-k // (sn.alpha_in + alpha_rao))
 
@@ -61,12 +66,15 @@ class StakePool:
         if alpha <= 0:
             raise ChainFailure("InsufficientLiquidity", "the pool cannot pay out any alpha")
         new_tao, new_alpha = sn.tao_in + tao_rao, sn.alpha_in - alpha
+        if sn.is_root:
+            new_tao, new_alpha = RAO_PER_TAO, RAO_PER_TAO  # the limit check sees price 1
         if limit_price is not None and new_tao * RAO_PER_TAO // new_alpha > limit_price:
             raise ChainFailure(
                 "SlippageTooHigh", f"the price would rise above the limit {limit_price} rao"
             )
         self._balances.debit(coldkey, tao_rao)
-        sn.tao_in, sn.alpha_in = new_tao, new_alpha
+        if not sn.is_root:
+            sn.tao_in, sn.alpha_in = new_tao, new_alpha
         sn.alpha_out += alpha
         key = (hotkey, coldkey)
         sn.stake[key] = sn.stake.get(key, 0) + alpha
@@ -100,11 +108,14 @@ class StakePool:
             )
         tao = self.sim_alpha_for_tao(netuid, alpha_rao)
         new_tao, new_alpha = sn.tao_in - tao, sn.alpha_in + alpha_rao
+        if sn.is_root:
+            new_tao, new_alpha = RAO_PER_TAO, RAO_PER_TAO
         if limit_price is not None and new_tao * RAO_PER_TAO // new_alpha < limit_price:
             raise ChainFailure(
                 "SlippageTooHigh", f"the price would fall below the limit {limit_price} rao"
             )
-        sn.tao_in, sn.alpha_in = new_tao, new_alpha
+        if not sn.is_root:
+            sn.tao_in, sn.alpha_in = new_tao, new_alpha
         sn.alpha_out -= alpha_rao
         if have == alpha_rao:
             del sn.stake[key]

@@ -17,18 +17,21 @@ matters to monitoring:
 * :mod:`simnet.pool` and :mod:`simnet.dispatch` — the transaction pool and the call table.
 * :mod:`simnet.records` — the immutable records they pass around, and the errors.
 
+* :mod:`simnet.economy` — the root subnet, TAO stake weight, block emission and its shares.
+* :mod:`simnet.governance` — coldkey swaps, delegate take, childkeys.
+
 The epoch follows each subnet's switches: Yuma3 (on for new subnets) with liquid alpha, the
 bonds reset on a metadata commitment (``Commitments.set_commitment``; the commitment itself is
 not stored), ``activity_cutoff_factor`` and null-consensus subnets (see :mod:`simnet.epoch`).
 
-What it simplifies: one mechanism per subnet; no root subnet, TAO (root) stake, childkeys,
-delegate take, owner cut or swap fees; ``rank``/``trust`` are 0 and ``pruning_score`` is
-u16::MAX as the current runtime reports; transaction fees are a flat ``FEE_RAO`` charged to
-coldkey-signed calls (weights and serving are free, as on chain); commit-reveal subnets
-refuse plaintext weights (``CommitRevealEnabled``) and take timelocked commits, which open
-only through the chain's timelock openers (recorded drand pulses, or the plaintext escrow
-offline: see :mod:`simnet.timelock`); no PoW registration; deregistration emits no event,
-as on chain. Direct calls on :class:`Chain` (``fund``, ``register``,
+What it simplifies: one mechanism per subnet; no owner cut or swap fees (:mod:`simnet.economy`
+and :mod:`simnet.governance` list what they leave out); ``rank``/``trust`` are 0 and
+``pruning_score`` is u16::MAX as the current runtime reports; transaction fees are a flat
+``FEE_RAO`` charged to coldkey-signed calls (weights and serving are free, as on chain);
+commit-reveal subnets refuse plaintext weights (``CommitRevealEnabled``) and take timelocked
+commits, which open only through the chain's timelock openers (recorded drand pulses, or the
+plaintext escrow offline: see :mod:`simnet.timelock`); no PoW registration; deregistration
+emits no event, as on chain. Direct calls on :class:`Chain` (``fund``, ``register``,
 ``set_hyperparameter``...) are the operator's privileged setup path: they apply at once to
 the current head and skip per-block registration limits; signed extrinsics go through the
 pool and the full checks.
@@ -42,7 +45,9 @@ from typing import Any
 from simnet.accounts import AccountBook, Balances
 from simnet.commit_reveal import CommitReveal
 from simnet.dispatch import FREE_CALLS, CallTable
+from simnet.economy import Economy, EmissionSchedule
 from simnet.epoch import EpochOutcome, Epochs, run_subnet_epoch
+from simnet.governance import Governance
 from simnet.ledger import Ledger
 from simnet.pool import TxPool
 from simnet.production import BlockProducer
@@ -115,6 +120,7 @@ class Chain:
         genesis_unix: float = 1_700_000_000.0,
         genesis_nonce: str = "",
         timelock_openers: tuple[TimelockOpener, ...] | None = None,
+        emission: EmissionSchedule | None = None,
     ):
         """``timelock_openers`` open commit-reveal commits, tried in order; by default the
         chain's own :attr:`drand_pulses` then :attr:`timelock_escrow`."""
@@ -148,7 +154,9 @@ class Chain:
             else tuple(timelock_openers)
         )
         self.commit_reveal = CommitReveal(self.subnets, self.ledger, self.weights, openers)
-        self.epochs = Epochs(self.ledger)
+        self.economy = Economy(self.subnets, self.ledger, emission)
+        self.governance = Governance(self.subnets, self.ledger, self.balances, book)
+        self.epochs = Epochs(self.ledger, self.economy)
         self.calls = CallTable(
             ledger=self.ledger,
             balances=self.balances,
@@ -157,11 +165,18 @@ class Chain:
             stake=self.stake,
             weights=self.weights,
             commit_reveal=self.commit_reveal,
+            governance=self.governance,
         )
         self.pool = TxPool(self.ledger, self.balances, self.calls)
         self.producer = BlockProducer(
-            self.ledger, self.subnets, self.epochs, self.pool, self.commit_reveal
+            self.ledger,
+            self.subnets,
+            self.epochs,
+            self.pool,
+            self.commit_reveal,
+            coinbase=self.economy.coinbase,
         )
+        self.producer.on_block(self.governance.apply_due_children)
 
     # ---------------------------------------------------------------- blocks and hashes
 
@@ -240,6 +255,10 @@ class Chain:
 
     def set_hyperparameter(self, netuid: int, name: str, value: Any) -> None:
         self.subnets.set_hyperparameter(netuid, name, value)
+
+    def create_root(self, **params: Any) -> Subnet:
+        """Netuid 0; see :meth:`simnet.economy.Economy.create_root`."""
+        return self.economy.create_root(**params)
 
     # ---------------------------------------------------------------- accounts
 

@@ -204,6 +204,20 @@ class Subnets:
         self._ledger.subnet_changed(netuid)
         return sn
 
+    def create_root(self, *, tao_weight: int, tempo: int = 360) -> Subnet:
+        """Netuid 0 (see :mod:`simnet.economy`): TAO stake, no miners, no epoch."""
+        from simnet.economy import root_subnet
+
+        if 0 in self._table:
+            raise ValueError("the root subnet (netuid 0) already exists")
+        sn = root_subnet(
+            {"tao_weight": tao_weight, "tempo": tempo, "registered_at": self._ledger.building_block}
+        )
+        self._table[0] = sn
+        self._ledger.emit("SubtensorModule", "NetworkAdded", [0, 0])
+        self._ledger.subnet_changed(0)
+        return sn
+
     @staticmethod
     def check_param(name: str, value: Any) -> None:
         if name == "burn_increase_mult":

@@ -1,0 +1,215 @@
+"""Stake and emission: the root subnet, TAO stake weight, the block emission and its shares.
+
+* **Root.** Netuid 0 holds TAO stake, 1:1 (no pool, price 1 TAO), and has no miners, no
+  incentive and no epoch. Its record carries ``TaoWeight`` (parts of u64::MAX; the runtime
+  default 971_718_665_099_567_868 is about 0.0527).
+* **Stake weight** (subtensor ``get_stake_weights_for_network``): a hotkey's weight on a
+  subnet is ``alpha + tao_weight · root_tao``. Records show ``alpha_stake``, ``tao_stake``
+  (root TAO) and ``total_stake`` (the weight), and the epoch runs on the weight.
+* **Dividends split** (coinbase): of a validator's dividend, the share
+  ``tao_weight·tao / (alpha + tao_weight·tao)`` belongs to its root stakers and the rest is paid
+  to its alpha stakers pro rata. The root share is recorded as ``tao_dividends_per_hotkey``
+  (in alpha rao: simnet neither swaps it to TAO nor models ``claim_root``).
+* **Block emission.** 1 TAO per block, halved each time total issuance crosses the midpoint of
+  the remaining supply (10.5M, 15.75M, ... of 21M TAO), as ``get_block_emission_for_issuance``
+  does; or, configurably, halved every ``halving_interval`` blocks from ``first_halving_block``.
+  A schedule that starts past 10.5M TAO issued pays 0.5 TAO per block (the December 2025
+  halving).
+* **Shares** (``ranked`` schedule). Subnets are ranked by EMA price (ties: lower netuid):
+  ranks 1-32 share 75% of the block's TAO, ranks 33-64 share 25%, the rest get none. Within a
+  tier the split is by EMA price, as subtensor's ``emission_shares_from_price_ema`` splits the
+  whole emission (the tier rule itself is the 2026 chain's; its code is not in the sources
+  simnet read, so a tier left empty passes its share to the filled ones). The TAO goes into
+  the pool with ``tao / price`` alpha beside it (a price-neutral injection); the subnet's
+  own alpha emission (``emission_per_block_rao``) still accrues for its participants.
+
+Simplified: the EMA price starts at the spot price (capped at 1.0) and moves at a fixed
+``price_ema_alpha`` per block, not the chain's age-dependent rate; no owner cut, no miner-burn
+reweighting, no alpha halving, recycled registration burns do not lower issuance; childkey
+stake inheritance does not move stake weight. The default (``per_subnet``) schedule keeps the
+old rule: every subnet accrues its own ``emission_per_block_rao`` and nothing is injected.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from simnet.records import NULL_ACCOUNT, RAO_PER_TAO, Subnet
+
+if TYPE_CHECKING:
+    from simnet.ledger import Ledger
+    from simnet.subnets import Subnets
+
+U64_MAX = 2**64 - 1
+DEFAULT_TAO_WEIGHT = 971_718_665_099_567_868
+MAX_SUPPLY_RAO = 21_000_000 * RAO_PER_TAO
+TIERS = ((32, 0.75), (32, 0.25))  # (subnets in the tier, its share of the block's TAO)
+
+
+@dataclass(frozen=True)
+class EmissionSchedule:
+    mode: Literal["per_subnet", "ranked"] = "per_subnet"
+    halving: Literal["issuance", "block"] = "issuance"
+    base_rao: int = RAO_PER_TAO
+    start_issuance_rao: int = 10_600_000 * RAO_PER_TAO
+    first_halving_block: int = 0  # "block" halving: the block of the first halving
+    halving_interval: int = 10_500_000  # "block" halving: blocks between halvings
+    price_ema_alpha: float = 0.01
+
+    def halvings(self, issuance_rao: int, block: int) -> int:
+        if self.halving == "block":
+            if block < self.first_halving_block:
+                return 0
+            return 1 + (block - self.first_halving_block) // max(1, self.halving_interval)
+        remaining = 1 - issuance_rao / MAX_SUPPLY_RAO
+        if remaining <= 0:
+            return 64
+        return max(0, math.floor(-math.log2(remaining) + 1e-12))
+
+    def block_emission_rao(self, issuance_rao: int, block: int) -> int:
+        return self.base_rao >> min(63, self.halvings(issuance_rao, block))
+
+
+def tier_shares(moving_prices: Mapping[int, float]) -> dict[int, float]:
+    """Netuid -> share of the block's TAO under the EMA-price tier rule."""
+    ranked = sorted(moving_prices, key=lambda netuid: (-moving_prices[netuid], netuid))
+    tiers, start = [], 0
+    for size, share in TIERS:
+        members = ranked[start : start + size]
+        start += size
+        if members:
+            tiers.append((members, share))
+    out = {netuid: 0.0 for netuid in ranked}
+    filled = sum(share for _members, share in tiers)
+    for members, share in tiers:
+        total = sum(moving_prices[n] for n in members)
+        for n in members:
+            within = moving_prices[n] / total if total > 0 else 1 / len(members)
+            out[n] = share / filled * within
+    return out
+
+
+def tao_weight_fraction(raw: int) -> float:
+    return raw / U64_MAX
+
+
+def split_dividend(alpha: float, tao_weighted: float, amount: int) -> tuple[int, int]:
+    """(alpha stakers' part, root stakers' part) of one validator's dividend."""
+    total = alpha + tao_weighted
+    if amount <= 0 or tao_weighted <= 0 or total <= 0:
+        return amount, 0
+    root = int(amount * tao_weighted / total)
+    return amount - root, root
+
+
+class Economy:
+    """The root subnet, stake weights, dividend split and the per-block coinbase."""
+
+    def __init__(
+        self, subnets: Subnets, ledger: Ledger, schedule: EmissionSchedule | None = None
+    ) -> None:
+        self._subnets = subnets
+        self._ledger = ledger
+        self.schedule = schedule or EmissionSchedule()
+        self.issuance_rao = self.schedule.start_issuance_rao
+
+    # ---------------------------------------------------------------- root and stake weight
+
+    def root(self) -> Subnet | None:
+        try:
+            return self._subnets.get(0)
+        except Exception:
+            return None
+
+    def create_root(self, *, tao_weight: int = DEFAULT_TAO_WEIGHT, tempo: int = 360) -> Subnet:
+        if not 0 <= int(tao_weight) <= U64_MAX:
+            raise ValueError(f"tao_weight must be 0..u64::MAX parts, got {tao_weight}")
+        return self._subnets.create_root(tao_weight=int(tao_weight), tempo=tempo)
+
+    def set_tao_weight(self, raw: int) -> None:
+        root = self.root()
+        if root is None:
+            raise ValueError("there is no root subnet (netuid 0) to hold TaoWeight")
+        if not 0 <= int(raw) <= U64_MAX:
+            raise ValueError(f"tao_weight must be 0..u64::MAX parts, got {raw}")
+        root.tao_weight = int(raw)
+        self._ledger.subnet_changed(0)
+
+    def stake_weights(self, sn: Subnet) -> dict[str, float]:
+        return stake_weights(self.root(), sn)
+
+    def split(self, sn: Subnet, hotkey: str, amount: int) -> tuple[int, int]:
+        root = self.root()
+        w = tao_weight_fraction(root.tao_weight) if root is not None else 0.0
+        tao = root.hotkey_alpha(hotkey) if root is not None else 0
+        return split_dividend(float(sn.hotkey_alpha(hotkey)), w * tao, amount)
+
+    # ---------------------------------------------------------------- the coinbase
+
+    def coinbase(self, block: int) -> None:
+        """Accrue this block's emission on every subnet."""
+        subnets = [sn for sn in self._subnets if not sn.is_root]
+        if self.schedule.mode == "per_subnet":
+            for sn in subnets:
+                sn.pending_emission += sn.emission_per_block_rao
+                sn.alpha_out_emission = sn.emission_per_block_rao
+                self._ledger.subnet_changed(sn.netuid)
+            return
+        a = self.schedule.price_ema_alpha
+        for sn in subnets:
+            spot = min(1.0, sn.price_rao / RAO_PER_TAO)
+            sn.moving_price = spot if sn.moving_price <= 0 else (1 - a) * sn.moving_price + a * spot
+        emission = self.schedule.block_emission_rao(self.issuance_rao, block)
+        shares = tier_shares({sn.netuid: sn.moving_price for sn in subnets})
+        for sn in subnets:
+            tao = int(emission * shares.get(sn.netuid, 0.0))
+            alpha_in = tao * RAO_PER_TAO // sn.price_rao if sn.price_rao else 0
+            sn.tao_in += tao
+            sn.alpha_in += alpha_in
+            sn.tao_in_emission, sn.alpha_in_emission = tao, alpha_in
+            sn.emission_ranked = True
+            sn.alpha_out_emission = sn.emission_per_block_rao
+            sn.pending_emission += sn.emission_per_block_rao
+            self.issuance_rao += tao
+            self._ledger.subnet_changed(sn.netuid)
+
+
+def stake_weights(root: Subnet | None, sn: Subnet) -> dict[str, float]:
+    """Hotkey -> ``alpha + tao_weight · root TAO`` on ``sn`` (the epoch's stake vector)."""
+    alpha = sn.alpha_by_hotkey()
+    out = {hk: float(v) for hk, v in alpha.items()}
+    if root is None or sn.is_root or not root.tao_weight:
+        return out
+    w = tao_weight_fraction(root.tao_weight)
+    for hk, tao in root.alpha_by_hotkey().items():
+        out[hk] = out.get(hk, 0.0) + w * tao
+    return out
+
+
+def root_subnet(netuid_zero_params: Mapping[str, int]) -> Subnet:
+    """The root subnet's record: TAO stake only, price 1, no neurons of its own."""
+    return Subnet(
+        netuid=0,
+        tempo=int(netuid_zero_params.get("tempo", 360)),
+        max_uids=64,
+        max_validators=64,
+        immunity_period=0,
+        activity_cutoff=5000,
+        burn_rao=0,
+        weights_rate_limit=100,
+        min_allowed_weights=0,
+        commit_reveal=False,
+        owner_coldkey=NULL_ACCOUNT,
+        owner_hotkey=NULL_ACCOUNT,
+        emission_per_block_rao=0,
+        tao_in=1,
+        alpha_in=1,
+        registered_at=int(netuid_zero_params.get("registered_at", 0)),
+        name="root",
+        symbol="\u03a4",
+        tao_weight=int(netuid_zero_params.get("tao_weight", DEFAULT_TAO_WEIGHT)),
+        moving_price=1.0,
+    )

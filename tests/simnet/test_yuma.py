@@ -13,71 +13,8 @@ import random
 import pytest
 import torch
 
-from simnet.yuma import U16_MAX, EpochInputs, EpochOutputs, run_epoch, topk_nonzero
-from simnet.yuma_reference import run_epoch_reference
-
-F64 = torch.float64
-RAO = 1_000_000_000
-BLOCK = 1000
-
-
-def world(
-    stake: list[float],
-    weights: dict[tuple[int, int], int],
-    permits: list[int],
-    *,
-    bonds: dict[tuple[int, int], int] | None = None,
-    last_update: list[int] | None = None,
-    registered: list[int] | None = None,
-    **overrides: object,
-) -> EpochInputs:
-    """A small world at block 1000: everyone updated at 990, registered at 0, tempo 360."""
-    n = len(stake)
-    w = torch.zeros(n, n, dtype=F64)
-    for (i, j), v in weights.items():
-        w[i, j] = v
-    b = torch.zeros(n, n, dtype=F64)
-    for (i, j), v in (bonds or {}).items():
-        b[i, j] = v
-    permit = torch.zeros(n, dtype=torch.bool)
-    permit[permits] = True
-    fields: dict[str, object] = dict(
-        block=BLOCK,
-        stake=torch.tensor(stake, dtype=F64),
-        weights=w,
-        last_update=torch.tensor(last_update or [990] * n, dtype=torch.int64),
-        block_at_registration=torch.tensor(registered or [0] * n, dtype=torch.int64),
-        validator_permit=permit,
-        bonds=b,
-        activity_cutoff=5000,
-        max_validators=64,
-        last_step_block=640,
-        tempo=360,
-        rao_emission=RAO,
-    )
-    fields.update(overrides)
-    return EpochInputs(**fields)  # type: ignore[arg-type]
-
-
-def both(inputs: EpochInputs) -> EpochOutputs:
-    """Run torch and reference; assert they agree; return the torch outputs."""
-    out = run_epoch(inputs)
-    assert_agree(out, run_epoch_reference(inputs), inputs.n)
-    return out
-
-
-def assert_agree(a: EpochOutputs, b: EpochOutputs, n: int) -> None:
-    assert torch.equal(a.active, b.active)
-    assert torch.equal(a.validator_permit, b.validator_permit)
-    for name in ("consensus", "incentive", "dividends", "validator_trust"):
-        diff = (getattr(a, name) - getattr(b, name)).abs().max().item() if n else 0
-        assert diff <= 1, f"{name} differs by {diff} LSB"
-    for name in ("emission", "server_emission", "validator_emission"):
-        diff = (getattr(a, name) - getattr(b, name)).abs().max().item() if n else 0
-        assert diff <= 2, f"{name} differs by {diff} rao"
-    if n:
-        diff = (a.bonds - b.bonds).abs().max().item()
-        assert diff <= 1, f"bonds differ by {diff} LSB"
+from simnet.yuma import U16_MAX, EpochInputs, run_epoch, topk_nonzero
+from tests.support.yuma import F64, RAO, both, world
 
 
 def near(actual: torch.Tensor, expected: list[int], tol: int) -> bool:

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from simnet.yuma import U16_MAX, EpochInputs, run_epoch, topk_nonzero
-from tests.support.yuma import F64, RAO, both, world
+from tests.support.yuma import F64, RAO, both, random_votes, world
 
 
 def near(actual: torch.Tensor, expected: list[int], tol: int) -> bool:
@@ -313,18 +313,7 @@ def test_inputs_are_not_modified() -> None:
 def random_world(seed: int, n: int, max_validators: int, density: float) -> EpochInputs:
     """Validators with permits and sparse u16 weights, some inactive, some re-registered."""
     rng = random.Random(seed)
-    stake = [rng.choice([0.0, rng.uniform(1, 1e6), rng.uniform(1e9, 1e12)]) for _ in range(n)]
-    permits = [i for i in range(n) if stake[i] > 0 and rng.random() < 0.7]
-    # Most validators score miners near a shared quality so a consensus forms; some are rogue.
-    quality = [rng.choice([0.0, rng.random(), rng.random()]) for _ in range(n)]
-    weights: dict[tuple[int, int], int] = {}
-    for i in range(n):
-        honest = rng.random() < 0.8
-        # Non-permitted uids may hold stored weights too: the epoch must ignore them.
-        for j in range(n):
-            if rng.random() < density:
-                score = quality[j] * rng.uniform(0.7, 1.3) if honest else rng.random()
-                weights[i, j] = min(65535, int(score * 65535))
+    stake, permits, weights = random_votes(rng, n, density, top_stake=1e12)
     bonds = {
         (i, j): rng.randint(0, 65535)
         for i in range(n)

@@ -15,7 +15,7 @@ import torch
 
 from simnet.yuma import U16_MAX, EpochInputs, EpochOutputs, run_epoch
 from simnet.yuma3 import LiquidAlpha, liquid_alphas
-from tests.support.yuma import F64, RAO, both
+from tests.support.yuma import F64, RAO, both, random_votes
 from tests.support.yuma import world as support_world
 
 
@@ -27,17 +27,7 @@ def world(*args: object, **kwargs: object) -> EpochInputs:
 
 def random_world(seed: int, n: int, density: float, liquid: bool) -> EpochInputs:
     rng = random.Random(seed)
-    stake = [rng.choice([0.0, rng.uniform(1, 1e6), rng.uniform(1e9, 1e15)]) for _ in range(n)]
-    permits = [i for i in range(n) if stake[i] > 0 and rng.random() < 0.7]
-    quality = [rng.choice([0.0, rng.random(), rng.random()]) for _ in range(n)]
-    weights: dict[tuple[int, int], int] = {}
-    for i in range(n):
-        honest = rng.random() < 0.8
-        for j in range(n):
-            if rng.random() < density:
-                score = quality[j] * rng.uniform(0.7, 1.3) if honest else rng.random()
-                # Explicit zeros are stored entries: they keep a bond alive under liquid alpha.
-                weights[i, j] = 0 if rng.random() < 0.1 else min(65535, int(score * 65535))
+    stake, permits, weights = random_votes(rng, n, density, top_stake=1e15, explicit_zeros=True)
     bonds = {
         (i, j): rng.randint(0, 65535) for i in range(n) for j in range(n) if rng.random() < 0.4
     }

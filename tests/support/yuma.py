@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import torch
 
 from simnet.yuma import EpochInputs, EpochOutputs, run_epoch
@@ -80,3 +82,32 @@ def assert_agree(a: EpochOutputs, b: EpochOutputs, n: int) -> None:
     if n:
         diff = (a.bonds - b.bonds).abs().max().item()
         assert diff <= 1, f"bonds differ by {diff} LSB"
+
+
+def random_votes(
+    rng: random.Random,
+    n: int,
+    density: float,
+    *,
+    top_stake: float,
+    explicit_zeros: bool = False,
+) -> tuple[list[float], list[int], dict[tuple[int, int], int]]:
+    """Stake, permits and sparse u16 weights for a random world.
+
+    Most validators score miners near a shared quality so a consensus forms; some are rogue.
+    Non-permitted uids may hold stored weights too: the epoch must ignore them. With
+    ``explicit_zeros`` a tenth of the stored weights are zeros (entries that keep a bond alive
+    under liquid alpha).
+    """
+    stake = [rng.choice([0.0, rng.uniform(1, 1e6), rng.uniform(1e9, top_stake)]) for _ in range(n)]
+    permits = [i for i in range(n) if stake[i] > 0 and rng.random() < 0.7]
+    quality = [rng.choice([0.0, rng.random(), rng.random()]) for _ in range(n)]
+    weights: dict[tuple[int, int], int] = {}
+    for i in range(n):
+        honest = rng.random() < 0.8
+        for j in range(n):
+            if rng.random() < density:
+                score = quality[j] * rng.uniform(0.7, 1.3) if honest else rng.random()
+                zero = explicit_zeros and rng.random() < 0.1
+                weights[i, j] = 0 if zero else min(65535, int(score * 65535))
+    return stake, permits, weights

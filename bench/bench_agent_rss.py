@@ -13,7 +13,6 @@ Usage: .venv/bin/python bench/bench_agent_rss.py [--seconds 30]
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._support import rss_mb, start_agent  # noqa: E402
 from simnet.process import running_simnet  # noqa: E402
 from simnet.scenario import neuron_keypair  # noqa: E402
+from taowatch.stack import free_port  # noqa: E402
 
 SUBNETS, UIDS = 8, 64
 
@@ -54,20 +55,6 @@ def scenario(path: Path) -> None:
     path.write_text(yaml.safe_dump({"name": "rss", "block_time": 12, "subnets": subnets}))
 
 
-def rss_mb(pid: int) -> tuple[float, float]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_agent(
     network: str, export_all: bool, seconds: float, workdir: Path
 ) -> tuple[float, float, int]:
@@ -82,13 +69,7 @@ def run_agent(
         "export_all_neurons": list(range(1, SUBNETS + 1)) if export_all else [],
         "log": {"level": "warning"},
     }
-    cfg = workdir / f"agent-{int(export_all)}.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "taowatch.cli", "agent", "--config", str(cfg)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_agent(config, workdir / f"agent-{int(export_all)}.yaml")
     try:
         deadline = time.monotonic() + seconds
         polls = 0

@@ -39,7 +39,6 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -48,6 +47,7 @@ import bittensor as bt  # noqa: E402
 import structlog  # noqa: E402
 import yaml  # noqa: E402
 
+from bench._support import SlowCountingSubstrate, rss_mb, start_agent  # noqa: E402
 from exporters.chain import ChainPoller, WatchPlan  # noqa: E402
 from exporters.collector import ChainCollector  # noqa: E402
 from exporters.deregistration import DeregistrationTracker  # noqa: E402
@@ -59,36 +59,6 @@ from simnet.substrate import SimSubstrate  # noqa: E402
 from simnet.testing import in_process_backends, isolate_token_symbol_cache  # noqa: E402
 
 UIDS = 256
-
-
-class SlowCountingSubstrate:
-    """Counts every Substrate call, sleeps ``latency`` in each async one, and keeps the CPU
-    time spent inside the wrapped (simnet) calls so it can be told apart from the caller's."""
-
-    def __init__(self, inner: Any, latency: float):
-        object.__setattr__(self, "_inner", inner)
-        object.__setattr__(self, "latency", latency)
-        object.__setattr__(self, "calls", Counter())
-        object.__setattr__(self, "inner_cpu", 0.0)
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if not asyncio.iscoroutinefunction(target):
-            return target
-
-        async def wrapped(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            await asyncio.sleep(self.latency)
-            started = time.thread_time()
-            try:
-                return await target(*args, **kwargs)
-            finally:
-                object.__setattr__(self, "inner_cpu", self.inner_cpu + time.thread_time() - started)
-
-        return wrapped
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._inner, name, value)
 
 
 def scenario(subnets: int) -> Scenario:
@@ -109,13 +79,6 @@ async def naive_poll(c: bt.Client, netuids: list[int]) -> int:
         neurons += len(await c.neurons.all(netuid))
         assert await c.subnets.metagraph(netuid) is not None
     return neurons
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def load_note() -> str:
@@ -231,13 +194,7 @@ def served(args: argparse.Namespace) -> None:
                 "export_all_neurons": list(range(1, m + 1)),
                 "log": {"level": "warning"},
             }
-            cfg = workdir / "agent.yaml"
-            cfg.write_text(yaml.safe_dump(config))
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "taowatch.cli", "agent", "--config", str(cfg)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            proc = start_agent(config, workdir / "agent.yaml")
             try:
                 scrape_served(proc, port, args.served_seconds)
             finally:

@@ -23,13 +23,13 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bittensor as bt
 import structlog
 
+from bench._support import SlowCountingSubstrate
 from exporters.chain import ChainPoller, WatchPlan
 from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
@@ -37,30 +37,6 @@ from simnet.state import RAO_PER_TAO, Chain
 from simnet.subnets import legacy_rules
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_keypair, in_process_backends, isolate_token_symbol_cache
-
-
-class SlowCountingSubstrate:
-    """Counts every Substrate call and sleeps ``latency`` seconds in each async one."""
-
-    def __init__(self, inner: Any, latency: float):
-        object.__setattr__(self, "_inner", inner)
-        object.__setattr__(self, "latency", latency)
-        object.__setattr__(self, "calls", Counter())
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if not asyncio.iscoroutinefunction(target):
-            return target
-
-        async def wrapped(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            await asyncio.sleep(self.latency)
-            return await target(*args, **kwargs)
-
-        return wrapped
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._inner, name, value)
 
 
 def build_chain(subnets: int, uids: int) -> tuple[Chain, list[tuple[int, str]]]:

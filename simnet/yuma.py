@@ -348,73 +348,64 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
         w_bonds = w_clip
     else:
         w_bonds = w + beta * (w_clip - w)
-    if inputs.yuma3:
-        return _finish(
-            inputs,
-            active=active,
-            stake=stake,
-            stake_act=stake_act,
-            new_permit=new_permit,
-            consensus=consensus,
-            incentive=incentive,
-            validator_trust=validator_trust,
-            dividends_and_bonds=yuma3_bonds_and_dividends(
-                bonds_u16=inputs.bonds.to(F64),
-                recent=inputs.last_tempo <= registered,
-                permit=permit,
-                new_permit=new_permit,
-                rows=rows,
-                w_bonds=w_bonds,
-                w_bonds_present=_bond_weight_entries(entries, w, w_bonds, consensus, beta),
-                consensus=consensus,
-                incentive=incentive,
-                stake_act=stake_act,
-                alpha=alpha,
-                liquid=LiquidAlpha(
-                    inputs.alpha_low_u16, inputs.alpha_high_u16, inputs.alpha_sigmoid_steepness
-                )
-                if inputs.liquid_alpha
-                else None,
-            ),
-        )
-    del w
-
-    # Bonds. B_ema = colnorm(a * dB + (1 - a) * colnorm(B_masked)); with B_masked = B * mask,
-    # (1 - a) * colnorm(B_masked) = B * f where f_j folds the column mask, the column sum and
-    # (1 - a). dB lives on the permitted rows only.
     bonds = inputs.bonds.to(F64)
     recent = inputs.last_tempo <= registered
-    col_sum = bonds.sum(dim=0)
-    f = torch.where(recent | (col_sum == 0), 0.0, (1.0 - alpha) / col_sum)
-    delta = w_bonds * s_rows.unsqueeze(1)
-    del w_bonds, w_clip
-    delta_sum = delta.sum(dim=0)
-    delta = _safe_div(delta, delta_sum.unsqueeze(0)).mul_(alpha)
-    # Rows formed explicitly: permitted rows (they carry dB) and rows written back.
-    written = torch.nonzero(new_permit).squeeze(1)
-    formed_mask = permit | new_permit
-    formed = torch.nonzero(formed_mask).squeeze(1)
-    position = torch.cumsum(formed_mask, dim=0) - 1  # uid -> its row in ema_formed
-    ema_formed = bonds.index_select(0, formed).mul_(f)
-    ema_formed.index_add_(0, position[rows], delta)
-    ema_col_sum = col_sum * f + delta.sum(dim=0)
-    del delta
-    # D_i = sum_j B_ema_ij I_j / ema_col_sum_j; the untouched rows are B * f.
-    g = _safe_div(incentive, ema_col_sum) * (ema_col_sum != 0)
-    dividends = bonds.mv(f * g)
-    dividends[formed] = ema_formed @ g
-    dividends = _normalize(dividends)
+    if inputs.yuma3:
+        dividends_and_bonds = yuma3_bonds_and_dividends(
+            bonds_u16=bonds,
+            recent=recent,
+            permit=permit,
+            new_permit=new_permit,
+            rows=rows,
+            w_bonds=w_bonds,
+            w_bonds_present=_bond_weight_entries(entries, w, w_bonds, consensus, beta),
+            consensus=consensus,
+            incentive=incentive,
+            stake_act=stake_act,
+            alpha=alpha,
+            liquid=LiquidAlpha(
+                inputs.alpha_low_u16, inputs.alpha_high_u16, inputs.alpha_sigmoid_steepness
+            )
+            if inputs.liquid_alpha
+            else None,
+        )
+    else:
+        del w
+        # Bonds. B_ema = colnorm(a * dB + (1 - a) * colnorm(B_masked)); with B_masked = B * mask,
+        # (1 - a) * colnorm(B_masked) = B * f where f_j folds the column mask, the column sum and
+        # (1 - a). dB lives on the permitted rows only.
+        col_sum = bonds.sum(dim=0)
+        f = torch.where(recent | (col_sum == 0), 0.0, (1.0 - alpha) / col_sum)
+        delta = w_bonds * s_rows.unsqueeze(1)
+        del w_bonds, w_clip
+        delta_sum = delta.sum(dim=0)
+        delta = _safe_div(delta, delta_sum.unsqueeze(0)).mul_(alpha)
+        # Rows formed explicitly: permitted rows (they carry dB) and rows written back.
+        written = torch.nonzero(new_permit).squeeze(1)
+        formed_mask = permit | new_permit
+        formed = torch.nonzero(formed_mask).squeeze(1)
+        position = torch.cumsum(formed_mask, dim=0) - 1  # uid -> its row in ema_formed
+        ema_formed = bonds.index_select(0, formed).mul_(f)
+        ema_formed.index_add_(0, position[rows], delta)
+        ema_col_sum = col_sum * f + delta.sum(dim=0)
+        del delta
+        # D_i = sum_j B_ema_ij I_j / ema_col_sum_j; the untouched rows are B * f.
+        g = _safe_div(incentive, ema_col_sum) * (ema_col_sum != 0)
+        dividends = bonds.mv(f * g)
+        dividends[formed] = ema_formed @ g
+        dividends = _normalize(dividends)
 
-    # Column max of B_ema (scale-free, so of the un-normalised form): on untouched rows it is
-    # f * max(B); formed rows are at least f * B, so including them in max(B) is harmless.
-    col_max = bonds.amax(dim=0) * f
-    if formed.numel():
-        col_max = torch.maximum(col_max, ema_formed.amax(dim=0))
-    new_bonds = bonds.clone()
-    write_pos = position[written]
-    upscaled = _safe_div(ema_formed.index_select(0, write_pos), col_max.unsqueeze(0))
-    new_bonds.index_copy_(0, written, upscaled.mul_(U16_MAX).floor_().clamp_(0, U16_MAX))
-    new_bonds.index_fill_(0, torch.nonzero(permit & ~new_permit).squeeze(1), 0.0)
+        # Column max of B_ema (scale-free, so of the un-normalised form): on untouched rows it is
+        # f * max(B); formed rows are at least f * B, so including them in max(B) is harmless.
+        col_max = bonds.amax(dim=0) * f
+        if formed.numel():
+            col_max = torch.maximum(col_max, ema_formed.amax(dim=0))
+        new_bonds = bonds.clone()
+        write_pos = position[written]
+        upscaled = _safe_div(ema_formed.index_select(0, write_pos), col_max.unsqueeze(0))
+        new_bonds.index_copy_(0, written, upscaled.mul_(U16_MAX).floor_().clamp_(0, U16_MAX))
+        new_bonds.index_fill_(0, torch.nonzero(permit & ~new_permit).squeeze(1), 0.0)
+        dividends_and_bonds = (dividends, new_bonds)
     return _finish(
         inputs,
         active=active,
@@ -424,7 +415,7 @@ def run_epoch(inputs: EpochInputs) -> EpochOutputs:
         consensus=consensus,
         incentive=incentive,
         validator_trust=validator_trust,
-        dividends_and_bonds=(dividends, new_bonds),
+        dividends_and_bonds=dividends_and_bonds,
     )
 
 

@@ -168,43 +168,34 @@ def run_epoch_reference(inputs: EpochInputs) -> EpochOutputs:
         dividends, new_bonds = _yuma3_sparse(
             inputs, sparse_w, consensus, incentive, stake_act, permit, new_permit, bonds_u16, alpha
         )
-        return _outputs(
-            inputs,
-            active,
-            new_permit,
-            consensus,
-            incentive,
-            dividends,
-            validator_trust,
-            stake,
-            stake_act,
-            new_bonds,
-        )
-    old: Matrix = [
-        [0.0 if last_tempo <= registered[j] else bonds_u16[i][j] for j in range(n)]
-        for i in range(n)
-    ]
-    _col_normalize(old, n)
-    delta: Matrix = [[weights_for_bonds[i][j] * stake_act[i] for j in range(n)] for i in range(n)]
-    _col_normalize(delta, n)
-    ema: Matrix = [
-        [alpha * delta[i][j] + (1.0 - alpha) * old[i][j] for j in range(n)] for i in range(n)
-    ]
-    _col_normalize(ema, n)
-    dividends = [0.0] * n
-    for i in range(n):
-        for j in range(n):
-            dividends[i] += ema[i][j] * incentive[j]
-    dividends = _normalize(dividends)
-    _col_max_upscale(ema, n)
-    new_bonds: Matrix = []
-    for i in range(n):
-        if new_permit[i]:
-            new_bonds.append([float(_u16(v)) for v in ema[i]])
-        elif permit[i]:
-            new_bonds.append([0.0] * n)
-        else:
-            new_bonds.append(list(bonds_u16[i]))
+    else:
+        old: Matrix = [
+            [0.0 if last_tempo <= registered[j] else bonds_u16[i][j] for j in range(n)]
+            for i in range(n)
+        ]
+        _col_normalize(old, n)
+        delta: Matrix = [
+            [weights_for_bonds[i][j] * stake_act[i] for j in range(n)] for i in range(n)
+        ]
+        _col_normalize(delta, n)
+        ema: Matrix = [
+            [alpha * delta[i][j] + (1.0 - alpha) * old[i][j] for j in range(n)] for i in range(n)
+        ]
+        _col_normalize(ema, n)
+        dividends = [0.0] * n
+        for i in range(n):
+            for j in range(n):
+                dividends[i] += ema[i][j] * incentive[j]
+        dividends = _normalize(dividends)
+        _col_max_upscale(ema, n)
+        new_bonds: Matrix = []
+        for i in range(n):
+            if new_permit[i]:
+                new_bonds.append([float(_u16(v)) for v in ema[i]])
+            elif permit[i]:
+                new_bonds.append([0.0] * n)
+            else:
+                new_bonds.append(list(bonds_u16[i]))
     return _outputs(
         inputs,
         active,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +28,9 @@ from common.metric_names import Runtime as R
 from neuron.auth import sign_request
 from simnet.process import running_simnet
 from simnet.scenario import neuron_coldkey, neuron_keypair
+from taowatch.stack import free_port
 from tests.support.neuron import write_wallet
+from tests.support.scenarios import VALIDATOR_NAME, one_validator_scenario
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -38,37 +39,9 @@ NETUID = 1
 ALICE = Keypair.create_from_uri("//Alice")
 GOOD = Keypair.create_from_uri("//taowatch/e2e/good")
 POOR = Keypair.create_from_uri("//taowatch/e2e/poor")
-VALIDATOR = neuron_keypair("tw-validator")
+VALIDATOR = neuron_keypair(VALIDATOR_NAME)
 
-SCENARIO = {
-    "name": "neuron-e2e",
-    "block_time": 12,
-    "seed": 1,
-    "accounts": [{"uri": "//Alice", "tao": 100000}],
-    "subnets": [
-        {
-            "netuid": NETUID,
-            "tempo": 10,
-            "max_uids": 8,
-            "max_validators": 2,
-            "immunity_period": 1000,
-            "activity_cutoff": 1000,
-            "burn_tao": 1,
-            "weights_rate_limit": 2,
-            "min_allowed_weights": 1,
-            # Staked and given a permit at genesis; it sets no weights of its own: ours do.
-            "neurons": [
-                {"name": "tw-validator", "role": "validator", "stake_tao": 5000, "weights": "idle"}
-            ],
-        }
-    ],
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SCENARIO = one_validator_scenario("neuron-e2e", NETUID, weights_rate_limit=2, min_allowed_weights=1)
 
 
 async def scrape(port: int) -> dict[tuple[str, frozenset], float]:
@@ -133,7 +106,7 @@ async def test_real_neurons_move_incentive_and_their_metrics_agree(tmp_path, pro
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO))
     wallets = tmp_path / "wallets"
-    write_wallet(wallets, "validator", VALIDATOR, neuron_coldkey("tw-validator"))
+    write_wallet(wallets, "validator", VALIDATOR, neuron_coldkey(VALIDATOR_NAME))
     write_wallet(wallets, "good", GOOD, ALICE)
     write_wallet(wallets, "poor", POOR, ALICE)
 

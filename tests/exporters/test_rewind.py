@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, WatchPlan
@@ -19,7 +20,7 @@ from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
 from simnet.state import Chain
 from simnet.substrate import SimSubstrate
-from simnet.testing import in_process_backends, small_world
+from simnet.testing import World, in_process_backends, small_world
 
 
 class SwappableSubstrate:
@@ -38,35 +39,41 @@ class SwappableSubstrate:
             setattr(self.inner, name, value)
 
 
-def poller_over(chain: Chain, plan: WatchPlan, state: Path):
-    sub = SwappableSubstrate(SimSubstrate(chain))
+class Watched(NamedTuple):
+    """A poller watching the miners of ``world`` through a node a test can swap."""
+
+    world: World
+    state: Path
+    poller: ChainPoller
+    sub: SwappableSubstrate
+    reg: CollectorRegistry
+    hk: str
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Watched:
+    world = small_world(validators=1, miners=2, tempo=10, max_uids=6)
+    world.chain.step(20)  # well past the lag a lagging node is forgiven
+    plan = WatchPlan(hotkeys=tuple((world.netuid, w.hotkey.ss58_address) for w in world.miners))
+    sub = SwappableSubstrate(SimSubstrate(world.chain))
     pool = EndpointPool.over(["sim://node:1"], in_process_backends(every=sub))
+    state = tmp_path / "state.json"
     poller = ChainPoller(plan, pool, DeregistrationTracker(state))
-    registry = CollectorRegistry()
-    registry.register(ChainCollector(poller))
-    return poller, sub, registry
+    reg = CollectorRegistry()
+    reg.register(ChainCollector(poller))
+    return Watched(world, state, poller, sub, reg, plan.hotkeys[0][1])
 
 
 def val(registry: CollectorRegistry, name: str, **labels: Any) -> float | None:
     return registry.get_sample_value(name, {k: str(v) for k, v in labels.items()})
 
 
-def watched_world():
-    world = small_world(validators=1, miners=2, tempo=10, max_uids=6)
-    world.chain.step(20)  # well past the lag a lagging node is forgiven
-    hotkeys = tuple((world.netuid, w.hotkey.ss58_address) for w in world.miners)
-    return world, WatchPlan(hotkeys=hotkeys)
-
-
 async def test_a_different_chain_behind_the_url_counts_nothing_and_reports_a_changed_chain(
-    tmp_path,
+    watched: Watched,
 ):
-    world, plan = watched_world()
-    state = tmp_path / "state.json"
-    poller, sub, reg = poller_over(world.chain, plan, state)
+    world, state, poller, sub, reg, hk = watched
     assert await poller.poll()
     saved = state.read_bytes()
-    hk = plan.hotkeys[0][1]
     assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
 
     # Another chain, ahead in height, where the watched hotkeys were never registered.
@@ -96,14 +103,11 @@ async def test_a_different_chain_behind_the_url_counts_nothing_and_reports_a_cha
 
 
 async def test_a_node_resyncing_from_scratch_is_rewound_until_it_passes_the_trusted_block(
-    tmp_path,
+    watched: Watched,
 ):
-    world, plan = watched_world()
-    state = tmp_path / "state.json"
-    poller, sub, reg = poller_over(world.chain, plan, state)
+    world, state, poller, sub, reg, hk = watched
     assert await poller.poll()
     trusted = world.chain.head
-    hk = plan.hotkeys[0][1]
 
     # The same chain (same seed, so the same genesis and block hashes) from block 1 again.
     resyncing = Chain()
@@ -131,12 +135,12 @@ async def test_a_node_resyncing_from_scratch_is_rewound_until_it_passes_the_trus
     assert anchor["block"] == world.chain.head
 
 
-async def test_a_node_a_few_blocks_behind_keeps_the_trusted_values_and_raises_nothing(tmp_path):
-    world, plan = watched_world()
-    poller, sub, reg = poller_over(world.chain, plan, tmp_path / "state.json")
+async def test_a_node_a_few_blocks_behind_keeps_the_trusted_values_and_raises_nothing(
+    watched: Watched,
+):
+    world, _, poller, sub, reg, hk = watched
     world.chain.step(3)
     assert await poller.poll()
-    hk = plan.hotkeys[0][1]
     behind = Chain()
     behind.step(world.chain.head - 3)
     sub.inner = SimSubstrate(behind)

@@ -7,7 +7,7 @@ import bittensor_core
 import pytest
 
 from simnet.records import ChainFailure
-from simnet.testing import sim_client, small_world
+from simnet.testing import sim_client
 from simnet.timelock import WeightsPayload
 
 # A real drand quicknet pulse, the test vector in subtensor's pallets/drand tests.
@@ -17,17 +17,12 @@ QUICKNET_ROUND_1000 = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _token_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
-
-
 @pytest.fixture
-def world():
-    w = small_world(block_time=0.25)
-    w.chain.set_hyperparameter(w.netuid, "commit_reveal", True)
-    w.chain.step()
-    return w
+def world(world):
+    """The shared small world with commit-reveal switched on and in force."""
+    world.chain.set_hyperparameter(world.netuid, "commit_reveal", True)
+    world.chain.step()
+    return world
 
 
 @pytest.fixture

@@ -18,11 +18,6 @@ from simnet.testing import dev_wallet, sim_client, small_world
 TAO = RAO_PER_TAO
 
 
-@pytest.fixture(autouse=True)
-def _token_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
-
-
 def world_with_root(tao_weight: int = U64_MAX // 5):
     world = small_world(block_time=0.25)
     world.chain.create_root(tao_weight=tao_weight)

@@ -14,11 +14,6 @@ from simnet.testing import dev_wallet, sim_client, small_world
 U16_MAX = 65535
 
 
-@pytest.fixture(autouse=True)
-def _token_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
-
-
 def run_to_epoch(chain: Chain, netuid: int) -> None:
     before = chain.subnet(netuid).epoch_index
     while chain.subnet(netuid).epoch_index == before:

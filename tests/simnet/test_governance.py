@@ -7,19 +7,9 @@ import pytest
 
 from simnet.governance import DEFAULT_TAKE, SWAP_ANNOUNCEMENT_DELAY
 from simnet.state import RAO_PER_TAO
-from simnet.testing import dev_keypair, sim_client, small_world
+from simnet.testing import dev_keypair, sim_client
 
 TAO = RAO_PER_TAO
-
-
-@pytest.fixture(autouse=True)
-def _token_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
-
-
-@pytest.fixture
-def world():
-    return small_world(block_time=0.25)
 
 
 def events_named(chain, name: str) -> list:

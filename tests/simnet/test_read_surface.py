@@ -6,20 +6,10 @@ import bittensor as bt
 import pytest
 
 from simnet.substrate import SimSubstrate
-from simnet.testing import dev_keypair, sim_client, small_world
+from simnet.testing import dev_keypair, sim_client
 from simnet.views import SELECTIVE_FIELDS, V1_NAMES
 
 API = bt.runtime_api.SubnetInfoRuntimeApi
-
-
-@pytest.fixture(autouse=True)
-def _token_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
-
-
-@pytest.fixture
-def world():
-    return small_world(block_time=0.25)
 
 
 async def test_the_node_reports_a_current_spec_version(world):

@@ -19,16 +19,6 @@ from tests.support.waiting import eventually
 TAO = RAO_PER_TAO
 
 
-@pytest.fixture(autouse=True)
-def _token_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
-
-
-@pytest.fixture
-def world():
-    return small_world(block_time=0.25)
-
-
 async def test_neurons_and_metagraph_agree_and_carry_the_epoch_results(world):
     async with sim_client(world.chain) as client:
         snap = await client.at()

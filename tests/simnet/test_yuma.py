@@ -13,71 +13,8 @@ import random
 import pytest
 import torch
 
-from simnet.yuma import U16_MAX, EpochInputs, EpochOutputs, run_epoch, topk_nonzero
-from simnet.yuma_reference import run_epoch_reference
-
-F64 = torch.float64
-RAO = 1_000_000_000
-BLOCK = 1000
-
-
-def world(
-    stake: list[float],
-    weights: dict[tuple[int, int], int],
-    permits: list[int],
-    *,
-    bonds: dict[tuple[int, int], int] | None = None,
-    last_update: list[int] | None = None,
-    registered: list[int] | None = None,
-    **overrides: object,
-) -> EpochInputs:
-    """A small world at block 1000: everyone updated at 990, registered at 0, tempo 360."""
-    n = len(stake)
-    w = torch.zeros(n, n, dtype=F64)
-    for (i, j), v in weights.items():
-        w[i, j] = v
-    b = torch.zeros(n, n, dtype=F64)
-    for (i, j), v in (bonds or {}).items():
-        b[i, j] = v
-    permit = torch.zeros(n, dtype=torch.bool)
-    permit[permits] = True
-    fields: dict[str, object] = dict(
-        block=BLOCK,
-        stake=torch.tensor(stake, dtype=F64),
-        weights=w,
-        last_update=torch.tensor(last_update or [990] * n, dtype=torch.int64),
-        block_at_registration=torch.tensor(registered or [0] * n, dtype=torch.int64),
-        validator_permit=permit,
-        bonds=b,
-        activity_cutoff=5000,
-        max_validators=64,
-        last_step_block=640,
-        tempo=360,
-        rao_emission=RAO,
-    )
-    fields.update(overrides)
-    return EpochInputs(**fields)  # type: ignore[arg-type]
-
-
-def both(inputs: EpochInputs) -> EpochOutputs:
-    """Run torch and reference; assert they agree; return the torch outputs."""
-    out = run_epoch(inputs)
-    assert_agree(out, run_epoch_reference(inputs), inputs.n)
-    return out
-
-
-def assert_agree(a: EpochOutputs, b: EpochOutputs, n: int) -> None:
-    assert torch.equal(a.active, b.active)
-    assert torch.equal(a.validator_permit, b.validator_permit)
-    for name in ("consensus", "incentive", "dividends", "validator_trust"):
-        diff = (getattr(a, name) - getattr(b, name)).abs().max().item() if n else 0
-        assert diff <= 1, f"{name} differs by {diff} LSB"
-    for name in ("emission", "server_emission", "validator_emission"):
-        diff = (getattr(a, name) - getattr(b, name)).abs().max().item() if n else 0
-        assert diff <= 2, f"{name} differs by {diff} rao"
-    if n:
-        diff = (a.bonds - b.bonds).abs().max().item()
-        assert diff <= 1, f"bonds differ by {diff} LSB"
+from simnet.yuma import U16_MAX, EpochInputs, run_epoch, topk_nonzero
+from tests.support.yuma import F64, RAO, both, random_votes, world
 
 
 def near(actual: torch.Tensor, expected: list[int], tol: int) -> bool:
@@ -376,18 +313,7 @@ def test_inputs_are_not_modified() -> None:
 def random_world(seed: int, n: int, max_validators: int, density: float) -> EpochInputs:
     """Validators with permits and sparse u16 weights, some inactive, some re-registered."""
     rng = random.Random(seed)
-    stake = [rng.choice([0.0, rng.uniform(1, 1e6), rng.uniform(1e9, 1e12)]) for _ in range(n)]
-    permits = [i for i in range(n) if stake[i] > 0 and rng.random() < 0.7]
-    # Most validators score miners near a shared quality so a consensus forms; some are rogue.
-    quality = [rng.choice([0.0, rng.random(), rng.random()]) for _ in range(n)]
-    weights: dict[tuple[int, int], int] = {}
-    for i in range(n):
-        honest = rng.random() < 0.8
-        # Non-permitted uids may hold stored weights too: the epoch must ignore them.
-        for j in range(n):
-            if rng.random() < density:
-                score = quality[j] * rng.uniform(0.7, 1.3) if honest else rng.random()
-                weights[i, j] = min(65535, int(score * 65535))
+    stake, permits, weights = random_votes(rng, n, density, top_stake=1e12)
     bonds = {
         (i, j): rng.randint(0, 65535)
         for i in range(n)

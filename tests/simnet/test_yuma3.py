@@ -15,86 +15,19 @@ import torch
 
 from simnet.yuma import U16_MAX, EpochInputs, EpochOutputs, run_epoch
 from simnet.yuma3 import LiquidAlpha, liquid_alphas
-from simnet.yuma_reference import run_epoch_reference
-
-F64 = torch.float64
-RAO = 1_000_000_000
+from tests.support.yuma import F64, RAO, both, random_votes
+from tests.support.yuma import world as support_world
 
 
-def world(
-    stake: list[float],
-    weights: dict[tuple[int, int], int],
-    permits: list[int],
-    *,
-    bonds: dict[tuple[int, int], int] | None = None,
-    last_update: list[int] | None = None,
-    registered: list[int] | None = None,
-    **overrides: object,
-) -> EpochInputs:
-    """A world at block 1000 on Yuma3; ``weights`` lists the stored entries, zeros included."""
-    n = len(stake)
-    w = torch.zeros(n, n, dtype=F64)
-    entries = torch.zeros(n, n, dtype=torch.bool)
-    for (i, j), v in weights.items():
-        w[i, j] = v
-        entries[i, j] = True
-    b = torch.zeros(n, n, dtype=F64)
-    for (i, j), v in (bonds or {}).items():
-        b[i, j] = v
-    permit = torch.zeros(n, dtype=torch.bool)
-    permit[permits] = True
-    fields: dict[str, object] = dict(
-        block=1000,
-        stake=torch.tensor(stake, dtype=F64),
-        weights=w,
-        weight_entries=entries,
-        last_update=torch.tensor(last_update or [990] * n, dtype=torch.int64),
-        block_at_registration=torch.tensor(registered or [0] * n, dtype=torch.int64),
-        validator_permit=permit,
-        bonds=b,
-        activity_cutoff=5000,
-        max_validators=64,
-        last_step_block=640,
-        tempo=360,
-        rao_emission=RAO,
-        yuma3=True,
-    )
-    fields.update(overrides)
-    return EpochInputs(**fields)  # type: ignore[arg-type]
-
-
-def assert_agree(a: EpochOutputs, b: EpochOutputs) -> None:
-    assert torch.equal(a.active, b.active)
-    assert torch.equal(a.validator_permit, b.validator_permit)
-    for name in ("consensus", "incentive", "dividends", "validator_trust"):
-        diff = (getattr(a, name) - getattr(b, name)).abs().max().item()
-        assert diff <= 1, f"{name} differs by {diff} LSB"
-    for name in ("emission", "server_emission", "validator_emission"):
-        diff = (getattr(a, name) - getattr(b, name)).abs().max().item()
-        assert diff <= 2, f"{name} differs by {diff} rao"
-    diff = (a.bonds - b.bonds).abs().max().item()
-    assert diff <= 1, f"bonds differ by {diff} LSB"
-
-
-def both(inputs: EpochInputs) -> EpochOutputs:
-    out = run_epoch(inputs)
-    assert_agree(out, run_epoch_reference(inputs))
-    return out
+def world(*args: object, **kwargs: object) -> EpochInputs:
+    """A world on Yuma3 whose ``weights`` keys are the stored entries, zeros included."""
+    kwargs.setdefault("yuma3", True)
+    return support_world(*args, entries=True, **kwargs)  # type: ignore[arg-type]
 
 
 def random_world(seed: int, n: int, density: float, liquid: bool) -> EpochInputs:
     rng = random.Random(seed)
-    stake = [rng.choice([0.0, rng.uniform(1, 1e6), rng.uniform(1e9, 1e15)]) for _ in range(n)]
-    permits = [i for i in range(n) if stake[i] > 0 and rng.random() < 0.7]
-    quality = [rng.choice([0.0, rng.random(), rng.random()]) for _ in range(n)]
-    weights: dict[tuple[int, int], int] = {}
-    for i in range(n):
-        honest = rng.random() < 0.8
-        for j in range(n):
-            if rng.random() < density:
-                score = quality[j] * rng.uniform(0.7, 1.3) if honest else rng.random()
-                # Explicit zeros are stored entries: they keep a bond alive under liquid alpha.
-                weights[i, j] = 0 if rng.random() < 0.1 else min(65535, int(score * 65535))
+    stake, permits, weights = random_votes(rng, n, density, top_stake=1e15, explicit_zeros=True)
     bonds = {
         (i, j): rng.randint(0, 65535) for i in range(n) for j in range(n) if rng.random() < 0.4
     }

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -30,39 +29,16 @@ from bittensor.keyfiles import Keyfile, Keypair
 from neuron.auth import sign_request
 from simnet.process import running_simnet
 from simnet.scenario import neuron_keypair
+from taowatch.stack import free_port
+from tests.support.scenarios import VALIDATOR_NAME, one_validator_scenario
 
 NETUID = 1
 ALICE = Keypair.create_from_uri("//Alice")
 MINER = Keypair.create_from_uri("//taowatch/attack/miner")
-VALIDATOR = neuron_keypair("tw-validator")  # staked, with a permit, at genesis
+VALIDATOR = neuron_keypair(VALIDATOR_NAME)  # staked, with a permit, at genesis
 BODY = json.dumps({"payload": "x" * 32}).encode()
 
-SCENARIO = {
-    "name": "miner-attack",
-    "block_time": 12,
-    "seed": 1,
-    "accounts": [{"uri": "//Alice", "tao": 100000}],
-    "subnets": [
-        {
-            "netuid": NETUID,
-            "tempo": 10,  # permits are handed out at the first epoch
-            "max_uids": 8,
-            "max_validators": 2,
-            "immunity_period": 1000,
-            "activity_cutoff": 1000,
-            "burn_tao": 1,
-            "neurons": [
-                {"name": "tw-validator", "role": "validator", "stake_tao": 5000, "weights": "idle"}
-            ],
-        }
-    ],
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+SCENARIO = one_validator_scenario("miner-attack", NETUID)
 
 
 def raise_own_fd_limit(needed: int) -> None:

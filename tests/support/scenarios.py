@@ -1,0 +1,40 @@
+"""Simnet scenarios the process-level tests start: a subnet whose only genesis neuron is a
+staked validator that sets no weights of its own, so the neurons under test decide them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VALIDATOR_NAME = "tw-validator"
+"""The genesis validator's name: its hotkey is ``simnet.scenario.neuron_keypair`` of this."""
+
+
+def one_validator_scenario(name: str, netuid: int, **subnet: Any) -> dict[str, Any]:
+    """A scenario at seed 1 with Alice funded; ``subnet`` adds or overrides subnet fields."""
+    return {
+        "name": name,
+        "block_time": 12,
+        "seed": 1,
+        "accounts": [{"uri": "//Alice", "tao": 100000}],
+        "subnets": [
+            {
+                "netuid": netuid,
+                "tempo": 10,  # permits are handed out at the first epoch
+                "max_uids": 8,
+                "max_validators": 2,
+                "immunity_period": 1000,
+                "activity_cutoff": 1000,
+                "burn_tao": 1,
+                # Staked and given a permit at genesis; it sets no weights of its own.
+                "neurons": [
+                    {
+                        "name": VALIDATOR_NAME,
+                        "role": "validator",
+                        "stake_tao": 5000,
+                        "weights": "idle",
+                    }
+                ],
+                **subnet,
+            }
+        ],
+    }

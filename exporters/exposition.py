@@ -21,8 +21,11 @@ unchanged; :func:`fast_format` says which negotiated formats this module can wri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import operator
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from typing import Any
 
 from prometheus_client import exposition as pc_exposition
 from prometheus_client.openmetrics import exposition as om_exposition
@@ -47,17 +50,26 @@ def _help_text(doc: str, fmt: str) -> str:
 
 def render_families(families: Iterable[Family], fmt: str) -> str:
     """The families in ``fmt`` (TEXT or OPENMETRICS), without OpenMetrics' ``# EOF``."""
-    out: list[str] = []
-    # One render's label strings, keyed by the identity of the shared label sequence.
+    return "".join(render_chunks(families, fmt))
+
+
+def render_chunks(families: Iterable[Family], fmt: str) -> Iterator[str]:
+    """:func:`render_families` one family at a time, so a caller can encode and compress a
+    large exposition as it goes instead of holding the whole text at once."""
+    # One render's label strings (each ending in the space before the value), keyed by the
+    # identity of the shared label sequence.
     rendered: dict[tuple[int, tuple[str, ...]], list[str]] = {}
     keep_alive = []
     for fam in families:
         counter = fam.kind == "counter"
         sample = fam.name + "_total" if counter else fam.name
         head = sample if counter and fmt == TEXT else fam.name
-        out.append(f"# HELP {head} {_help_text(fam.help, fmt)}\n# TYPE {head} {fam.kind}\n")
+        yield f"# HELP {head} {_help_text(fam.help, fmt)}\n# TYPE {head} {fam.kind}\n"
+        values = fam.values
+        if not values:
+            continue
         if not fam.label_names:
-            labs: list[str] = [""] * len(fam.values)
+            labs: list[str] = [" "] * len(values)
         else:
             key = (id(fam.label_values), fam.label_names)
             labs = rendered.get(key)  # type: ignore[assignment]
@@ -66,21 +78,34 @@ def render_families(families: Iterable[Family], fmt: str) -> str:
                 order = sorted(range(len(names)), key=names.__getitem__)
                 parts = [(names[i], i) for i in order]
                 labs = [
-                    "{" + ",".join(f'{n}="{escape_label_value(vals[i])}"' for n, i in parts) + "}"
+                    "{" + ",".join(f'{n}="{escape_label_value(vals[i])}"' for n, i in parts) + "} "
                     for vals in fam.label_values
                 ]
                 rendered[key] = labs
                 keep_alive.append(fam.label_values)  # ids stay unique while we render
-        # floatToGoString(v) is repr(v) for every finite v below 1e6; only the rest needs it.
-        go = floatToGoString
-        out.append(
-            "".join(
-                f"{sample}{lab} {repr(v) if -_INF < v < 1e6 else go(v)}\n"
-                for lab, v in zip(labs, fam.values, strict=True)
-                if v is not None
-            )
+        if len(labs) != len(values):
+            raise ValueError(f"{fam.name}: {len(labs)} label sets for {len(values)} values")
+        yield _samples(sample, labs, values)
+
+
+def _samples(sample: str, labs: list[str], values: Sequence[float | None]) -> str:
+    """One family's sample lines. ``labs[i]`` is the label part of line i, with its space."""
+    go = floatToGoString
+    if None in values:
+        return "".join(
+            f"{sample}{lab}{repr(v) if -_INF < v < 1e6 else go(v)}\n"
+            for lab, v in zip(labs, values, strict=True)
+            if v is not None
         )
-    return "".join(out)
+    # floatToGoString(v) is repr(v) for every finite v below 1e6. A finite sum rules out
+    # NaN and the infinities in one C-level pass, so the common family is formatted by map
+    # and join without a Python-level step per sample (a whole network is 500k samples).
+    total = sum(values)  # type: ignore[arg-type]
+    if -_INF < total < _INF and max(values) < 1e6:  # type: ignore[type-var]
+        strs: Iterable[str] = map(repr, values)
+    else:
+        strs = [repr(v) if -_INF < v < 1e6 else go(v) for v in values]  # type: ignore[operator]
+    return sample + ("\n" + sample).join(map(operator.add, labs, strs)) + "\n"
 
 
 def fast_format(encoder: Callable[..., bytes]) -> str | None:
@@ -96,3 +121,69 @@ def fast_format(encoder: Callable[..., bytes]) -> str | None:
     if func is om_exposition.generate_latest:
         return OPENMETRICS
     return None
+
+
+# Level 1 compresses a 62 MB whole-network exposition in about a third of level 6's time for
+# ~12 % more bytes: on a LAN scrape the CPU is the dearer of the two.
+GZIP_LEVEL = 1
+_GZIP_WBITS = 31  # zlib's gzip container (header and CRC-32 trailer), as gzip.compress writes
+
+
+class SnapshotRenders:
+    """The snapshot-only part of the exposition (``ChainCollector.snapshot_families``),
+    rendered at most once per snapshot and format, plain or gzip-compressed.
+
+    A snapshot is immutable, so every scrape of one poll's result would render and
+    compress the same 60 MB again (a whole network: ~0.5 s of formatting and ~1 s of gzip
+    per scrape, per scraper). Here the first scrape pays and the others, a Prometheus pair
+    or a human with curl, get the cached bytes; a new snapshot drops everything cached.
+
+    For gzip the cache keeps the compressed part and the compressor's state after it: each
+    scrape continues a copy of that state with its own small tail (exporter and process
+    metrics, which change per scrape), so the body is one ordinary gzip stream and the
+    tail's values are never stale.
+    """
+
+    def __init__(self) -> None:
+        self._snapshot: object | None = None
+        self._plain: dict[str, bytes] = {}
+        self._zipped: dict[str, tuple[bytes, Any]] = {}
+        self.renders = 0  # snapshot-part renders actually done (the rest were cached)
+
+    def _for(self, snapshot: object) -> None:
+        if snapshot is not self._snapshot:
+            # Drop the old renders before making new ones: never two whole bodies at once.
+            self._plain.clear()
+            self._zipped.clear()
+            self._snapshot = snapshot
+
+    def plain(self, snapshot: object, families: Callable[[], Iterable[Family]], fmt: str) -> bytes:
+        self._for(snapshot)
+        body = self._plain.get(fmt)
+        if body is None:
+            self.renders += 1
+            body = render_families(families(), fmt).encode()
+            self._plain[fmt] = body
+        return body
+
+    def gzip(
+        self, snapshot: object, families: Callable[[], Iterable[Family]], fmt: str, tail: bytes
+    ) -> bytes:
+        """``gzip(snapshot part + tail)``, the snapshot part compressed once."""
+        self._for(snapshot)
+        cached = self._zipped.get(fmt)
+        if cached is None:
+            compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+            plain = self._plain.get(fmt)
+            if plain is not None:
+                head = compressor.compress(plain)
+            else:
+                # Family by family: the whole text never exists at once, only its gzip.
+                self.renders += 1
+                head = b"".join(
+                    compressor.compress(chunk.encode()) for chunk in render_chunks(families(), fmt)
+                )
+            cached = self._zipped[fmt] = (head, compressor)
+        head, compressor = cached
+        rest = compressor.copy()
+        return b"".join((head, rest.compress(tail), rest.flush()))

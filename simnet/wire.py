@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from functools import partial
 from typing import Any
 
 from bittensor.balance import Balance
@@ -79,8 +80,10 @@ def _untag(value: dict, balance=None) -> Any:
     """One JSON object whose members are already decoded: the tagged value it stands for,
     or the object itself. :func:`loads` runs it as the parser's object hook, so a reply is
     decoded while it is parsed, without a second walk over every list."""
-    if len(value) == 1:
-        ((tag, body),) = value.items()
+    if len(value) != 1:  # most objects are records, never tags
+        return value
+    ((tag, body),) = value.items()
+    if tag[:1] == "$":
         if tag == "$bytes" and isinstance(body, str):
             try:
                 return bytes.fromhex(body)
@@ -120,6 +123,6 @@ def dumps(value: Any) -> bytes:
 
 def loads(data: bytes, *, balance=None) -> Any:
     try:
-        return json.loads(data, object_hook=lambda obj: _untag(obj, balance))
+        return json.loads(data, object_hook=partial(_untag, balance=balance))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WireError(f"not JSON: {exc}") from None

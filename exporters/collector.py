@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -234,7 +235,8 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
                 _cached(help_),
                 NEURON_LABELS,
                 labels,
-                [float(getattr(v, attr)) for v in neurons],
+                # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
+                list(map(float, map(attrgetter(attr), neurons))),
             )
         )
     out.append(

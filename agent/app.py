@@ -114,8 +114,10 @@ class Exposition:
         self._others = others
         self._registry = registry
         self._lock = asyncio.Lock()
-        self._snapshot_renders = SnapshotRenders()
+        self.snapshot_renders = SnapshotRenders()
         self.renders = 0
+        # What the last scrape asked for (Accept, gzip or not): what the next one will.
+        self._last_request: tuple[str, bool] | None = None
 
     def _parts(self, fmt: str, encoder: Callable[..., bytes]) -> tuple[Any, Any, bytes]:
         snapshot, status = self._chain.read()
@@ -135,7 +137,7 @@ class Exposition:
         if fmt is None:
             return encoder(self._registry), content_type
         snapshot, families, tail = self._parts(fmt, encoder)
-        return self._snapshot_renders.plain(snapshot, families, fmt) + tail, content_type
+        return self.snapshot_renders.plain(snapshot, families, fmt) + tail, content_type
 
     def render_sync(self, accept: str, compress: bool) -> tuple[bytes, str]:
         if not compress:
@@ -145,14 +147,32 @@ class Exposition:
         if fmt is None:
             return gzip.compress(encoder(self._registry), compresslevel=GZIP_LEVEL), content_type
         snapshot, families, tail = self._parts(fmt, encoder)
-        return self._snapshot_renders.gzip(snapshot, families, fmt, tail), content_type
+        return self.snapshot_renders.gzip(snapshot, families, fmt, tail), content_type
 
     async def render(self, accept: str, accept_encoding: str) -> tuple[bytes, str, bool]:
         compress = gzip_accepted(accept_encoding)
+        self._last_request = (accept, compress)
         async with self._lock:
             body, content_type = await asyncio.to_thread(self.render_sync, accept, compress)
             self.renders += 1
         return body, content_type, compress
+
+    def prepare_sync(self, accept: str, compress: bool) -> None:
+        encoder, _ = choose_encoder(accept)
+        fmt = fast_format(encoder)
+        if fmt is not None:
+            snapshot, _ = self._chain.read()
+            families = partial(self._chain.snapshot_families, snapshot)
+            self.snapshot_renders.prepare(snapshot, families, fmt, compress)
+
+    async def warm(self) -> None:
+        """After a poll: render the new snapshot the way the last scrape wanted it, so the
+        next scrape (a whole network: ~1 s of rendering and gzip) finds it done. Nothing
+        before the first scrape: an agent nobody scrapes renders nothing."""
+        if self._last_request is None:
+            return
+        async with self._lock:
+            await asyncio.to_thread(self.prepare_sync, *self._last_request)
 
 
 class _AccessLogger(AbstractAccessLogger):
@@ -343,7 +363,10 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def poll_job() -> None:
         nonlocal failures_in_a_row
-        failures_in_a_row = 0 if await poller.poll() else failures_in_a_row + 1
+        ok = await poller.poll()
+        failures_in_a_row = 0 if ok else failures_in_a_row + 1
+        if ok:
+            await app[EXPOSITION_KEY].warm()
         wanted = poll_interval(cfg.poll.interval_seconds, poller.block_time(), failures_in_a_row)
         if wanted != poller.status.interval:
             scheduler.reschedule_job(POLL_JOB_ID, trigger=IntervalTrigger(seconds=wanted))

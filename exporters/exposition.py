@@ -186,6 +186,13 @@ class SnapshotRenders:
         self, snapshot: object, families: Callable[[], Iterable[Family]], fmt: str, tail: bytes
     ) -> bytes:
         """``gzip(snapshot part + tail)``, the snapshot part compressed once."""
+        head, compressor = self._zipped_part(snapshot, families, fmt)
+        rest = compressor.copy()
+        return b"".join((head, rest.compress(tail), rest.flush()))
+
+    def _zipped_part(
+        self, snapshot: object, families: Callable[[], Iterable[Family]], fmt: str
+    ) -> tuple[bytes, Any]:
         self._for(snapshot)
         cached = self._zipped.get(fmt)
         if cached is None:
@@ -200,6 +207,13 @@ class SnapshotRenders:
                     compressor.compress(chunk.encode()) for chunk in render_chunks(families(), fmt)
                 )
             cached = self._zipped[fmt] = (head, compressor)
-        head, compressor = cached
-        rest = compressor.copy()
-        return b"".join((head, rest.compress(tail), rest.flush()))
+        return cached
+
+    def prepare(
+        self, snapshot: object, families: Callable[[], Iterable[Family]], fmt: str, compress: bool
+    ) -> None:
+        """Render (and compress) the snapshot part ahead of the scrape that will want it."""
+        if compress:
+            self._zipped_part(snapshot, families, fmt)
+        else:
+            self.plain(snapshot, families, fmt)

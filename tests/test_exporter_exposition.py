@@ -210,7 +210,7 @@ def test_a_snapshot_is_rendered_once_while_each_scrape_gets_its_own_fresh_tail()
     others, other = others_registry()
     registry = full_registry(collector, other)
     exposition = Exposition(collector, others, registry)
-    renders = exposition._snapshot_renders
+    renders = exposition.snapshot_renders
     for accept in ("", "application/openmetrics-text; version=1.0.0"):
         encoder, _ = choose_encoder(accept)
         for _scraper in range(2):

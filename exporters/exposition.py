@@ -5,8 +5,9 @@ Why not prometheus-client's ``generate_latest``: with ``export_all_neurons`` on 
 (a namedtuple and a label dict per sample, the labels sorted and escaped again for every
 sample) costs about as much as holding them in labelled ``Gauge`` children. Here each
 neuron's label set is escaped once per render and shared by all ~20 per-neuron families
-(:class:`exporters.collector.Family` shares the label sequence object), and each line is one
-f-string.
+(:class:`exporters.collector.Family` shares the label sequence object), and a family's lines
+are joined by C-level ``map``/``join`` rather than a Python step per sample: a whole network
+(128 x 256) is 525 000 samples. :class:`SnapshotRenders` renders a snapshot once per format.
 
 The output is byte-for-byte what prometheus-client 0.2x writes for the same families
 (``tests/test_exporter_exposition.py`` compares the two on a realistic snapshot and on

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -155,16 +156,26 @@ class ChainCollector:
             yield family.to_metric()
 
     def families(self) -> list[Family]:
-        # Read both references once: the poller may swap them while we iterate.
-        snapshot = self._source.snapshot
-        status = self._source.status
-        out: list[Family] = []
-        if snapshot is not None:
-            out += _neurons(snapshot)
-            out += _subnets(snapshot)
-            out += _chain(snapshot)
-        out += _exporter(snapshot, status)
-        return out
+        snapshot, status = self.read()
+        return self.snapshot_families(snapshot) + self.status_families(snapshot, status)
+
+    def read(self) -> tuple[ChainSnapshot | None, PollStatus]:
+        """Both references, read once: the poller may swap them while a render iterates."""
+        return self._source.snapshot, self._source.status
+
+    @staticmethod
+    def snapshot_families(snapshot: ChainSnapshot | None) -> list[Family]:
+        """The families that depend on the snapshot alone (all but the exporter's own), in
+        exposition order: the same for every render of one snapshot, so they can be
+        rendered once per poll."""
+        if snapshot is None:
+            return []
+        return _neurons(snapshot) + _subnets(snapshot) + _chain(snapshot)
+
+    @staticmethod
+    def status_families(snapshot: ChainSnapshot | None, status: PollStatus) -> list[Family]:
+        """The exporter's own families, which follow the snapshot's in the exposition."""
+        return _exporter(snapshot, status)
 
 
 # -- neurons -------------------------------------------------------------------------------
@@ -224,7 +235,8 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
                 _cached(help_),
                 NEURON_LABELS,
                 labels,
-                [float(getattr(v, attr)) for v in neurons],
+                # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
+                list(map(float, map(attrgetter(attr), neurons))),
             )
         )
     out.append(

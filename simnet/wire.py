@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from functools import partial
 from typing import Any
 
 from bittensor.balance import Balance
@@ -21,7 +22,26 @@ class WireError(ValueError):
     """A frame that is not valid simnet wire data."""
 
 
+# Exact types JSON carries as they are. A 256-neuron ``neurons.all`` reply is ~8 000 values,
+# nearly all of these: they are passed through without a call each (a whole-network poll
+# sends 256 such replies), and anything else, subclasses included, takes the full path.
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
 def encode(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return [v if type(v) in _PLAIN else encode(v) for v in value]
+    if kind is dict and all(type(k) is str for k in value):
+        return {k: v if type(v) in _PLAIN else encode(v) for k, v in value.items()}
+    if kind is tuple:
+        return {"$tuple": [v if type(v) in _PLAIN else encode(v) for v in value]}
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, bytes | bytearray | memoryview):
@@ -53,19 +73,26 @@ def decode(value: Any, *, balance=None) -> Any:
         return [decode(v, balance=balance) for v in value]
     if not isinstance(value, dict):
         return value
-    if len(value) == 1:
-        ((tag, body),) = value.items()
+    return _untag({k: decode(v, balance=balance) for k, v in value.items()}, balance)
+
+
+def _untag(value: dict, balance=None) -> Any:
+    """One JSON object whose members are already decoded: the tagged value it stands for,
+    or the object itself. :func:`loads` runs it as the parser's object hook, so a reply is
+    decoded while it is parsed, without a second walk over every list."""
+    if len(value) != 1:  # most objects are records, never tags
+        return value
+    ((tag, body),) = value.items()
+    if tag[:1] == "$":
         if tag == "$bytes" and isinstance(body, str):
             try:
                 return bytes.fromhex(body)
             except ValueError:
                 raise WireError("$bytes is not hex") from None
         if tag == "$tuple" and isinstance(body, list):
-            return tuple(decode(v, balance=balance) for v in body)
+            return tuple(body)
         if tag == "$map" and isinstance(body, list):
-            return {
-                _hashable(decode(k, balance=balance)): decode(v, balance=balance) for k, v in body
-            }
+            return {_hashable(k): v for k, v in body}
         if tag == "$balance" and isinstance(body, list) and len(body) == 2:
             rao, netuid = int(body[0]), int(body[1])
             return balance(rao, netuid) if balance else Balance(rao, netuid)
@@ -77,14 +104,13 @@ def decode(value: Any, *, balance=None) -> Any:
                 code_enum = None
             return ChainError(str(message), name, code_enum)
         if tag == "$result" and isinstance(body, dict):
-            kwargs = {k: decode(v, balance=balance) for k, v in body.items()}
             known = {f.name for f in fields(ExtrinsicResult)}
-            return ExtrinsicResult(**{k: v for k, v in kwargs.items() if k in known})
+            return ExtrinsicResult(**{k: v for k, v in body.items() if k in known})
         if tag == "$call" and isinstance(body, list) and len(body) == 3:
             from simnet.calls import ComposedCall
 
-            return ComposedCall(str(body[0]), str(body[1]), decode(body[2], balance=balance))
-    return {k: decode(v, balance=balance) for k, v in value.items()}
+            return ComposedCall(str(body[0]), str(body[1]), body[2])
+    return value
 
 
 def _hashable(key: Any) -> Any:
@@ -97,7 +123,6 @@ def dumps(value: Any) -> bytes:
 
 def loads(data: bytes, *, balance=None) -> Any:
     try:
-        raw = json.loads(data)
+        return json.loads(data, object_hook=partial(_untag, balance=balance))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WireError(f"not JSON: {exc}") from None
-    return decode(raw, balance=balance)

@@ -187,3 +187,25 @@ async def test_the_finalized_head_comes_from_a_subscription_living_as_long_as_th
     await http.close()
     assert not watcher.running
     assert sub.open_streams == 0
+
+
+async def test_after_each_poll_the_snapshot_is_rendered_the_way_the_last_scrape_wanted(
+    aiohttp_client, world
+):
+    http, app, _, _ = await started(
+        aiohttp_client, world, poll={"interval_seconds": 0.05}, export_all_neurons=[1]
+    )
+    exposition, poller = app[EXPOSITION_KEY], app[POLLER_KEY]
+    renders = exposition.snapshot_renders
+    assert renders.renders == 0  # nobody has scraped: nothing rendered
+    first = await http.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert "bittensor_neuron_uid{" in await first.text()
+    assert renders.renders == 1
+    polls = poller.status.polls
+    world.chain.step()
+    # The polls that follow render their snapshots with no scrape asking for them.
+    await wait_for(lambda: renders.renders >= 3 and poller.status.polls > polls + 1)
+    # A scrape gets the prepared part with a tail of its own: the poll count is current.
+    zipped = await http.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert sample(await zipped.text(), "bittensor_exporter_polls_total") >= polls + 2

@@ -8,6 +8,8 @@ agent negotiates, and on a hand-built snapshot with hostile label values and awk
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import gzip
 import math
 from types import MappingProxyType, SimpleNamespace
 
@@ -200,3 +202,67 @@ def test_every_chain_value_says_in_help_that_it_is_cached_per_poll():
     assert len(chain_families) > 30
     for f in chain_families:
         assert "Cached: read" in f.help, f.name
+
+
+def test_a_snapshot_is_rendered_once_while_each_scrape_gets_its_own_fresh_tail():
+    source = hostile_source()
+    collector = ChainCollector(source)
+    others, other = others_registry()
+    registry = full_registry(collector, other)
+    exposition = Exposition(collector, others, registry)
+    renders = exposition.snapshot_renders
+    for accept in ("", "application/openmetrics-text; version=1.0.0"):
+        encoder, _ = choose_encoder(accept)
+        for _scraper in range(2):
+            zipped, _ = exposition.render_sync(accept, compress=True)
+            assert gzip.decompress(zipped) == encoder(registry), accept
+            plain, _ = exposition.render_sync(accept, compress=False)
+            assert plain == encoder(registry), accept
+    # Gzip and plain once each per format: the second scraper's bodies came from the cache.
+    assert renders.renders == 4
+
+    # Same snapshot, a later poll status: the tail changes, the snapshot part is reused.
+    source.status = dataclasses.replace(source.status, polls=12345679)
+    other.labels(k=HOSTILE).set(7.5)
+    zipped, _ = exposition.render_sync("", compress=True)
+    assert gzip.decompress(zipped) == generate_latest(registry)
+    assert b"bittensor_exporter_polls_total 1.2345679e+07" in gzip.decompress(zipped)
+    assert renders.renders == 4
+
+    # A new snapshot is rendered anew.
+    source.snapshot = dataclasses.replace(source.snapshot, taken_at=1.9e9)
+    zipped, _ = exposition.render_sync("", compress=True)
+    assert gzip.decompress(zipped) == generate_latest(registry)
+    assert renders.renders == 5
+
+
+def test_large_families_take_the_fast_path_and_still_match_prometheus_client():
+    # Over a few thousand samples per family with every value shape: block numbers past
+    # 1e6 (Go's exponent form), negatives, zeros, and a family of plain ratios.
+    source = hostile_source()
+    base = source.snapshot.subnets[7].neurons[1]
+    neurons = tuple(
+        dataclasses.replace(
+            base,
+            uid=uid,
+            hotkey=f"hk{uid}",
+            last_update=6_000_000 + uid,
+            stake_alpha=-uid / 7,
+            incentive=uid / 4096,
+            stake_tao=0.0,
+            pruning_position=uid if uid % 3 else None,
+        )
+        for uid in range(4096)
+    )
+    subnet = dataclasses.replace(
+        source.snapshot.subnets[7],
+        neurons=neurons,
+        by_hotkey=MappingProxyType({n.hotkey: n for n in neurons}),
+    )
+    source.snapshot = dataclasses.replace(
+        source.snapshot, subnets=MappingProxyType({7: subnet}), watched=()
+    )
+    collector = ChainCollector(source)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    assert render_families(collector.families(), TEXT).encode() == generate_latest(registry)

@@ -189,7 +189,9 @@ class VictoriaMetrics(_Server):
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{expr!r} returned nothing in VictoriaMetrics within {timeout:.0f} s")
+                raise TimeoutError(
+                    f"{expr!r} returned nothing in VictoriaMetrics within {timeout:.0f} s"
+                )
             await asyncio.sleep(0.5)
 
 

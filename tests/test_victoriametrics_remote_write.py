@@ -1,0 +1,117 @@
+"""Prometheus writes into VictoriaMetrics by remote_write, and the dashboards and the alert
+rules work against VictoriaMetrics as they do against Prometheus.
+
+The whole system (simnet, agent, miner, validator; see stack_support) runs with real
+Prometheus sending every sample to a real ``victoria-metrics`` (Debian's package). Then,
+against VictoriaMetrics' Prometheus-compatible API only: every metric a dashboard names is
+there, every panel query returns data (expanded as Grafana expands it), and ``vmalert``
+loads the repository's rule files unchanged, evaluates every rule without error and fires
+the alert Prometheus fires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import pytest
+from stack_support import DEADLINE, running_system
+from test_dashboards_live import dashboard_gaps, make_every_dashboard_series_exist
+
+from taowatch.victoriametrics import VictoriaMetrics, VMAlert
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# vmalert's lastEvaluation of a rule not evaluated yet (Go's zero time).
+NEVER = "0001-01-01T00:00:00Z"
+# The alert the system is made to fire (a fresh neuron in immunity, no grace period).
+REAL_ALERT = "BittensorNeuronImmunityEndingUnearned"
+
+
+async def _firing(vmalert: VMAlert) -> set[str]:
+    return {a["name"] for a in await vmalert.alerts() if a.get("state") == "firing"}
+
+
+async def _wait_until(what: str, check, timeout: float = DEADLINE):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {result!r}")
+        await asyncio.sleep(0.5)
+
+
+async def test_victoriametrics_serves_every_dashboard_and_runs_the_alert_rules(tmp_path):
+    started = time.time()
+    async with VictoriaMetrics(workdir=tmp_path / "vm") as vm:
+        async with running_system(
+            tmp_path,
+            overrides={"immunity_ending_for": "0s"},
+            influx=True,
+            stack_options={
+                "external_labels": {"replica": "a"},
+                "remote_write": [{"url": vm.write_url}],
+            },
+        ) as system:
+            await make_every_dashboard_series_exist(system)
+            # What Prometheus has, VictoriaMetrics has: the last of the waits above, once
+            # remote_write delivered it (it sends in batches, a few seconds behind).
+            await vm.wait_for_query(
+                'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}', DEADLINE
+            )
+            await vm.wait_for_query(
+                "bittensor_neuron_pruning_position and on (netuid, hotkey) "
+                "bittensor_neuron_registered",
+                DEADLINE,
+            )
+            up = await vm.query('up{job="prometheus"}')
+            assert [s["metric"].get("replica") for s in up] == ["a"], up
+
+            end = time.time()
+            start = end - math.ceil(end - started)
+            gaps = await dashboard_gaps(vm.url, start=start, end=end)
+            assert not gaps["missing"], (
+                f"dashboards use metrics VictoriaMetrics never received: {gaps['missing']}"
+            )
+            assert not gaps["errors"], gaps["errors"]
+            assert not gaps["empty"], "queries without data in VictoriaMetrics:\n" + "\n".join(
+                gaps["empty"]
+            )
+
+            async with VMAlert(
+                workdir=tmp_path / "vmalert",
+                datasource_url=vm.url,
+                # The rule files Prometheus runs: rendered from alerts/ with this test's
+                # knobs (a 0 s grace period for the immunity alert), otherwise as committed.
+                rule_files=sorted((system.stack.workdir / "rules").glob("*.rules.yaml")),
+                notifier_urls=[system.stack.alertmanager_url],
+            ) as vmalert:
+
+                async def every_rule_evaluated():
+                    groups = await vmalert.rule_groups()
+                    rules = [r for g in groups for r in g["rules"]]
+                    evaluated = rules and all(
+                        r.get("lastEvaluation", NEVER) != NEVER for r in rules
+                    )
+                    return evaluated and rules
+
+                rules = await _wait_until("vmalert to evaluate every rule", every_rule_evaluated)
+                prometheus_rules = await system.stack.rule_health()
+                assert sorted(r["name"] for r in rules) == sorted(n for n, _, _ in prometheus_rules)
+                broken = [(r["name"], r.get("lastError")) for r in rules if r.get("health") != "ok"]
+                assert not broken, f"rules vmalert cannot evaluate: {broken}"
+
+                firing = await _wait_until(
+                    f"vmalert to fire {REAL_ALERT}",
+                    lambda: _contains(vmalert, REAL_ALERT),
+                )
+                assert "TaowatchWatchdog" in firing
+    print(f"\nVictoriaMetrics test: {time.time() - started:.1f} s")
+
+
+async def _contains(vmalert: VMAlert, name: str) -> set[str] | None:
+    firing = await _firing(vmalert)
+    return firing if name in firing else None

@@ -281,9 +281,7 @@ class Stack:
         self.prometheus_port = self.prometheus_port or free_port(self.host)
         self.alertmanager_port = self.alertmanager_port or free_port(self.host)
         if self.alertmanager_cluster_port is not None:
-            self.alertmanager_cluster_port = self.alertmanager_cluster_port or free_port(
-                self.host
-            )
+            self.alertmanager_cluster_port = self.alertmanager_cluster_port or free_port(self.host)
         try:
             self.render()
             await self._spawn(

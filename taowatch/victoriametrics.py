@@ -209,6 +209,10 @@ class VMAlert(_Server):
     # Where recording rules' results go (vmalert refuses recording rules without one):
     # empty writes them back into the datasource, i.e. victoria-metrics' own write API.
     remote_write_url: str = ""
+    # Evaluate this far in the past. Prometheus' remote_write delivers in batches (up to
+    # 5 s behind by default) and an instant query at "now" looks back only about one
+    # scrape interval, so rules evaluated at "now" see series as absent that are merely late.
+    lookback: str = "10s"
 
     def args(self) -> list[str]:
         if not self.datasource_url or not self.rule_files or not self.notifier_urls:
@@ -222,6 +226,7 @@ class VMAlert(_Server):
             *(f"-rule={path.resolve()}" for path in self.rule_files),
             *(f"-notifier.url={url}" for url in self.notifier_urls),
             f"-remoteWrite.url={self.remote_write_url or self.datasource_url}",
+            f"-datasource.lookback={self.lookback}",
             f"-evaluationInterval={self.evaluation_interval}",
             "-loggerLevel=WARN",
         ]

@@ -213,6 +213,9 @@ class VMAlert(_Server):
     # 5 s behind by default) and an instant query at "now" looks back only about one
     # scrape interval, so rules evaluated at "now" see series as absent that are merely late.
     lookback: str = "10s"
+    # Added to every alert and recorded series vmalert makes (-external.label), so they
+    # can be told apart from Prometheus' own in a store both write to.
+    external_labels: dict[str, str] = field(default_factory=dict)
 
     def args(self) -> list[str]:
         if not self.datasource_url or not self.rule_files or not self.notifier_urls:
@@ -227,6 +230,7 @@ class VMAlert(_Server):
             *(f"-notifier.url={url}" for url in self.notifier_urls),
             f"-remoteWrite.url={self.remote_write_url or self.datasource_url}",
             f"-datasource.lookback={self.lookback}",
+            *(f"-external.label={k}={v}" for k, v in self.external_labels.items()),
             f"-evaluationInterval={self.evaluation_interval}",
             "-loggerLevel=WARN",
         ]

@@ -98,6 +98,25 @@ class StackSettings:
     grafana_url: str = "http://127.0.0.1:3000"
     ready_timeout: float = 30.0
     log_level: str = "warn"
+    # --- past one machine (all empty: one Prometheus, one Alertmanager, no remote store) ---
+    # global.external_labels, e.g. {"replica": "a"} for each member of a Prometheus pair.
+    external_labels: dict[str, str] = field(default_factory=dict)
+    # Labels removed from alerts before they reach Alertmanager (alert_relabel_configs):
+    # a pair's members differ only in their replica label, and Alertmanager deduplicates
+    # only alerts whose label sets are identical.
+    alert_labels_dropped: tuple[str, ...] = ("replica",)
+    # remote_write entries, verbatim, e.g. [{"url": "http://127.0.0.1:8428/api/v1/write"}].
+    remote_write: list[dict[str, Any]] = field(default_factory=list)
+    # Alertmanagers ("host:port") that get the alerts besides this stack's own: the other
+    # member of an Alertmanager pair.
+    other_alertmanagers: list[str] = field(default_factory=list)
+    # Gossip: None runs a lone Alertmanager; a port (0: pick one) clusters it with the peers
+    # ("host:port" of their gossip listeners), so a pair sends each notification once.
+    alertmanager_cluster_port: int | None = None
+    alertmanager_peers: list[str] = field(default_factory=list)
+    # How long each member waits, per position in the cluster, for an earlier one to have
+    # notified before it notifies itself (Alertmanager's --cluster.peer-timeout).
+    alertmanager_peer_timeout: str = "15s"
 
 
 @dataclass
@@ -122,6 +141,7 @@ class Stack:
         self.host = "127.0.0.1"
         self.prometheus_port = settings.prometheus_port
         self.alertmanager_port = settings.alertmanager_port
+        self.alertmanager_cluster_port = settings.alertmanager_cluster_port
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.workdir = settings.workdir or Path("/nonexistent")
         self._procs: list[_Process] = []
@@ -200,19 +220,53 @@ class Stack:
         ]
         for job, targets in self.settings.targets.items():
             scrape_configs.append({"job_name": job, "static_configs": [{"targets": targets}]})
-        config = {
-            "global": {
-                "scrape_interval": interval,
-                "scrape_timeout": interval,
-                "evaluation_interval": self.settings.evaluation_interval,
-            },
+        global_section: dict[str, Any] = {
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
+            "evaluation_interval": self.settings.evaluation_interval,
+        }
+        if self.settings.external_labels:
+            global_section["external_labels"] = dict(self.settings.external_labels)
+        alerting: dict[str, Any] = {
+            "alertmanagers": [
+                {
+                    "static_configs": [
+                        {
+                            "targets": [
+                                self._hp("alertmanager"),
+                                *self.settings.other_alertmanagers,
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+        dropped = [n for n in self.settings.alert_labels_dropped if n]
+        if dropped:
+            alerting["alert_relabel_configs"] = [
+                {"action": "labeldrop", "regex": "|".join(dropped)}
+            ]
+        config: dict[str, Any] = {
+            "global": global_section,
             "rule_files": [str(rules_dir / "*.rules.yaml")],
-            "alerting": {
-                "alertmanagers": [{"static_configs": [{"targets": [self._hp("alertmanager")]}]}]
-            },
+            "alerting": alerting,
             "scrape_configs": scrape_configs,
         }
+        if self.settings.remote_write:
+            config["remote_write"] = [dict(entry) for entry in self.settings.remote_write]
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def _cluster_args(self) -> list[str]:
+        if self.alertmanager_cluster_port is None:
+            return ["--cluster.listen-address="]  # no gossip: one instance, nothing on the LAN
+        gossip = f"{self.host}:{self.alertmanager_cluster_port}"
+        # A loopback listener needs an explicit advertise address (it is not a private IP).
+        return [
+            f"--cluster.listen-address={gossip}",
+            f"--cluster.advertise-address={gossip}",
+            f"--cluster.peer-timeout={self.settings.alertmanager_peer_timeout}",
+            *(f"--cluster.peer={peer}" for peer in self.settings.alertmanager_peers),
+        ]
 
     def _hp(self, which: str) -> str:
         port = self.prometheus_port if which == "prometheus" else self.alertmanager_port
@@ -230,6 +284,8 @@ class Stack:
             self.workdir.mkdir(parents=True, exist_ok=True)
         self.prometheus_port = self.prometheus_port or free_port(self.host)
         self.alertmanager_port = self.alertmanager_port or free_port(self.host)
+        if self.alertmanager_cluster_port is not None:
+            self.alertmanager_cluster_port = self.alertmanager_cluster_port or free_port(self.host)
         try:
             self.render()
             await self._spawn(
@@ -238,7 +294,7 @@ class Stack:
                 f"--config.file={self.workdir / 'alertmanager.yml'}",
                 f"--storage.path={self.workdir / 'alertmanager-data'}",
                 f"--web.listen-address={self._hp('alertmanager')}",
-                "--cluster.listen-address=",  # no gossip: one instance, nothing on the LAN
+                *self._cluster_args(),
                 f"--log.level={self.settings.log_level}",
             )
             await self._spawn(
@@ -288,6 +344,20 @@ class Stack:
             f"{name} not ready at {url} after {self.settings.ready_timeout:.0f} s; "
             f"its log:\n{proc.tail()}"
         )
+
+    async def kill(self, name: str) -> None:
+        """SIGKILL one process (``prometheus`` or ``alertmanager``), as a crash would: no
+        shutdown, no last sends. ``stop`` still stops the rest."""
+        for p in self._procs:
+            if p.name == name and p.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    p.proc.kill()
+                await p.proc.wait()
+                return
+        raise StackError(f"no running {name} in this stack (running: {self._running()})")
+
+    def _running(self) -> str:
+        return ", ".join(p.name for p in self._procs if p.proc.returncode is None) or "none"
 
     async def stop(self) -> None:
         # Prometheus first, so it does not log failed sends to a stopped Alertmanager.

@@ -18,7 +18,7 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 include=systemd,systemd-sysv,dbus,openssh-server,python3,python3-venv,python3-apt,ca-certificates,gnupg
 # ...except that the .deb files the roles will install are downloaded into apt's cache, so the
 # roles' apt tasks install for real but do not fetch ~40 MB from the mirror on every run.
-predownload=(prometheus prometheus-alertmanager prometheus-node-exporter)
+predownload=(prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics)
 
 key=$(cat "$0" | sha256sum | cut -c1-16)
 tarball="$cache/bookworm-$key.tar"

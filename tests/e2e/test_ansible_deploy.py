@@ -5,8 +5,9 @@ debootstrapped bookworm root; ``deploy/test/container.sh`` boots three copies wi
 ``systemd-nspawn --boot`` (host network shared, sshd on a loopback port each):
 
     tw-miner      miner (taowatch_neuron) + node_exporter
-    tw-validator  validator (taowatch_neuron) + the second Alertmanager of the HA pair
-    tw-monitor    agent, Prometheus, the first Alertmanager, Grafana provisioning, node_exporter
+    tw-validator  validator (taowatch_neuron) + the second Prometheus and Alertmanager of the pairs
+    tw-monitor    agent, Prometheus, the first Alertmanager, VictoriaMetrics (both Prometheus
+                  remote_write to it), Grafana provisioning, node_exporter
 
 ``taowatch simnet serve`` runs on the host as the chain. taowatch is installed from a wheelhouse
 built on the controller (the roles' default), so the containers never reach a package index
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +66,8 @@ PORTS = {
     "validator_metrics": BASE + 948,
     "agent": BASE + 946,
     "prometheus": BASE + 90,
+    "prometheus_b": BASE + 190,
+    "victoriametrics": BASE + 428,
     "am1": BASE + 93,
     "am1_cluster": BASE + 94,
     "am2": BASE + 193,
@@ -76,10 +80,11 @@ PORTS = {
 HOSTS = {"tw-miner": "ssh_miner", "tw-validator": "ssh_validator", "tw-monitor": "ssh_monitor"}
 UNITS = {
     "tw-miner": ["taowatch-miner", "prometheus-node-exporter"],
-    "tw-validator": ["taowatch-validator", "prometheus-alertmanager"],
+    "tw-validator": ["taowatch-validator", "prometheus", "prometheus-alertmanager"],
     "tw-monitor": [
         "taowatch-agent",
         "prometheus",
+        "victoria-metrics",
         "prometheus-alertmanager",
         "prometheus-node-exporter",
     ],
@@ -220,7 +225,8 @@ def _write_inventory(work: Path, key: Path, keyfiles, hotkeys, coldkey_ss58) -> 
                 "taowatch_miners": {"hosts": {"tw-miner": None}},
                 "taowatch_validators": {"hosts": {"tw-validator": None}},
                 "taowatch_agents": {"hosts": {"tw-monitor": None}},
-                "prometheus": {"hosts": {"tw-monitor": None}},
+                "prometheus": {"hosts": {"tw-monitor": None, "tw-validator": None}},
+                "victoriametrics": {"hosts": {"tw-monitor": None}},
                 "alertmanager": {"hosts": {"tw-monitor": None, "tw-validator": None}},
                 "grafana": {"hosts": {"tw-monitor": None}},
                 "node_exporter": {"hosts": {"tw-monitor": None, "tw-miner": None}},
@@ -244,11 +250,13 @@ def _write_inventory(work: Path, key: Path, keyfiles, hotkeys, coldkey_ss58) -> 
             "taowatch_neuron_wallet_hotkey": "validator",
             "taowatch_neuron_hotkey_keyfile": "{{ vault_validator_hotkey_keyfile }}",
             "alertmanager_web_listen_port": PORTS["am2"],
+            "prometheus_web_listen_port": PORTS["prometheus_b"],
             "alertmanager_cluster_port": PORTS["am2_cluster"],
         },
         "tw-monitor": {
             "ansible_port": PORTS["ssh_monitor"],
             "alertmanager_web_listen_port": PORTS["am1"],
+            "victoriametrics_listen_port": PORTS["victoriametrics"],
             "alertmanager_cluster_port": PORTS["am1_cluster"],
             "node_exporter_web_listen_port": PORTS["node_monitor"],
         },
@@ -501,6 +509,61 @@ def test_prometheus_scrapes_every_target_and_loaded_the_rules(converged: Deploym
         f"http://127.0.0.1:{PORTS['am1']}/api/v2/alerts",
         f"http://127.0.0.1:{PORTS['am2']}/api/v2/alerts",
     }
+
+
+def test_victoriametrics_is_hardened_on_loopback_and_gets_both_prometheus_replicas(
+    converged: Deployment,
+):
+    res = converged.ssh(
+        "tw-monitor",
+        "systemctl show victoria-metrics -p NoNewPrivileges -p ProtectSystem -p Restart "
+        "-p ReadWritePaths -p User",
+    )
+    props = dict(line.split("=", 1) for line in res.stdout.strip().splitlines())
+    assert props == {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "Restart": "always",
+        "ReadWritePaths": "/var/lib/victoria-metrics",
+        "User": "_victoria-metrics",
+    }, props
+    listening = converged.ssh("tw-monitor", "cat /etc/default/victoria-metrics").stdout
+    assert f"-httpListenAddr=127.0.0.1:{PORTS['victoriametrics']}" in listening
+    vm = f"http://127.0.0.1:{PORTS['victoriametrics']}/api/v1/query"
+
+    def both_replicas():
+        query = urllib.parse.urlencode({"query": 'count by (replica) (up{job="taowatch-agent"})'})
+        result = _http_json(f"{vm}?{query}")["data"]["result"]
+        replicas = {s["metric"].get("replica") for s in result}
+        return replicas == {"tw-monitor", "tw-validator"} and replicas
+
+    _wait_for("the agent's series from both Prometheus replicas in VictoriaMetrics", both_replicas)
+
+
+def test_the_prometheus_pair_sends_to_both_alertmanagers_without_its_replica_label(
+    converged: Deployment,
+):
+    for host, port in (
+        ("tw-monitor", PORTS["prometheus"]),
+        ("tw-validator", PORTS["prometheus_b"]),
+    ):
+        api = f"http://127.0.0.1:{port}/api/v1"
+        config = yaml.safe_load(_http_json(f"{api}/status/config")["data"]["yaml"])
+        assert config["global"]["external_labels"] == {"replica": host}
+        relabel = config["alerting"]["alert_relabel_configs"]
+        assert [(r["action"], r["regex"]) for r in relabel] == [("labeldrop", "replica")]
+        assert config["remote_write"][0]["url"] == (
+            f"http://127.0.0.1:{PORTS['victoriametrics']}/api/v1/write"
+        )
+
+        def both(api=api):
+            ams = _http_json(f"{api}/alertmanagers")["data"]["activeAlertmanagers"]
+            return {a["url"] for a in ams} == {
+                f"http://127.0.0.1:{PORTS['am1']}/api/v2/alerts",
+                f"http://127.0.0.1:{PORTS['am2']}/api/v2/alerts",
+            }
+
+        _wait_for(f"Prometheus on {host} to know both Alertmanagers", both)
 
 
 def test_the_alertmanager_pair_forms_a_cluster_with_the_repo_config(converged: Deployment):

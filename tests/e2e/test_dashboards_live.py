@@ -73,6 +73,70 @@ def _has_data(series: list[Series]) -> bool:
     return any(not math.isnan(v) for s in series for v in s.values)
 
 
+async def make_every_dashboard_series_exist(system) -> None:
+    """Drive the system until every series a dashboard draws exists (see the module doc)."""
+    miner, validator = system.hotkeys["miner"], system.hotkeys["validator"]
+    assert await _stranger_calls(system.ports["axon"], miner) == 403
+
+    # A short chain outage: the agent's poll errors and the runtimes' metagraph sync
+    # failures are counted (both counters exist only once something failed).
+    async with system.sim.admin as admin:
+        await admin.set_faults(error_rate=1.0)
+        try:
+            await _wait(system, "bittensor_exporter_poll_errors_total > 0")
+            await _wait(system, "bittensor_neuron_metagraph_sync_failures_total > 0")
+        finally:
+            await admin.set_faults()
+    await _wait(system, "bittensor_exporter_up == 1")
+
+    for expr in (
+        # The validator has queried the miner, set weights, and an epoch paid on them.
+        f'bittensor_validator_queries_total{{hotkey="{validator}"}} > 0',
+        f'bittensor_validator_set_weights_total{{hotkey="{validator}",outcome="success"}} > 0',
+        f'bittensor_neuron_incentive{{hotkey="{miner}"}} > 0',
+        f'bittensor_neuron_validator_trust{{hotkey="{validator}"}} > 0',
+        f'bittensor_neuron_dividends{{hotkey="{validator}"}} > 0',
+        f'bittensor_axon_blacklisted_total{{hotkey="{miner}"}} > 0',
+        "bittensor_exporter_influx_points_written_total > 0",
+        'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}',
+        # Eviction order ranks non-immune neurons only: a neuron leaves immunity 100
+        # blocks (25 s) after it registered, and the fleet view shows watched ones.
+        "bittensor_neuron_pruning_position and on (netuid, hotkey) bittensor_neuron_registered",
+    ):
+        await _wait(system, expr)
+
+
+async def dashboard_gaps(url: str, *, start: float, end: float) -> dict[str, list[str]]:
+    """What the dashboards miss against the Prometheus API at ``url``: metric names never
+    ingested, panel query errors, and queries without data (each list empty when all is well)."""
+    live = await _names(url)
+    used = {name for _, expr in all_queries() for name in metric_tokens(expanded(expr))}
+    gaps: dict[str, list[str]] = {
+        "missing": sorted(used - live - set(CONDITIONAL_NAMES)),
+        "errors": [],
+        "empty": [],
+    }
+    for document in load_dashboards(DASHBOARDS):
+        results = await fetch_panels(
+            panel_specs(document),
+            url,
+            start=start,
+            end=end,
+            step=1,
+            variables=variable_defaults(document),
+            scrape_interval_seconds=1,
+        )
+        for data in results:
+            gaps["errors"] += [f"{document['uid']} / {data.spec.title}: {e}" for e in data.errors]
+            for target in data.spec.targets:
+                key = (document["uid"], data.spec.title, target.ref_id)
+                if key in MAY_BE_EMPTY:
+                    continue
+                if not _has_data(data.results.get(target.ref_id, [])):
+                    gaps["empty"].append(f"{key}: {data.queries.get(target.ref_id)}")
+    return gaps
+
+
 @pytest.mark.slow
 async def test_every_dashboard_query_names_live_metrics_and_every_panel_shows_data(tmp_path):
     started = time.time()
@@ -80,67 +144,16 @@ async def test_every_dashboard_query_names_live_metrics_and_every_panel_shows_da
     # "immunity ending unearned" warning fires for it at once, a real alert for the tables.
     overrides = {"immunity_ending_for": "0s"}
     async with running_system(tmp_path, overrides=overrides, influx=True) as system:
-        stack = system.stack
-        miner, validator = system.hotkeys["miner"], system.hotkeys["validator"]
-        assert await _stranger_calls(system.ports["axon"], miner) == 403
-
-        # A short chain outage: the agent's poll errors and the runtimes' metagraph sync
-        # failures are counted (both counters exist only once something failed).
-        async with system.sim.admin as admin:
-            await admin.set_faults(error_rate=1.0)
-            try:
-                await _wait(system, "bittensor_exporter_poll_errors_total > 0")
-                await _wait(system, "bittensor_neuron_metagraph_sync_failures_total > 0")
-            finally:
-                await admin.set_faults()
-        await _wait(system, "bittensor_exporter_up == 1")
-
-        for expr in (
-            # The validator has queried the miner, set weights, and an epoch paid on them.
-            f'bittensor_validator_queries_total{{hotkey="{validator}"}} > 0',
-            f'bittensor_validator_set_weights_total{{hotkey="{validator}",outcome="success"}} > 0',
-            f'bittensor_neuron_incentive{{hotkey="{miner}"}} > 0',
-            f'bittensor_neuron_validator_trust{{hotkey="{validator}"}} > 0',
-            f'bittensor_neuron_dividends{{hotkey="{validator}"}} > 0',
-            f'bittensor_axon_blacklisted_total{{hotkey="{miner}"}} > 0',
-            "bittensor_exporter_influx_points_written_total > 0",
-            'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}',
-            # Eviction order ranks non-immune neurons only: a neuron leaves immunity 100
-            # blocks (25 s) after it registered, and the fleet view shows watched ones.
-            "bittensor_neuron_pruning_position and on (netuid, hotkey) bittensor_neuron_registered",
-        ):
-            await _wait(system, expr)
+        await make_every_dashboard_series_exist(system)
         end = time.time()
         # Whole steps back from ``end``, so the range's last evaluation is at ``end`` itself
         # and sees the samples the waits above just saw.
         start = end - math.ceil(end - started)
 
-        live = await _names(stack.prometheus_url)
-        used = {name for _, expr in all_queries() for name in metric_tokens(expanded(expr))}
-        missing = sorted(used - live - set(CONDITIONAL_NAMES))
-        assert not missing, f"dashboards use metrics Prometheus never ingested: {missing}"
-
-        empty = []
-        errors = []
-        for document in load_dashboards(DASHBOARDS):
-            specs = panel_specs(document)
-            results = await fetch_panels(
-                specs,
-                stack.prometheus_url,
-                start=start,
-                end=end,
-                step=1,
-                variables=variable_defaults(document),
-                scrape_interval_seconds=1,
-            )
-            for data in results:
-                errors += [f"{document['uid']} / {data.spec.title}: {e}" for e in data.errors]
-                for target in data.spec.targets:
-                    key = (document["uid"], data.spec.title, target.ref_id)
-                    if key in MAY_BE_EMPTY:
-                        continue
-                    if not _has_data(data.results.get(target.ref_id, [])):
-                        empty.append(f"{key}: {data.queries.get(target.ref_id)}")
-        assert not errors, errors
-        assert not empty, "queries without data:\n" + "\n".join(empty)
+        gaps = await dashboard_gaps(system.stack.prometheus_url, start=start, end=end)
+        assert not gaps["missing"], (
+            f"dashboards use metrics Prometheus never ingested: {gaps['missing']}"
+        )
+        assert not gaps["errors"], gaps["errors"]
+        assert not gaps["empty"], "queries without data:\n" + "\n".join(gaps["empty"])
     print(f"\nlive dashboards test: {time.time() - started:.1f} s")

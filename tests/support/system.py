@@ -145,11 +145,13 @@ async def running_system(
     overrides: dict[str, Any] | None = None,
     influx: bool = False,
     block_time: float = 0.25,
+    stack_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[System]:
     """Everything up, scraped, and both runtimes registered as Prometheus sees it.
 
     The miner serves its axon on loopback (the validator queries it); the validator checks
-    every 0.25 s whether it may set weights, so weights land within a few blocks."""
+    every 0.25 s whether it may set weights, so weights land within a few blocks.
+    ``stack_options`` are more StackSettings fields (e.g. remote_write)."""
     knobs = {**FAST_ALERTMANAGER, **(overrides or {})}
     agent_job, neuron_job = job_names()
     ports = {name: free_port() for name in ("agent", "miner", "axon", "validator")}
@@ -214,6 +216,7 @@ async def running_system(
                     ],
                 },
                 overrides=knobs,
+                **(stack_options or {}),
             )
             async with Receiver() as receiver, Stack(settings, receiver) as stack:
                 system = System(

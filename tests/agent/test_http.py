@@ -204,7 +204,10 @@ async def test_after_each_poll_the_snapshot_is_rendered_the_way_the_last_scrape_
     polls = poller.status.polls
     world.chain.step()
     # The polls that follow render their snapshots with no scrape asking for them.
-    await wait_for(lambda: renders.renders >= 3 and poller.status.polls > polls + 1)
+    await eventually(
+        lambda: renders.renders >= 3 and poller.status.polls > polls + 1,
+        what="polls rendering their snapshots",
+    )
     # A scrape gets the prepared part with a tail of its own: the poll count is current.
     zipped = await http.get("/metrics", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip"

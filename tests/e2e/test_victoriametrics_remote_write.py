@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
-from stack_support import DEADLINE, running_system
-from test_dashboards_live import dashboard_gaps, make_every_dashboard_series_exist
 
 from alerts import generate as gen
 from taowatch.stack import FAST_ALERTMANAGER, free_port
 from taowatch.victoriametrics import VictoriaMetrics, VMAlert
+from tests.support.live_dashboards import dashboard_gaps, make_every_dashboard_series_exist
+from tests.support.system import DEADLINE, running_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

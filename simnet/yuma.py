@@ -4,8 +4,8 @@ One call of :func:`run_epoch` is one epoch of one subnet: it takes the stored ch
 (stake, u16 weights, u16 bonds, last updates, registration blocks, the permits stored by the
 previous epoch) and returns what the chain persists (active, new permits, consensus, incentive,
 dividends, validator trust as u16, emission in rao, new u16 bonds). The steps and their order
-follow the team notes' ``yuma.md`` (shared docs) section 2, i.e. the on-chain sparse epoch of subtensor
-2025-2026 with ``Yuma3On = false`` (``Yuma3On = true`` replaces step 9, see
+follow section 2 of the team notes' ``yuma.md`` (shared docs), i.e. the on-chain sparse epoch
+of subtensor 2025-2026 with ``Yuma3On = false`` (``Yuma3On = true`` replaces step 9, see
 :mod:`simnet.yuma3`):
 
 1. ``active_i = last_update_i + activity_cutoff >= block``.

@@ -108,8 +108,11 @@ async def test_the_server_files_only_a_plaintext_signed_by_the_hotkey_it_names(w
     assert world.chain.timelock_escrow.open(ciphertext, 0) == payload
 
 
-def test_only_a_sim_address_wraps_the_encryptor_and_it_is_wrapped_once(world):
-    real = bittensor_core.get_encrypted_commit_v2
+def test_only_a_sim_address_wraps_the_encryptor_and_it_is_wrapped_once(monkeypatch):
+    def real(**kwargs):
+        return b"ciphertext", 7
+
+    monkeypatch.setattr(bittensor_core, "get_encrypted_commit_v2", real)
     make_client("ws://127.0.0.1:9944")
     assert bittensor_core.get_encrypted_commit_v2 is real
     SimBackend().substrate_for("sim://127.0.0.1:1", timeout=1)
@@ -117,3 +120,7 @@ def test_only_a_sim_address_wraps_the_encryptor_and_it_is_wrapped_once(world):
     assert wrapped is not real
     assert process_escrow() is process_escrow()
     assert bittensor_core.get_encrypted_commit_v2 is wrapped
+    hotkey = bytes(range(32))
+    assert wrapped(hotkey=hotkey, uids=[1], weights=[65535], version_key=0) == (b"ciphertext", 7)
+    filed = WeightsPayload.decode(process_escrow().take(b"ciphertext"))
+    assert (filed.hotkey, filed.uids, filed.values) == (hotkey, (1,), (65535,))

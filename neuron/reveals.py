@@ -8,8 +8,9 @@ since the last check for ``TimelockedWeightsRevealed(netuid, our hotkey)``: usua
 so about one extra read per reveal. A commit that leaves the queue without that event was
 dropped by the chain (unreadable, or it failed the weight checks) and is not a reveal.
 
-The unrevealed gauge is the chain's count of our queued commits, so it drains by itself when
-commits stop, whether they were revealed or dropped.
+The unrevealed gauge is the chain's count of our queued commits (read once at start-up too,
+so a restart keeps what the last run left pending), so it drains by itself when commits stop,
+whether they were revealed or dropped.
 """
 
 from __future__ import annotations
@@ -62,11 +63,13 @@ class RevealTracker:
         self.last_commit_block = block
         self.unrevealed = len(self._outstanding)
         if self._checked_at is None:
-            self._checked_at = block
+            self._checked_at = block - 1
 
     async def observe(self, head: int) -> int:
         """Reveals newly seen on chain up to ``head`` (0 while nothing is outstanding)."""
-        if not self._outstanding:
+        # The first look always reads the queue: a restarted validator picks up the commits
+        # its previous run left pending, so the gauge is the chain's count from the start.
+        if not self._outstanding and self._checked_at is not None:
             self._checked_at = head
             return 0
         queue = await self._client.weights.timelocked_weight_commits(self._netuid)
@@ -77,7 +80,7 @@ class RevealTracker:
             if c["hotkey"] == self._hotkey
         }
         gone = self._outstanding - queued
-        since = self._checked_at if self._checked_at is not None else head - 1
+        since = self._checked_at if self._checked_at is not None else head
         self._outstanding = queued
         self.unrevealed = len(queued)
         self._checked_at = head

@@ -134,7 +134,9 @@ class PlaintextEscrow:
         return True
 
     def open(self, ciphertext: bytes, reveal_round: int) -> bytes | None:
-        return self._payloads.get(bytes(ciphertext))
+        # Taken, not kept: an opened commit is applied or dropped and never opened again, so a
+        # served chain running for days does not hold every payload it ever revealed.
+        return self._payloads.pop(bytes(ciphertext), None)
 
     def wrap(self, encrypt: Callable[..., tuple[bytes, int]]) -> Callable[..., tuple[bytes, int]]:
         """``get_encrypted_commit_v2`` that also files what it encrypted."""

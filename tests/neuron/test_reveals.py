@@ -37,7 +37,7 @@ async def test_a_revealed_commit_is_seen_at_the_block_the_chain_revealed_it(worl
     monkeypatch.setattr(bittensor_core, "get_encrypted_commit_v2", chain.timelock_escrow.wrap(real))
     async with sim_client(chain) as client:
         tracker = RevealTracker(client, netuid, validator.hotkey.ss58_address)
-        assert await tracker.observe(chain.head) == 0  # nothing outstanding: nothing read
+        assert await tracker.observe(chain.head) == 0
         tracker.committed(await commit(client, world, validator))
         assert await tracker.observe(chain.head) == 0
         assert tracker.state().unrevealed == 1
@@ -67,3 +67,19 @@ async def test_a_commit_the_chain_drops_drains_the_gauge_without_counting_a_reve
         assert await tracker.observe(chain.head) == 0
     assert tracker.state().unrevealed == 0
     assert tracker.state().last_reveal_block is None
+
+
+async def test_a_restarted_validator_counts_the_commits_its_last_run_left_pending(
+    world, monkeypatch
+):
+    chain, netuid, validator = world.chain, world.netuid, world.validators[0]
+    real = bittensor_core.get_encrypted_commit_v2
+    monkeypatch.setattr(bittensor_core, "get_encrypted_commit_v2", chain.timelock_escrow.wrap(real))
+    async with sim_client(chain) as client:
+        await commit(client, world, validator)  # made by the previous run
+        restarted = RevealTracker(client, netuid, validator.hotkey.ss58_address)
+        assert await restarted.observe(chain.head) == 0
+        assert restarted.state().unrevealed == 1
+        run_to_next_epoch(chain, netuid)
+        assert await restarted.observe(chain.head) == 1
+    assert restarted.state().unrevealed == 0

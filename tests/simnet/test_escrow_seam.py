@@ -106,6 +106,7 @@ async def test_the_server_files_only_a_plaintext_signed_by_the_hotkey_it_names(w
     status, reply = await file(validator.hotkey, bytes(validator.hotkey.sign(message)))
     assert (status, reply["result"]) == (200, False)  # first filing wins
     assert world.chain.timelock_escrow.open(ciphertext, 0) == payload
+    assert world.chain.timelock_escrow.open(ciphertext, 0) is None  # opened once, then gone
 
 
 def test_only_a_sim_address_wraps_the_encryptor_and_it_is_wrapped_once(monkeypatch):

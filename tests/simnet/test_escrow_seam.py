@@ -125,3 +125,20 @@ def test_only_a_sim_address_wraps_the_encryptor_and_it_is_wrapped_once(monkeypat
     assert wrapped(hotkey=hotkey, uids=[1], weights=[65535], version_key=0) == (b"ciphertext", 7)
     filed = WeightsPayload.decode(process_escrow().take(b"ciphertext"))
     assert (filed.hotkey, filed.uids, filed.values) == (hotkey, (1,), (65535,))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[]", wire.dumps({"signer": "5F", "crypto_type": 1}), wire.dumps({"x": 1})],
+    ids=["unreadable", "not-an-object", "no-bytes", "unknown-shape"],
+)
+async def test_a_malformed_filing_is_refused_and_the_server_carries_on(world, served, body):
+    import aiohttp
+
+    url = f"http://127.0.0.1:{served.port}"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url + "/escrow", data=body) as resp:
+            assert resp.status == 400
+            assert wire.loads(await resp.read())["error"]["kind"] == "bad_request"
+        async with session.get(url + "/healthz") as resp:
+            assert resp.status == 200

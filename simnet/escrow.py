@@ -57,6 +57,9 @@ class ClientEscrow(PlaintextEscrow):
         while len(self._payloads) > self._capacity:
             self._payloads.popitem(last=False)
 
+    def peek(self, ciphertext: bytes) -> bytes | None:
+        return self._payloads.get(bytes(ciphertext))
+
     def take(self, ciphertext: bytes) -> bytes | None:
         return self._payloads.pop(bytes(ciphertext), None)
 

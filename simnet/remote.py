@@ -6,7 +6,9 @@ wraps a :class:`RemoteSubstrate` in a ``bittensor.Client`` and every component d
 unmodified SDK against the shared chain. The agent host imports this module without torch:
 keep it (and what it imports) free of the simulation itself.
 Keys stay in this process: writes are signed here (:mod:`simnet.calls`) and only the signature
-travels. :class:`SimAdmin` drives the world (fund accounts, halt blocks, inject faults).
+travels. A commit-reveal commit also files its plaintext with the server first, simnet's
+stand-in for drand (:mod:`simnet.escrow`). :class:`SimAdmin` drives the world (fund accounts,
+halt blocks, inject faults).
 """
 
 from __future__ import annotations
@@ -237,9 +239,11 @@ class RemoteSubstrate:
         ciphertext = None if self._escrow is None else commit_ciphertext(compose(call))
         if ciphertext is None:
             return
-        payload = self._escrow.take(ciphertext)
+        payload = self._escrow.peek(ciphertext)
         if payload is None:
             return  # encrypted elsewhere: the chain will drop it at the reveal, as drand-less
+        # Forgotten only once filed: a failed filing fails this submission, and a retry of the
+        # same commit files again.
         await self._http.post(
             "/escrow",
             {
@@ -250,6 +254,7 @@ class RemoteSubstrate:
                 "signature": bytes(keypair.sign(escrow_message(ciphertext, payload))),
             },
         )
+        self._escrow.take(ciphertext)
 
 
 class SimBackend:

@@ -217,3 +217,75 @@ async def test_timelocked_weights_on_mechid_1_reveal_into_that_mechanism_only(tw
         chain.step()
         assert await client.query(ST.Weights, [index, uid]) == [[4, 65535]]
         assert await client.query(ST.Weights, [netuid, uid]) == zero_row
+
+
+SCENARIO = """
+subnets:
+  - netuid: 1
+    tempo: 10
+    max_uids: 8
+    weights_rate_limit: 2
+    mechanisms: 2
+    mechanism_split: [0.7, 0.3]
+    neurons:
+      - {name: v1, role: validator, stake_tao: 100, every: 3}
+      - {name: m1, role: miner, quality: 0.9}
+      - {name: m2, role: miner, quality: 0.1}
+events:
+  - {at: 30, mechanism_split: {netuid: 1, split: [0.5, 0.5]}}
+"""
+
+
+def test_a_scenario_runs_its_mechanisms_and_the_split_event_changes_the_split(tmp_path):
+    from simnet.scenario import World, load_scenario
+    from simnet.state import Chain
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(SCENARIO)
+    chain = Chain(block_time=1)
+    world = World(chain, load_scenario(path)).build()
+    sn = chain.subnet(1)
+    assert sn.mechanism_count == 2 and sn.mechanism_split == tuple(u16_split([0.7, 0.3]))
+    chain.step(29)
+    sn = chain.subnet(1)
+    v1 = sn.neurons[sn.uids[world.hotkey("v1")]]
+    # The simulated validator weighs on every mechanism.
+    assert v1.weights and v1.mechanisms[0].weights == v1.weights
+    m1 = sn.neurons[sn.uids[world.hotkey("m1")]]
+    assert m1.incentive > 0 and m1.mechanisms[0].incentive > 0
+    chain.step(1)
+    assert chain.subnet(1).mechanism_split == (32768, 32767)
+    assert world.log[-1][1] == "mechanism split on 1: 45875/19660 -> 32768/32767"
+
+
+@pytest.mark.parametrize(
+    ("subnet", "events", "expected"),
+    [
+        (
+            "{netuid: 1, max_uids: 8, mechanisms: 2, mechanism_split: [1.0]}",
+            "",
+            "mechanism_split: 1 shares for 2 mechanism(s)",
+        ),
+        (
+            "{netuid: 1, max_uids: 8, mechanisms: 2, mechanism_split: [0.5, 0.6]}",
+            "",
+            "they must sum to 1",
+        ),
+        ("{netuid: 1, mechanisms: 2}", "", "lower max_uids to 128 or fewer"),
+        ("{netuid: 1, max_uids: 8, mechanisms: 9}", "", "subnets[0].mechanisms"),
+        (
+            "{netuid: 1, max_uids: 8, mechanisms: 2}",
+            "events: [{at: 5, mechanism_split: {netuid: 1, split: [1.0]}}]",
+            "events[0].mechanism_split: 1 shares for 2 mechanism(s)",
+        ),
+    ],
+)
+def test_a_malformed_mechanism_entry_names_the_field(tmp_path, subnet, events, expected):
+    from common.config import ConfigError
+    from simnet.scenario import load_scenario
+
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"subnets: [{subnet}]\n{events}\n")
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path)
+    assert expected in str(err.value)

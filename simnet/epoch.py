@@ -118,8 +118,12 @@ def reset_bonds_on(sn: Subnet, hotkey: str) -> bool:
         return False
     for i, nrn in enumerate(sn.neurons):
         kept = tuple(p for p in nrn.bonds if p[0] != uid)
-        if len(kept) != len(nrn.bonds):
-            sn.neurons[i] = replace(nrn, bonds=kept)
+        # Every mechanism's bonds (simnet.mechanisms), as the runtime clears each index.
+        mechs = tuple(
+            replace(t, bonds=tuple(p for p in t.bonds if p[0] != uid)) for t in nrn.mechanisms
+        )
+        if len(kept) != len(nrn.bonds) or mechs != nrn.mechanisms:
+            sn.neurons[i] = replace(nrn, bonds=kept, mechanisms=mechs)
     return True
 
 

@@ -134,6 +134,16 @@ def u16_split(fractions: list[float]) -> list[int]:
     return shares
 
 
+def check_max_uids(max_uids: int, count: int) -> None:
+    """``ensure_max_uids_over_all_mechanisms``, which the max-uids setter runs too."""
+    if max_uids * count > DEFAULT_MAX_ALLOWED_UIDS:
+        raise ChainFailure(
+            "TooManyUIDsPerMechanism",
+            f"max_uids {max_uids} x {count} mechanism(s) exceeds {DEFAULT_MAX_ALLOWED_UIDS}; "
+            "lower max_uids or the mechanism count first",
+        )
+
+
 class Mechanisms:
     def __init__(self, subnets: Subnets, ledger: Ledger):
         self._subnets = subnets
@@ -160,12 +170,7 @@ class Mechanisms:
             raise ChainFailure(
                 "InvalidValue", f"mechanism count {count} is not 1..{MAX_MECHANISM_COUNT}"
             )
-        if sn.max_uids * count > DEFAULT_MAX_ALLOWED_UIDS:
-            raise ChainFailure(
-                "TooManyUIDsPerMechanism",
-                f"max_uids {sn.max_uids} x {count} mechanisms exceeds "
-                f"{DEFAULT_MAX_ALLOWED_UIDS}; lower max_uids first",
-            )
+        check_max_uids(sn.max_uids, count)
         old = sn.mechanism_count
         if count == old:
             return

@@ -118,6 +118,8 @@ async def test_weights_on_mechid_1_move_only_that_mechanisms_last_update(two):
         assert await client.query(ST.LastUpdate, [netuid]) == zero_before
         assert await client.query(ST.Weights, [index, uid]) == [[4, 65535]]
         assert await client.query(ST.Weights, [netuid, uid]) == row_before
+        assert (await client.weights.weights(netuid, mechid=1))[uid] == {4: 1.0}
+        assert 4 not in (await client.weights.weights(netuid)).get(uid, {})
         events = await client.query(bt.storage.System.Events, block=block)
         assert ("SubtensorModule", "WeightsSet", [index, uid]) in [
             (e["module_id"], e["event_id"], e["attributes"]) for e in events
@@ -176,6 +178,9 @@ def test_the_setters_check_what_the_runtime_checks(world):
         assert failure.value.name == "InvalidValue"
     chain.set_mechanism_split(netuid, [65535, 0])
     assert chain.subnet(netuid).mechanism_split == (65535, 0)
+    with pytest.raises(ChainFailure) as failure:
+        chain.set_hyperparameter(netuid, "max_uids", 200)  # 200 x 2 > 256
+    assert failure.value.name == "TooManyUIDsPerMechanism"
 
 
 async def test_lowering_the_count_drops_the_removed_mechanism_and_resets_the_split(two):
@@ -289,3 +294,27 @@ def test_a_malformed_mechanism_entry_names_the_field(tmp_path, subnet, events, e
     with pytest.raises(ConfigError) as err:
         load_scenario(path)
     assert expected in str(err.value)
+
+
+async def test_a_metadata_commitment_wipes_the_bonds_on_it_in_every_mechanism(two):
+    chain, netuid = two.chain, two.netuid
+    miner = two.miners[1]
+    uid = chain.subnet(netuid).uids[miner.hotkey.ss58_address]
+    async with sim_client(chain) as client:
+        await weigh(client, two, {1: uid})
+        run_epoch(chain, netuid)
+        run_epoch(chain, netuid)
+        index = storage_index(netuid, 1)
+        held = [await client.query(ST.Bonds, [index, v]) for v in (0, 1)]
+        assert all(uid in [j for j, _ in row] for row in held)
+        chain.set_hyperparameter(netuid, "bonds_reset_enabled", True)
+        chain.fund(miner.hotkey.ss58_address, 10**9)
+        call = bt.calls.Commitments.set_commitment(
+            netuid=netuid, info={"fields": [[{"Raw4": b"v2.0"}]]}
+        )
+        result = await client.submit_call(call, miner, signer="hotkey")
+        assert result.success, result.message
+        for mechid in (0, 1):
+            at = storage_index(netuid, mechid)
+            for v in (0, 1):
+                assert uid not in [j for j, _ in await client.query(ST.Bonds, [at, v])]

@@ -35,7 +35,7 @@ voting-power EMA and ``stake_weight`` terms are not modelled.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from simnet.records import U16_MAX, ChainFailure, Neuron, Subnet
 
@@ -208,8 +208,44 @@ class Mechanisms:
 # ----------------------------------------------------------------------------- the epoch
 
 
-def _acc(existing: int, added: int, weight: float) -> int:
-    return int(existing + added * weight)
+def _weighted(columns: list[list[int]], weights: list[float]) -> list[int]:
+    """``weighted_acc_u16``/``_alpha`` folded over the mechanisms: truncated after each."""
+    acc = [0] * len(columns[0])
+    for column, w in zip(columns, weights, strict=True):
+        acc = [int(a + v * w) for a, v in zip(acc, column, strict=True)]
+    return acc
+
+
+class _Seen(NamedTuple):
+    """What the epoch adapter reads of a neuron, with one mechanism's terms: built per uid
+    per epoch, so a tuple rather than a ``dataclasses.replace`` of the whole record."""
+
+    hotkey: str
+    registered_at: int
+    validator_permit: bool
+    weights: tuple
+    bonds: tuple
+    last_update: int
+
+
+def _view(sn: Subnet, mechid: int, emission: int) -> Subnet:
+    """The subnet as mechanism ``mechid``'s Yuma sees it (its weights, bonds, last_update)."""
+    if mechid == 0:
+        return replace(sn, pending_emission=emission)
+    neurons = []
+    for nrn in sn.neurons:
+        t = terms(nrn, mechid)
+        neurons.append(
+            _Seen(
+                nrn.hotkey,
+                nrn.registered_at,
+                nrn.validator_permit,
+                t.weights,
+                t.bonds,
+                t.last_update,
+            )
+        )
+    return replace(sn, neurons=neurons, pending_emission=emission)
 
 
 def run_mechanism_epochs(
@@ -220,48 +256,44 @@ def run_mechanism_epochs(
 
     total = sn.pending_emission
     parts = split_emission(sn, total)
-    outs = []
-    for mechid, part in enumerate(parts):
-        view = replace(
-            sn,
-            neurons=[with_terms(nrn, 0, terms(nrn, mechid)) for nrn in sn.neurons],
-            pending_emission=part,
-        )
-        outs.append(run_subnet_epoch(view, block, stake=stake))
-    n = sn.n
-    first = outs[0]
-    dividends, consensus, vtrust, emission = [0] * n, [0] * n, [0] * n, [0] * n
-    server, validator = [0] * n, [0] * n
-    active, permit = [False] * n, [False] * n
-    for mechid, out in enumerate(outs):
-        weight = parts[mechid] / total if total else (1.0 if mechid == 0 else 0.0)
-        for uid in range(n):
-            server[uid] += out.server_emission[uid]
-            validator[uid] += out.validator_emission[uid]
-            dividends[uid] = _acc(dividends[uid], out.dividends[uid], weight)
-            consensus[uid] = _acc(consensus[uid], out.consensus[uid], weight)
-            vtrust[uid] = _acc(vtrust[uid], out.validator_trust[uid], weight)
-            emission[uid] = _acc(emission[uid], out.emission[uid], weight)
-            active[uid] = active[uid] or out.active[uid]
-            permit[uid] = permit[uid] or out.validator_permit[uid]
+    outs = [
+        run_subnet_epoch(_view(sn, mechid, part), block, stake=stake)
+        for mechid, part in enumerate(parts)
+    ]
+    if sn.n == 0:
+        return outs[0]
+    shares = [p / total if total else float(m == 0) for m, p in enumerate(parts)]
+
+    def summed(field: str) -> list[int]:
+        return [sum(col) for col in zip(*(getattr(o, field) for o in outs), strict=True)]
+
+    def ored(field: str) -> list[bool]:
+        return [any(col) for col in zip(*(getattr(o, field) for o in outs), strict=True)]
+
+    def weighted(field: str, cap: int | None = U16_MAX) -> list[int]:
+        out = _weighted([getattr(o, field) for o in outs], shares)
+        return out if cap is None else [min(v, cap) for v in out]
+
     per_uid = []
     for uid, nrn in enumerate(sn.neurons):
         rows = []
-        for mechid in range(1, len(outs)):
-            t = terms(nrn, mechid)
-            out = outs[mechid]
-            rows.append(replace(t, bonds=out.bonds[uid], incentive=out.incentive[uid]))
+        for m in range(1, len(outs)):
+            t = terms(nrn, m)
+            rows.append(
+                MechanismTerms(t.weights, outs[m].bonds[uid], t.last_update, outs[m].incentive[uid])
+            )
         per_uid.append(tuple(rows))
+    first = outs[0]
     return EpochOutcome(
-        active=active,
-        validator_permit=permit,
-        consensus=[min(v, U16_MAX) for v in consensus],
+        active=ored("active"),
+        validator_permit=ored("validator_permit"),
+        consensus=weighted("consensus"),
         incentive=first.incentive,
-        dividends=[min(v, U16_MAX) for v in dividends],
-        validator_trust=[min(v, U16_MAX) for v in vtrust],
-        emission=emission,
-        server_emission=server,
-        validator_emission=validator,
+        dividends=weighted("dividends"),
+        validator_trust=weighted("validator_trust"),
+        emission=weighted("emission", cap=None),
+        server_emission=summed("server_emission"),
+        validator_emission=summed("validator_emission"),
         bonds=first.bonds,
         mechanisms=per_uid,
     )

@@ -95,10 +95,12 @@ def runtime_call(rec: BlockRecord, method: str, arg: Callable[[int, str], Any]) 
     if netuid not in rec.subnets:
         return None
     full = mechagraph(rec, netuid, mecid)
-    if full is None:  # the runtime answers the subnet's fields even for a missing mechanism
+    if full is None:
+        # The runtime reads each field by itself: the subnet's own fields still answer, and
+        # a mechanism that does not exist has empty (removed) incentive and last_update rows.
         from simnet.shapes import metagraph
 
-        full = metagraph(rec, netuid)
+        full = (metagraph(rec, netuid) or {}) | {"incentives": [], "last_update": []}
     out = selective_metagraph(full, list(arg(2, "metagraph_indexes")))
     out["netuid"] = netuid
     return out

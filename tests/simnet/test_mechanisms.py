@@ -97,6 +97,10 @@ async def test_reads_carry_the_mechid(two):
         assert picked["last_update"] == graph["last_update"]
         assert picked["hotkeys"] is None  # not asked for
         assert await snap.runtime(API.get_mechagraph, [netuid, 2]) is None
+        missing = await snap.runtime(
+            API.get_selective_mechagraph, [netuid, 2, [INCENTIVES, LAST_UPDATE]]
+        )
+        assert missing["incentives"] == [] and missing["last_update"] == []
         every = await snap.runtime(API.get_all_mechagraphs, [])
         assert [g["netuid"] for g in every] == [netuid, storage_index(netuid, 1)]
         mg = await snap.subnets.metagraph(netuid, commitments=False)

@@ -24,7 +24,10 @@ Setters (``AdminUtils.sudo_set_mechanism_count`` / ``sudo_set_mechanism_emission
 signed by the subnet owner's coldkey) check what ``do_set_mechanism_count`` and
 ``do_set_emission_split`` check, with their error names. Lowering the count drops the
 removed mechanisms' weights, bonds, incentive and queued timelocked commits; any change of
-the count resets the split to even.
+the count resets the split to even. A null-consensus subnet keeps one mechanism
+(``NullConsensusRequiresSingleMechanism``: newer than the SDK 11.3 error catalog, so the SDK
+decodes it as an unknown module error). ``max_uids x count`` stays within 256, checked by the
+max-uids setter too, and a metadata commitment's bonds reset clears every mechanism's bonds.
 
 Simplified against subtensor: ``MaxMechanismCount`` is fixed at 8 (the root's setter is not
 modelled); the owner rate limit and the admin freeze window are not checked; a uid's
@@ -46,7 +49,6 @@ if TYPE_CHECKING:
 
 GLOBAL_MAX_SUBNET_COUNT = 4096  # storage_index = mechid * 4096 + netuid
 MAX_MECHANISM_COUNT = 8  # MaxMechanismCount (the root may change it on chain)
-MAX_MECHANISM_COUNT_PER_SUBNET = 16
 DEFAULT_MAX_ALLOWED_UIDS = 256  # max_uids * mechanism count may not exceed it
 
 

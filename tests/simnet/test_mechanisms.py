@@ -322,3 +322,24 @@ async def test_a_metadata_commitment_wipes_the_bonds_on_it_in_every_mechanism(tw
             at = storage_index(netuid, mechid)
             for v in (0, 1):
                 assert uid not in [j for j, _ in await client.query(ST.Bonds, [at, v])]
+
+
+async def test_a_served_simnet_answers_the_mechanism_reads_and_writes_over_the_wire(
+    two, aiohttp_server
+):
+    from common.chain import make_client
+    from simnet.server import SimnetServer
+    from simnet.substrate import SimSubstrate
+
+    chain, netuid, validator = two.chain, two.netuid, two.validators[0]
+    server = await aiohttp_server(SimnetServer(SimSubstrate(chain)).app())
+    async with make_client(f"sim://127.0.0.1:{server.port}") as client:
+        assert await client.subnets.mechanism_count(netuid) == 2
+        assert await client.subnets.mechanism_emission_split(netuid) == u16_split([0.7, 0.3])
+        result = await client.execute(bt.SetWeights(netuid, weights={4: 1.0}, mechid=1), validator)
+        assert result.success, result.message
+        uid = chain.subnet(netuid).uids[validator.hotkey.ss58_address]
+        assert (await client.weights.weights(netuid, mechid=1))[uid] == {4: 1.0}
+        snap = await client.at()
+        graph = await snap.runtime(API.get_mechagraph, [netuid, 1])
+        assert graph["netuid"] == storage_index(netuid, 1)

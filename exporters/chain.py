@@ -341,14 +341,15 @@ class ChainPoller:
         snap = await client.at(head)
         # Per poll, not per poller: a semaphore belongs to the loop it was first used on.
         gate = asyncio.Semaphore(self.max_concurrent_subnets)
-        counts = await mechanism_counts(snap) if netuids else {}
+        # Read alongside the subnets, not before them: only the per-mechanism reads wait on it.
+        counts = asyncio.ensure_future(mechanism_counts(snap)) if netuids else None
 
         async def read_subnet(netuid: int) -> tuple[list, Any, tuple]:
             async with gate:
                 return await asyncio.gather(
                     snap.neurons.all(netuid),
                     snap.subnets.metagraph(netuid, commitments=False),
-                    mechanism_incentives(snap, netuid, counts.get(netuid, 1)),
+                    mechanism_incentives(snap, netuid, counts),
                 )
 
         # Finality comes pushed by the endpoint's subscription; read it only when that has

@@ -10,7 +10,7 @@ one mechanism cost nothing more and get no ``mechid`` series.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import bittensor as bt
@@ -35,8 +35,12 @@ async def mechanism_counts(snap: Any) -> dict[int, int]:
     return {_netuid(k): int(v or 1) for k, v in rows}
 
 
-async def mechanism_incentives(snap: Any, netuid: int, count: int) -> tuple[tuple[float, ...], ...]:
-    """Per mechanism (index = mechid), each uid's incentive 0..1; empty for one mechanism."""
+async def mechanism_incentives(
+    snap: Any, netuid: int, counts: Awaitable[dict[int, int]] | None
+) -> tuple[tuple[float, ...], ...]:
+    """Per mechanism (index = mechid), each uid's incentive 0..1; empty for one mechanism.
+    ``counts`` is the poll's :func:`mechanism_counts` read, shared by every subnet."""
+    count = (await counts).get(netuid, 1) if counts is not None else 1
     if count <= 1:
         return ()
     rows = await snap.query_batch(

@@ -2,8 +2,9 @@
 
 A subnet's ``Incentive`` (what ``neurons.all`` reports) is its mechanism 0's; each further
 mechanism keeps its own under the storage index ``mechid * 4096 + netuid``. Reads, per poll
-at the pinned block: 1 ``query_map`` of ``MechanismCountCurrent`` (every subnet at once; a
-subnet absent from it runs one mechanism, the chain's default), then 1 ``query_batch`` of
+at the pinned block: 1 ``query_map`` of ``MechanismCountCurrent`` (every subnet at once, started
+with the subnet reads; a subnet absent from it runs one mechanism, the chain's default), then,
+once it answers, 1 ``query_batch`` of
 ``Incentive`` for every mechanism of each read subnet that runs more than one. Subnets with
 one mechanism cost nothing more and get no ``mechid`` series.
 """

@@ -36,6 +36,8 @@ class Exporter(StrEnum):
     NEURON_DEREGISTRATIONS = "bittensor_neuron_deregistrations"  # counter: *_total on the wire
     NEURON_PRUNING_POSITION = "bittensor_neuron_pruning_position"  # 0 = evicted next
     NEURON_VALIDATOR_TRUST_RANK = "bittensor_neuron_validator_trust_rank"  # 0 = highest
+    # Only on subnets with more than one mechanism; labels + mechid.
+    NEURON_MECHANISM_INCENTIVE = "bittensor_neuron_mechanism_incentive"
 
     # Per subnet. Labels: netuid.
     SUBNET_TEMPO_BLOCKS = "bittensor_subnet_tempo_blocks"

@@ -41,7 +41,7 @@ def answered(metrics, route: str, status: int) -> float:
 async def test_a_signed_probe_from_an_unregistered_hotkey_is_answered_with_the_miners_hotkey(
     served,
 ):
-    client, axon, metrics = await served()
+    client, _axon, _metrics = await served()
     resp = await client.get("/probe", headers=probe_headers())
     assert resp.status == 200
     assert await resp.json() == {
@@ -64,7 +64,7 @@ async def test_a_probe_is_neither_a_refusal_nor_a_task_query(served):
 
 
 async def test_a_forged_probe_is_refused_and_counted(served):
-    client, axon, metrics = await served()
+    client, _axon, metrics = await served()
     headers = probe_headers(path="/probe?other")  # signed for another target than the one sent
     resp = await client.get("/probe", headers=headers)
     assert resp.status == 401
@@ -73,14 +73,14 @@ async def test_a_forged_probe_is_refused_and_counted(served):
 
 
 async def test_a_probe_signed_for_another_hotkey_is_refused(served):
-    client, axon, metrics = await served()
+    client, _axon, _metrics = await served()
     resp = await client.get("/probe", headers=probe_headers(receiver=VALIDATOR.ss58_address))
     assert resp.status == 403
     assert (await resp.json())["error"] == "wrong_receiver"
 
 
 async def test_a_replayed_probe_is_refused(served):
-    client, axon, metrics = await served()
+    client, _axon, metrics = await served()
     headers = probe_headers()
     first = await client.get("/probe", headers=headers)
     again = await client.get("/probe", headers=headers)
@@ -91,21 +91,21 @@ async def test_a_replayed_probe_is_refused(served):
 
 
 async def test_an_unsigned_probe_is_refused(served):
-    client, axon, metrics = await served()
+    client, _axon, _metrics = await served()
     resp = await client.get("/probe")
     assert resp.status == 401
     assert (await resp.json())["error"] == "malformed_auth"
 
 
 async def test_a_probe_with_a_body_is_refused_before_any_signature_work(served):
-    client, axon, metrics = await served()
+    client, _axon, metrics = await served()
     resp = await client.get("/probe", data=b"x" * 10, headers=probe_headers())
     assert resp.status == 413
     assert metrics.sample(R.AXON_BLACKLISTED + "_total", reason="oversized") == 1
 
 
 async def test_probes_share_one_bounded_rate_whoever_signs_them(served):
-    client, axon, metrics = await served(probe_rate=0.001, probe_burst=2)
+    client, _axon, metrics = await served(probe_rate=0.001, probe_burst=2)
     statuses = []
     for key in (STRANGER, VALIDATOR, STRANGER):
         resp = await client.get("/probe", headers=probe_headers(key=key))

@@ -120,3 +120,40 @@ async def test_an_unreachable_axon_reaches_discord_and_telegram_once_with_its_te
             firing = [n for n in receiver.of(service) if n.status == "firing"]
             assert len(firing) == 1, (service, [n.text[:80] for n in firing])
         assert not [n for n in receiver.of(PAGERDUTY) if n.mentions(ALERT)]
+
+
+# --- the stand-ins refuse what Discord and Telegram would refuse ---------------------------
+
+
+async def test_the_discord_stand_in_answers_204_and_refuses_an_empty_message(aiohttp_client):
+    receiver = Receiver()
+    client = await aiohttp_client(receiver.app)
+    path = "/discord/api/webhooks/1/token"
+    ok = await client.post(path, json={"embeds": [{"title": "[FIRING:1] X", "description": "d"}]})
+    empty = await client.post(path, json={"content": ""})
+    long_title = await client.post(path, json={"embeds": [{"title": "x" * 257}]})
+    assert (ok.status, empty.status, long_title.status) == (204, 400, 400)
+    assert (await empty.json())["code"] == 50006
+    assert [n.service for n in receiver.notifications] == [DISCORD]
+    assert len(receiver.rejected) == 2
+
+
+async def test_the_telegram_stand_in_answers_a_message_and_refuses_unescaped_html(aiohttp_client):
+    receiver = Receiver()
+    client = await aiohttp_client(receiver.app)
+    path = "/telegram/bot123:token/sendMessage"
+    good = {"chat_id": "-100", "text": "<b>[FIRING:1]</b> a &lt; b", "parse_mode": "HTML"}
+    resp = await client.post(path, json=good)
+    assert resp.status == 200
+    answer = await resp.json()
+    assert answer["ok"] is True and answer["result"]["chat"]["id"] == -100
+    for bad in (
+        {**good, "text": "<br>line"},  # a tag Telegram does not support
+        {**good, "text": "a < b"},  # unescaped
+        {**good, "chat_id": "@nobody"},
+        {**good, "text": ""},
+    ):
+        refused = await client.post(path, json=bad)
+        assert refused.status == 400, bad
+        assert (await refused.json())["ok"] is False
+    assert [n.service for n in receiver.notifications] == [TELEGRAM]

@@ -23,6 +23,7 @@ exported at the next round.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,8 +61,6 @@ def load_probe_key(path: Path) -> Keypair:
     try:
         password = None
         if keyfile.is_encrypted():
-            import os
-
             password = os.environ.get(keyfile.env_var_name())
             if not password:
                 raise ProbeKeyError(

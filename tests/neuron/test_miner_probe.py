@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from bittensor.keyfiles import Keypair
 
 from common.metric_names import Runtime as R
+from neuron.config import MinerConfig
 from neuron.metrics import RefusalReason
+from neuron.miner import Miner
+from neuron.runtime import build_runtime
+from neuron.wallet import HotkeyWallet
 from tests.support.neuron import MINER, STRANGER, VALIDATOR, make_axon, probe_headers
 
 
@@ -112,3 +117,43 @@ async def test_probes_share_one_bounded_rate_whoever_signs_them(served):
         statuses.append(resp.status)
     assert statuses == [200, 200, 429]
     assert metrics.sample(R.AXON_BLACKLISTED + "_total", reason="rate_limited") == 1
+
+
+def _bundled_miner(**axon) -> Miner:
+    config = MinerConfig.model_validate(
+        {
+            "chain": {"network": "sim://127.0.0.1:1", "netuid": 3},
+            "wallet": {"name": "unused"},
+            "axon": {"host": "127.0.0.1", "port": 0, **axon},
+            "metrics": {"enabled": False},
+        }
+    )
+    cold = Keypair(ss58_address=VALIDATOR.ss58_address)
+    wallet = HotkeyWallet(hotkey=MINER, coldkeypub=cold, source="test")
+    return Miner(build_runtime(config, wallet, None))
+
+
+async def test_the_bundled_miner_answers_a_probe_before_its_first_metagraph_sync():
+    miner = _bundled_miner()
+    async with TestClient(TestServer(miner.axon.app())) as client:
+        probe = await client.get("/probe", headers=probe_headers())
+        route = miner.axon.route
+        task = await client.post(route, data=b"{}", headers=probe_headers(path=route))
+        assert probe.status == 200
+        assert await probe.json() == {
+            "probe": "ok",
+            "hotkey": MINER.ss58_address,
+            "netuid": 3,
+            "block": None,
+        }
+        # The task route still needs the metagraph to judge its caller.
+        assert task.status == 503
+        assert (await task.json())["error"] == "metagraph_unavailable"
+
+
+async def test_a_miner_with_probes_turned_off_has_no_probe_route():
+    miner = _bundled_miner(probe_rate_per_second=0)
+    async with TestClient(TestServer(miner.axon.app())) as client:
+        resp = await client.get("/probe", headers=probe_headers())
+        assert resp.status == 404
+        assert (await resp.json())["error"] == "unknown_route"

@@ -32,6 +32,7 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from agent.config import AgentConfig
 from agent.influx import InfluxSink, read_token
+from agent.probe import PROBE_JOB_ID, Prober, load_probe_key, targets_of
 from common.chain import SubstrateBackends
 from common.version import __version__
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
@@ -66,6 +67,7 @@ REGISTRY_KEY = web.AppKey("registry", CollectorRegistry)
 EXPOSITION_KEY = web.AppKey("exposition", "Exposition")
 SINK_KEY = web.AppKey("influx_sink", "InfluxSink | None")
 CLOCK_KEY = web.AppKey("clock", "Callable[[], float]")
+PROBER_KEY = web.AppKey("prober", "Prober | None")
 
 
 def build_plan(config: AgentConfig) -> WatchPlan:
@@ -388,6 +390,22 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         misfire_grace_time=None,
         next_run_time=datetime.now(UTC),  # don't wait one interval for the first poll
     )
+    prober = app[PROBER_KEY]
+    if prober is not None:
+
+        async def probe_job() -> None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await prober.run_once()
+
+        scheduler.add_job(
+            probe_job,
+            IntervalTrigger(seconds=cfg.probe.interval_seconds),
+            id=PROBE_JOB_ID,
+            name=PROBE_JOB_ID,
+            max_instances=1,  # a round never overlaps the next
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     scheduler.start()
     log.info(
         "agent started",
@@ -395,6 +413,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         watched_hotkeys=len(poller.plan.hotkeys),
         coldkeys=len(poller.plan.coldkeys),
         export_all_neurons=sorted(poller.plan.export_all),
+        probe=prober is not None,
     )
     yield
     scheduler.shutdown(wait=False)  # cancels a poll in flight
@@ -455,8 +474,16 @@ def create_app(
         others.register(sink)
         poller.add_listener(sink.on_snapshot)
 
+    prober: Prober | None = None
+    if config.probe.enabled:
+        key = load_probe_key(config.probe.hotkey_file)
+        prober = Prober(config.probe, key, lambda: targets_of(poller.snapshot))
+        registry.register(prober)
+        others.register(prober)
+
     app = web.Application()
     app[CONFIG_KEY] = config
+    app[PROBER_KEY] = prober
     app[POLLER_KEY] = poller
     app[REGISTRY_KEY] = registry
     app[EXPOSITION_KEY] = Exposition(chain_collector, others, registry)

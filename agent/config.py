@@ -167,6 +167,39 @@ class InfluxConfig(StrictModel):
         return self
 
 
+def _probe_path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise ValueError("expected a request path starting with /, for example /probe")
+    return value
+
+
+class ProbeConfig(StrictModel):
+    """The signed reachability probe (``agent.probe``); off unless ``enabled``."""
+
+    enabled: bool = False
+    # A bittensor hotkey file (wallets/<name>/hotkeys/<hotkey>, mode 0600) of a key used only
+    # for probing: it needs no stake and no registration. Never the watched miner's hotkey.
+    hotkey_file: UserPath | None = None
+    interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
+    max_concurrent: Annotated[int, Field(ge=1, le=1024)] = 16
+    path: Annotated[str, AfterValidator(_probe_path)] = "/probe"
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> ProbeConfig:
+        if self.enabled and self.hotkey_file is None:
+            raise ValueError(
+                "enabled but hotkey_file is not set; point it at a hotkey file "
+                "made for probing (btcli wallet new-hotkey) or use enabled: false"
+            )
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(
+                f"timeout_seconds ({self.timeout_seconds:g}) must be below "
+                f"interval_seconds ({self.interval_seconds:g}), or rounds overlap"
+            )
+        return self
+
+
 class LogConfig(StrictModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["plain", "json"] = "plain"
@@ -185,6 +218,7 @@ class AgentConfig(StrictModel):
     # Deregistration counts and coldkey-discovered hotkeys; None keeps them in memory only.
     state_file: UserPath | None = None
     influx: InfluxConfig = InfluxConfig()
+    probe: ProbeConfig = ProbeConfig()
     log: LogConfig = LogConfig()
 
     @model_validator(mode="after")
@@ -208,5 +242,9 @@ def load(path: str | Path) -> AgentConfig:
     if cfg.influx.token_file is not None and not cfg.influx.token_file.is_absolute():
         updates["influx"] = cfg.influx.model_copy(
             update={"token_file": base / cfg.influx.token_file}
+        )
+    if cfg.probe.hotkey_file is not None and not cfg.probe.hotkey_file.is_absolute():
+        updates["probe"] = cfg.probe.model_copy(
+            update={"hotkey_file": base / cfg.probe.hotkey_file}
         )
     return cfg.model_copy(update=updates) if updates else cfg

@@ -59,6 +59,13 @@ def _check_files(cfg: AgentConfig, source: str) -> None:
             read_token(cfg.influx.token_file)
         except ValueError as exc:
             raise ConfigError(source, [str(exc)]) from None
+    if cfg.probe.enabled:
+        from agent.probe import ProbeKeyError, load_probe_key
+
+        try:
+            load_probe_key(cfg.probe.hotkey_file)
+        except ProbeKeyError as exc:
+            raise ConfigError(source, [str(exc)]) from None
     if cfg.state_file is not None:
         from exporters.deregistration import DeregistrationTracker, StateFileError
 

@@ -40,6 +40,8 @@ from typing import Any
 
 import yaml
 
+from alerts.chat import ChatConfigError, keep_sections, read_chat_secret
+
 # By package name, not __package__: run as a script (alerts/generate.py) there is none.
 ALERTS_DIR: Traversable = files("alerts")
 THRESHOLDS_FILE = ALERTS_DIR / "thresholds.yaml"
@@ -199,6 +201,12 @@ class AlertmanagerSettings:
     heartbeat_credentials_file: str = "/etc/taowatch/secrets/heartbeat_token"
     # Relative paths resolve against the config file's directory.
     template_file: str = "taowatch.tmpl"
+    # Discord and Telegram (alerts/chat.py): off while their secret file is None. Alertmanager
+    # 0.25 reads neither secret from a file, so the renderer inlines it from these files.
+    discord_webhook_url_file: str | None = None
+    telegram_bot_token_file: str | None = None
+    telegram_chat_id: int | None = None
+    telegram_api_url: str = "https://api.telegram.org"
 
 
 def render_alertmanager(
@@ -209,14 +217,42 @@ def render_alertmanager(
         k: v for k, v in thresholds.items() if k.startswith("alertmanager_")
     }
     for f in fields(settings):
-        context[f.name] = getattr(settings, f.name)
+        value = getattr(settings, f.name)
+        if value is not None:
+            context[f.name] = value
     source = "alerts/alertmanager/alertmanager.yml.tmpl"
-    text = _substitute(AM_TEMPLATE.read_text(), context, source, set())
+    try:
+        enabled = _chat_secrets(settings, context)
+        template = keep_sections(AM_TEMPLATE.read_text(), enabled, source)
+    except ChatConfigError as exc:
+        raise GenerateError(str(exc)) from None
+    text = _substitute(template, context, source, set())
     try:
         yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise GenerateError(f"{source}: not valid YAML after substitution: {exc}") from exc
     return _HEADER.format(source=source) + text
+
+
+def _chat_secrets(settings: AlertmanagerSettings, context: dict[str, Scalar]) -> set[str]:
+    """Which chat integrations are on; puts their secrets (read from files) into context."""
+    enabled = set()
+    if settings.discord_webhook_url_file is not None:
+        context["discord_webhook_url"] = read_chat_secret(
+            "discord_webhook_url_file", settings.discord_webhook_url_file
+        )
+        enabled.add("discord")
+    if settings.telegram_bot_token_file is not None:
+        if settings.telegram_chat_id is None:
+            raise ChatConfigError(
+                "telegram_chat_id: required with telegram_bot_token_file; the chat's numeric "
+                "id (a group's is negative), e.g. from the bot's getUpdates"
+            )
+        context["telegram_bot_token"] = read_chat_secret(
+            "telegram_bot_token_file", settings.telegram_bot_token_file
+        )
+        enabled.add("telegram")
+    return enabled
 
 
 def generated_files(

@@ -119,6 +119,20 @@ class Runtime(StrEnum):
     VALIDATOR_FRESH_CONNECTION_QUERIES = "bittensor_validator_fresh_connection_queries"  # counter
 
 
+class Probe(StrEnum):
+    """Series of the agent's signed reachability probe (``agent.probe``), on the agent's
+    ``/metrics``. Per probed axon, labels: netuid, hotkey, uid, axon (host:port)."""
+
+    UP = "bittensor_probe_up"
+    LATENCY_SECONDS = "bittensor_probe_latency_seconds"
+    STATUS_CODE = "bittensor_probe_status_code"  # 0 = no HTTP answer
+    CONSECUTIVE_FAILURES = "bittensor_probe_consecutive_failures"
+    # The prober about itself. No labels, except outcome on PROBES.
+    ROUNDS = "bittensor_probe_rounds"  # counter
+    PROBES = "bittensor_probe_probes"  # counter, label outcome
+    ROUND_DURATION_SECONDS = "bittensor_probe_round_duration_seconds"
+
+
 # Default ports, one per component, so a host can run them all side by side.
 AGENT_PORT = 9946
 MINER_METRICS_PORT = 9947

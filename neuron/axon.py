@@ -31,6 +31,7 @@ from neuron.blacklist import CallerPolicy
 from neuron.metagraph import MetagraphView
 from neuron.metrics import NeuronMetrics
 from neuron.metrics import RefusalReason as Why
+from neuron.probe import PROBE_ROUTE, ProbeResponder
 from neuron.task import Task
 
 _HOTKEY_HEADER = http_auth.HEADER_HOTKEY
@@ -65,6 +66,7 @@ class Axon:
         limiter: RateLimiter,
         metrics: NeuronMetrics,
         max_body_bytes: int,
+        probe: ProbeResponder | None = None,
         log: structlog.typing.FilteringBoundLogger | None = None,
     ):
         self.task = task
@@ -76,6 +78,7 @@ class Axon:
         self._limiter = limiter
         self._metrics = metrics
         self._max_body = max_body_bytes
+        self._probe = probe
         self._log = log or structlog.get_logger("neuron.axon")
 
     def app(self) -> web.Application:
@@ -84,6 +87,8 @@ class Axon:
         # and the two layers cost more than everything this runtime adds to a bare handler.
         app = web.Application(client_max_size=self._max_body)
         app.router.add_post(self.route, self._serve)
+        if self._probe is not None:
+            app.router.add_get(PROBE_ROUTE, self._probe.handle)
         app.router.add_route("*", self.route, self._wrong_method)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app

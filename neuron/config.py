@@ -93,6 +93,9 @@ class AxonSection(StrictModel):
     max_queue_wait_seconds: float = Field(default=5.0, gt=0)
     rate_limit_per_second: float = Field(default=20.0, gt=0)
     rate_limit_burst: int = Field(default=40, ge=1)
+    # GET /probe (neuron/probe.py): one bucket shared by every prober; 0 turns the route off.
+    probe_rate_per_second: float = Field(default=2.0, ge=0)
+    probe_burst: int = Field(default=20, ge=1)
     # Connection bounds (neuron/serving.py). The cap is lowered at start to what the process's
     # file-descriptor limit allows (systemd LimitNOFILE), so accept() never runs out first.
     max_connections: int = Field(default=4096, ge=1)

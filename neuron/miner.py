@@ -21,6 +21,7 @@ from neuron.blacklist import CallerPolicy
 from neuron.config import MinerConfig
 from neuron.metagraph import MetagraphView
 from neuron.metrics import RuntimeState
+from neuron.probe import ProbeResponder
 from neuron.runtime import NeuronRuntime
 from neuron.serving import (
     AcceptErrorReporter,
@@ -58,13 +59,24 @@ class Miner:
         ax = config.axon
         self.gate = PriorityGate(ax.max_concurrent, ax.max_queue, ax.max_queue_wait_seconds)
         self.limiter = RateLimiter(ax.rate_limit_per_second, ax.rate_limit_burst)
+        verifier = Verifier(
+            self.wallet.hotkey_ss58,
+            max_age=ax.max_request_age_seconds,
+            allowed_skew=ax.allowed_clock_skew_seconds,
+        )
+        probe = None
+        if ax.probe_rate_per_second > 0:
+            probe = ProbeResponder(
+                own_hotkey=self.wallet.hotkey_ss58,
+                netuid=config.chain.netuid,
+                verifier=verifier,
+                limiter=RateLimiter(ax.probe_rate_per_second, ax.probe_burst),
+                view=lambda: self.metagraph.view,
+                metrics=self.metrics,
+            )
         self.axon = Axon(
             task=build_task(config),
-            verifier=Verifier(
-                self.wallet.hotkey_ss58,
-                max_age=ax.max_request_age_seconds,
-                allowed_skew=ax.allowed_clock_skew_seconds,
-            ),
+            verifier=verifier,
             policy=CallerPolicy(
                 require_validator_permit=config.blacklist.require_validator_permit,
                 min_stake=config.blacklist.min_stake,
@@ -74,6 +86,7 @@ class Miner:
             limiter=self.limiter,
             metrics=self.metrics,
             max_body_bytes=ax.max_body_bytes,
+            probe=probe,
             log=self.log,
         )
         self.metrics.set_state_source(self._state)

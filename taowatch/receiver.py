@@ -1,4 +1,5 @@
-"""A loopback stand-in for Slack, PagerDuty and a heartbeat service, for tests and the demo.
+"""A loopback stand-in for Slack, PagerDuty, Discord, Telegram and a heartbeat service, for
+tests and the demo.
 
 Alertmanager's notifications must leave it in the shape each service documents, so this
 receiver checks them the way the service would and answers the way the service does:
@@ -12,6 +13,14 @@ receiver checks them the way the service would and answers the way the service d
   ``source`` and ``severity`` (critical/error/warning/info). Answers ``202`` with
   ``{"status": "success", "dedup_key": ...}`` or ``400 {"status": "invalid event"}``.
 - ``POST /heartbeat``: Alertmanager's generic webhook (payload version 4).
+- ``POST /discord/api/webhooks/<id>/<token>``: a Discord webhook. JSON object with
+  ``content`` or ``embeds`` (at most 10; title at most 256 characters, description at most
+  4096); answers ``204`` like Discord without ``?wait=true``, or ``400`` with Discord's
+  ``{"code": 50006, "message": ...}``.
+- ``POST /telegram/bot<token>/sendMessage``: the Bot API (``api_url`` = ``<url>/telegram``).
+  ``chat_id`` and ``text`` (1-4096 characters); with ``parse_mode: HTML`` only the tags
+  Telegram supports and escaped ``<`` / ``&``. Answers ``{"ok": true, "result": <Message>}``,
+  or ``400 {"ok": false, "description": "Bad Request: ..."}``.
 
 Every accepted notification is recorded with its receive time; a rejected one is recorded
 among ``rejected`` with the reasons, so a test can show why. Listens on 127.0.0.1 only.
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +45,13 @@ from aiohttp import web
 SLACK = "slack"
 PAGERDUTY = "pagerduty"
 HEARTBEAT = "heartbeat"
+DISCORD = "discord"
+TELEGRAM = "telegram"
+# The HTML tags Telegram's parse_mode HTML accepts; any other is a 400.
+_TELEGRAM_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "span",
+     "tg-spoiler", "blockquote"}
+)  # fmt: skip
 
 _PD_ACTIONS = frozenset({"trigger", "acknowledge", "resolve"})
 _PD_SEVERITIES = frozenset({"critical", "error", "warning", "info"})
@@ -68,7 +85,7 @@ _PD_PAYLOAD = frozenset(
 class Notification:
     """One accepted notification as the service would have received it."""
 
-    service: str  # slack | pagerduty | heartbeat
+    service: str  # slack | pagerduty | heartbeat | discord | telegram
     path: str
     payload: dict[str, Any]
     received_at: float  # time.time() when it arrived
@@ -81,6 +98,8 @@ class Notification:
             return "resolved" if self.payload.get("event_action") == "resolve" else "firing"
         if self.service == HEARTBEAT:
             return str(self.payload.get("status", ""))
+        if self.service in (DISCORD, TELEGRAM):
+            return "resolved" if self.text.startswith(("[RESOLVED]", "<b>[RESOLVED]")) else "firing"
         # Alertmanager's Slack title starts with [FIRING:n] or [RESOLVED].
         text = " ".join(
             str(a.get("title", "")) for a in self.payload.get("attachments") or []
@@ -101,6 +120,13 @@ class Notification:
             parts = [str(body.get("summary", "")), json.dumps(body.get("custom_details", {}))]
             parts += [str(link.get("href", "")) for link in self.payload.get("links") or []]
             return "\n".join(p for p in parts if p)
+        if self.service == DISCORD:
+            parts = [str(self.payload.get("content", ""))]
+            for embed in self.payload.get("embeds") or []:
+                parts += [str(embed.get("title", "")), str(embed.get("description", ""))]
+            return "\n".join(p for p in parts if p)
+        if self.service == TELEGRAM:
+            return str(self.payload.get("text", ""))
         names = [a.get("labels", {}).get("alertname", "") for a in self.payload.get("alerts", [])]
         return " ".join(names)
 
@@ -219,6 +245,57 @@ def validate_webhook(body: Any) -> list[str]:
     return errors
 
 
+def validate_discord(body: Any) -> list[str]:
+    """Reasons Discord would refuse this webhook body (empty list = accepted)."""
+    if not isinstance(body, dict):
+        return ["body must be a JSON object"]
+    errors: list[str] = []
+    content, embeds = body.get("content"), body.get("embeds")
+    if not (content or embeds):
+        errors.append("Cannot send an empty message: content or embeds is required")
+    if content is not None and (not isinstance(content, str) or len(content) > 2000):
+        errors.append("content must be a string of at most 2000 characters")
+    if embeds is not None:
+        if not isinstance(embeds, list) or len(embeds) > 10:
+            errors.append("embeds must be a list of at most 10")
+        else:
+            for i, embed in enumerate(embeds):
+                if not isinstance(embed, dict):
+                    errors.append(f"embeds[{i}] must be an object")
+                    continue
+                for key, limit in (("title", 256), ("description", 4096)):
+                    value = embed.get(key)
+                    if value is not None and (not isinstance(value, str) or len(value) > limit):
+                        errors.append(f"embeds[{i}].{key} must be at most {limit} characters")
+    return errors
+
+
+def validate_telegram(body: Any) -> list[str]:
+    """Reasons the Bot API's sendMessage would answer 400 (empty list = accepted)."""
+    if not isinstance(body, dict):
+        return ["body must be a JSON object"]
+    errors: list[str] = []
+    try:
+        int(str(body.get("chat_id")))
+    except ValueError:
+        errors.append("chat not found: chat_id must be a chat's numeric id")
+    text = body.get("text")
+    if not isinstance(text, str) or not 0 < len(text.strip()) <= 4096:
+        errors.append("message text is empty or longer than 4096 characters")
+        return errors
+    mode = body.get("parse_mode")
+    if mode not in (None, "", "HTML", "Markdown", "MarkdownV2"):
+        errors.append(f"unsupported parse_mode {mode!r}")
+    if mode == "HTML":
+        for tag in re.finditer(r"<(/?)([^\s>/]*)[^>]*>", text):
+            if tag.group(2) not in _TELEGRAM_TAGS:
+                errors.append(f"can't parse entities: unsupported start tag {tag.group(2)!r}")
+        bare = re.sub(r"</?[a-z-]+(\s[^>]*)?>", "", text)
+        if "<" in bare or ">" in bare or re.search(r"&(?!(lt|gt|amp|quot|#\d+);)", bare):
+            errors.append("can't parse entities: unescaped <, > or & in the text")
+    return errors
+
+
 Printer = Callable[[Notification], None]
 
 
@@ -239,6 +316,8 @@ class Receiver:
         self.app.router.add_post("/slack/{tail:.*}", self._slack)
         self.app.router.add_post("/pagerduty/v2/enqueue", self._pagerduty)
         self.app.router.add_post("/heartbeat", self._heartbeat)
+        self.app.router.add_post("/discord/api/webhooks/{id}/{token}", self._discord)
+        self.app.router.add_post("/telegram/bot{token}/sendMessage", self._telegram)
 
     @property
     def url(self) -> str:
@@ -255,6 +334,17 @@ class Receiver:
     @property
     def heartbeat_url(self) -> str:
         return f"{self.url}/heartbeat"
+
+    @property
+    def discord_url(self) -> str:
+        return f"{self.url}/discord/api/webhooks/1000/standin-webhook-token"
+
+    @property
+    def telegram_api_url(self) -> str:
+        return f"{self.url}/telegram"
+
+    def of(self, service: str) -> list[Notification]:
+        return [n for n in self.notifications if n.service == service]
 
     async def start(self) -> str:
         self._runner = web.AppRunner(self.app, access_log=None)
@@ -324,6 +414,27 @@ class Receiver:
             self.printer(note)
         return note, reasons
 
+    async def _discord(self, request: web.Request) -> web.Response:
+        note, reasons = await self._record(request, DISCORD, validate_discord)
+        if note is None:
+            return web.json_response({"code": 50006, "message": "; ".join(reasons)}, status=400)
+        return web.Response(status=204)
+
+    async def _telegram(self, request: web.Request) -> web.Response:
+        note, reasons = await self._record(request, TELEGRAM, validate_telegram)
+        if note is None:
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: " + reasons[0]},
+                status=400,
+            )
+        message = {
+            "message_id": len(self.of(TELEGRAM)),
+            "date": int(note.received_at),
+            "chat": {"id": int(str(note.payload["chat_id"])), "type": "group"},
+            "text": note.payload["text"],
+        }
+        return web.json_response({"ok": True, "result": message})
+
     async def _slack(self, request: web.Request) -> web.Response:
         note, reasons = await self._record(request, SLACK, validate_slack)
         if note is None:
@@ -376,6 +487,8 @@ async def _serve(host: str, port: int) -> None:
     print(f"  slack      {receiver.slack_url}", flush=True)
     print(f"  pagerduty  {receiver.pagerduty_url}", flush=True)
     print(f"  heartbeat  {receiver.heartbeat_url}", flush=True)
+    print(f"  discord    {receiver.discord_url}", flush=True)
+    print(f"  telegram   {receiver.telegram_api_url} (api_url)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

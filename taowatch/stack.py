@@ -117,6 +117,9 @@ class StackSettings:
     # How long each member waits, per position in the cluster, for an earlier one to have
     # notified before it notifies itself (Alertmanager's --cluster.peer-timeout).
     alertmanager_peer_timeout: str = "15s"
+    # Also route to the receiver's Discord and Telegram stand-ins (off: Slack and PagerDuty
+    # only, the deployment default).
+    chat: bool = False
 
 
 @dataclass
@@ -198,6 +201,20 @@ class Stack:
         # A copy beside the config: Alertmanager needs a file, and the package's may be zipped.
         notification_template = self.workdir / "taowatch.tmpl"
         notification_template.write_text(gen.NOTIFICATION_TEMPLATE.read_text())
+        chat: dict[str, Any] = {}
+        if self.settings.chat:
+            discord_file = secrets_dir / "discord_webhook_url"
+            telegram_file = secrets_dir / "telegram_bot_token"
+            discord_file.write_text(self.receiver.discord_url)
+            telegram_file.write_text(f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(26)}")
+            for f in (discord_file, telegram_file):
+                f.chmod(0o600)
+            chat = {
+                "discord_webhook_url_file": str(discord_file),
+                "telegram_bot_token_file": str(telegram_file),
+                "telegram_chat_id": -1001234567890,  # a supergroup's id is negative
+                "telegram_api_url": self.receiver.telegram_api_url,
+            }
         am_settings = gen.AlertmanagerSettings(
             slack_api_url_file=str(slack_file),
             pagerduty_routing_key_file=str(pd_file),
@@ -205,6 +222,7 @@ class Stack:
             heartbeat_url=self.receiver.heartbeat_url,
             heartbeat_credentials_file=str(hb_file),
             template_file=str(notification_template),
+            **chat,
         )
         (self.workdir / "alertmanager.yml").write_text(
             gen.render_alertmanager(self.thresholds, am_settings)

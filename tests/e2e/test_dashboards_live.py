@@ -1,5 +1,6 @@
-"""The dashboards against the real system: simnet, the agent (with its InfluxDB sink on), a
-miner and a validator, scraped by real Prometheus under the job names the alert rules use.
+"""The dashboards against the real system: simnet, the agent (with its InfluxDB sink and its
+probe on), a miner and a validator, scraped by real Prometheus under the job names the alert
+rules use.
 
 Every metric a dashboard names must be one Prometheus has ingested, and every panel query,
 expanded the way Grafana expands it (the preview's machinery), must return data. Data is made
@@ -30,7 +31,7 @@ async def test_every_dashboard_query_names_live_metrics_and_every_panel_shows_da
     # A fresh neuron is in immunity with no emission yet: with no grace period the
     # "immunity ending unearned" warning fires for it at once, a real alert for the tables.
     overrides = {"immunity_ending_for": "0s"}
-    async with running_system(tmp_path, overrides=overrides, influx=True) as system:
+    async with running_system(tmp_path, overrides=overrides, influx=True, probe=True) as system:
         await make_every_dashboard_series_exist(system)
         end = time.time()
         # Whole steps back from ``end``, so the range's last evaluation is at ``end`` itself

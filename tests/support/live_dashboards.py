@@ -87,6 +87,8 @@ async def make_every_dashboard_series_exist(system) -> None:
         f'bittensor_neuron_dividends{{hotkey="{validator}"}} > 0',
         f'bittensor_axon_blacklisted_total{{hotkey="{miner}"}} > 0',
         "bittensor_exporter_influx_points_written_total > 0",
+        # The agent's signed probe has reached the miner's axon as the chain lists it.
+        f'bittensor_probe_up{{hotkey="{miner}"}} == 1',
         'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}',
         # Eviction order ranks non-immune neurons only: a neuron leaves immunity 100
         # blocks (25 s) after it registered, and the fleet view shows watched ones.

@@ -15,6 +15,7 @@ from neuron.axon import Axon
 from neuron.blacklist import CallerPolicy
 from neuron.metagraph import MetagraphView, Peer
 from neuron.metrics import NeuronMetrics, RuntimeState
+from neuron.probe import ProbeResponder
 from neuron.task import EchoTask
 
 MINER = Keypair.create_from_uri("//taowatch/test/miner")
@@ -56,20 +57,33 @@ def make_axon(
     max_queue: int = 4,
     max_wait: float = 5.0,
     max_body: int = 4096,
+    probe_rate: float = 1000.0,
+    probe_burst: int = 1000,
+    own: Keypair = MINER,
 ) -> tuple[Axon, NeuronMetrics]:
-    metrics = NeuronMetrics(role="miner", netuid=1, hotkey=MINER.ss58_address)
+    metrics = NeuronMetrics(role="miner", netuid=1, hotkey=own.ss58_address)
     snapshot = current() if callable(current) else current
     gate = PriorityGate(max_concurrent, max_queue, max_wait)
     metrics.set_state_source(lambda: RuntimeState(inflight=gate.inflight, queue_depth=gate.depth))
+    verifier = Verifier(own.ss58_address)
+    probe = ProbeResponder(
+        own_hotkey=own.ss58_address,
+        netuid=1,
+        verifier=verifier,
+        limiter=RateLimiter(probe_rate, probe_burst),
+        view=lambda: snapshot,
+        metrics=metrics,
+    )
     axon = Axon(
         task=task or CountingEcho(),
-        verifier=Verifier(MINER.ss58_address),
+        verifier=verifier,
         policy=CallerPolicy(require_validator_permit=True, min_stake=min_stake),
         view=lambda: snapshot,
         gate=gate,
         limiter=RateLimiter(rate, burst),
         metrics=metrics,
         max_body_bytes=max_body,
+        probe=probe,
     )
     return axon, metrics
 
@@ -98,6 +112,15 @@ def signed(
             nonce_ns=nonce_ns,
         )
     return {**headers, "Content-Type": "application/json"}
+
+
+def probe_headers(
+    *, key: Keypair = STRANGER, receiver: str | None = None, path: str = "/probe"
+) -> dict[str, str]:
+    """btauth/1 headers for ``GET /probe``, signed by an unregistered prober by default."""
+    return sign_request(
+        key, method="GET", path=path, body=b"", receiver=receiver or MINER.ss58_address
+    )
 
 
 def write_wallet(root: Path, name: str, hot: Keypair, cold: Keypair, *, coldkey: bool = False):

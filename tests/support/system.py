@@ -146,12 +146,14 @@ async def running_system(
     influx: bool = False,
     block_time: float = 0.25,
     stack_options: dict[str, Any] | None = None,
+    probe: bool = False,
 ) -> AsyncIterator[System]:
     """Everything up, scraped, and both runtimes registered as Prometheus sees it.
 
     The miner serves its axon on loopback (the validator queries it); the validator checks
     every 0.25 s whether it may set weights, so weights land within a few blocks.
-    ``stack_options`` are more StackSettings fields (e.g. remote_write)."""
+    ``stack_options`` are more StackSettings fields (e.g. remote_write). ``probe`` turns on
+    the agent's signed probe (a key of its own, every second)."""
     knobs = {**FAST_ALERTMANAGER, **(overrides or {})}
     agent_job, neuron_job = job_names()
     ports = {name: free_port() for name in ("agent", "miner", "axon", "validator")}
@@ -183,6 +185,18 @@ async def running_system(
                     "bucket": "chain",
                     "token_file": str(token),
                     "flush_interval_seconds": 1,
+                }
+            if probe:
+                from bittensor.keyfiles import Keyfile, Keypair
+
+                key_file = workdir / "probe-hotkey"
+                prober = Keypair.create_from_uri("//taowatch/e2e/prober")
+                Keyfile(key_file, "probe").set_keypair(prober, encrypt=False, overwrite=True)
+                agent_cfg["probe"] = {
+                    "enabled": True,
+                    "hotkey_file": str(key_file),
+                    "interval_seconds": 1,
+                    "timeout_seconds": 0.5,
                 }
             miner_cfg = {
                 "chain": chain,

@@ -9,6 +9,7 @@ annotations, so "incentive fell" lines up with "requests started failing" by eye
 from __future__ import annotations
 
 from common.metric_names import Exporter as E
+from common.metric_names import Probe as P
 from common.metric_names import Runtime as R
 
 from . import common as c
@@ -370,7 +371,7 @@ def build(knobs: c.Knobs):
             )
         )
     )
-    return _connections(dash, knobs)
+    return _probe(_connections(dash, knobs), knobs)
 
 
 def _failed_share(counter: str, window: str) -> tuple[str, str]:
@@ -466,6 +467,50 @@ def _connections(dash, knobs: c.Knobs):
                 thresholds=c.rising(None, knobs.threshold("fresh_connection_failure_ratio")),
                 min_value=0,
                 max_value=1,
+            )
+        )
+    )
+
+
+def _probe(dash, knobs: c.Knobs):
+    """The agent's signed probe of the axon the chain lists: reachable from outside, and
+    served by this hotkey, whatever the neuron's own metrics say. No series: the probe is
+    off (probe: in the agent config), or the chain lists no axon for the hotkey."""
+    dash = dash.with_row(c.row("Reachability: the agent's signed probe"))
+    return (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Probe latency",
+                "Seconds from the agent's btauth/1-signed GET /probe to the axon the chain "
+                "lists for this hotkey until the answer, or until the failure.",
+                c.SECONDS,
+                c.query(f"max by (axon) ({c.series(P.LATENCY_SECONDS)})", "{{axon}}"),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Probe rounds failed in a row",
+                "Probe rounds in a row without a 200; red from where BittensorAxonUnreachable "
+                "fires (while the hotkey is registered).",
+                c.COUNT,
+                c.query(f"max by (axon) ({c.series(P.CONSECUTIVE_FAILURES)})", "{{axon}}"),
+                thresholds=c.rising(None, knobs.threshold("probe_unreachable_polls")),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Probe status",
+                "HTTP status of the last probe: 200 up; 401/403 a signature for this hotkey "
+                "refused there (another hotkey's miner, or a clock off); 404 no probe route; "
+                "0 no HTTP answer at all.",
+                c.NONE,
+                c.query(f"max by (axon) ({c.series(P.STATUS_CODE)})", "{{axon}}"),
+                min_value=0,
+                width=8,
             )
         )
     )

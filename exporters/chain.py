@@ -53,6 +53,7 @@ from exporters.deregistration import (
     judge_chain,
 )
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
+from exporters.events import EventWatcher
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 
 
@@ -167,6 +168,7 @@ class ChainPoller:
         max_changes: int = 100,
         finality_stale_blocks: float = 5,
         max_concurrent_subnets: int = 32,
+        events: EventWatcher | None = None,
     ):
         if max_concurrent_subnets < 1:
             raise ValueError("max_concurrent_subnets must be at least 1")
@@ -177,6 +179,7 @@ class ChainPoller:
         self.finality_stale_blocks = finality_stale_blocks
         self.pool = pool
         self.tracker = tracker
+        self.events = events
         self.timeout = timeout
         self._clock = clock
         self._log = logger or structlog.get_logger("taowatch.exporter")
@@ -365,6 +368,8 @@ class ChainPoller:
             for n, (neurons, mg) in zip(netuids, reads, strict=True)
         }
         watched = self._watch(subnets, head)
+        metagraphs = {n: mg for n, (_, mg) in zip(netuids, reads, strict=True)}
+        events = await self._observe_events(snap, head, subnets, metagraphs, watched)
         if verdict == TRUSTED:
             self.tracker.trust(genesis, head, head_hash)
         previous = self._snapshot
@@ -382,6 +387,7 @@ class ChainPoller:
             watched=watched,
             export_all=frozenset(n for n in self.plan.export_all if self.plan.owns(n)),
             deregistrations=MappingProxyType(self.tracker.counts()),
+            events=events,
         )
         try:
             self.tracker.save()
@@ -390,6 +396,16 @@ class ChainPoller:
             self._log.error("state file write failed", error=str(exc))
         self._record_changes(previous, snapshot)
         return snapshot
+
+    async def _observe_events(self, snap: Any, head: int, *reads: Any) -> Any:
+        """Chain events (``exporters/events.py``) into the change log and the state file."""
+        if self.events is None:
+            return None
+        coldkeys = [cw.coldkey for cw in self.plan.coldkeys]
+        for e in await self.events.observe(snap, head, *reads, coldkeys):
+            self.changes.append(Change(self._clock(), e.block, e.netuid, e.key, e.kind, e.detail))
+        self.tracker.set_section("events", self.events.state())
+        return self.events.view
 
     async def _judge(self, ep: Any, head: int) -> tuple[str, str, str]:
         """Check the endpoint's chain against the tracker's anchor: (verdict, genesis, hash).

@@ -163,15 +163,11 @@ async def test_childkeys_count_once_when_proposed_and_once_when_applied(world):
     apply_at = chain.governance.set_children(v.coldkey.ss58_address, hk, netuid, [(half, child)])
 
     def changes(stage: str) -> float | None:
-        return val(
-            reg, "bittensor_childkey_changes_total", netuid=netuid, hotkey=hk, stage=stage
-        )
+        return val(reg, "bittensor_childkey_changes_total", netuid=netuid, hotkey=hk, stage=stage)
 
     await poll(poller, chain)
     assert (changes("pending"), changes("applied")) == (1, 0)
-    assert (
-        val(reg, "bittensor_childkey_pending_apply_block", netuid=netuid, hotkey=hk) == apply_at
-    )
+    assert val(reg, "bittensor_childkey_pending_apply_block", netuid=netuid, hotkey=hk) == apply_at
     pending = {"netuid": netuid, "hotkey": hk, "child": child, "stage": "pending"}
     assert val(reg, "bittensor_childkey_proportion", **pending) == pytest.approx(0.5)
     await poll(poller, chain, apply_at - chain.head)

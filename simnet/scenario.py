@@ -26,6 +26,7 @@ from bittensor import keyfiles
 from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
+from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
 
 log = structlog.get_logger("simnet.scenario")
 
@@ -214,60 +215,6 @@ class Scale(StrictModel):
         return out
 
 
-class Deregister(StrictModel):
-    netuid: int
-    hotkey: str  # a simulated neuron's name or an ss58 address
-
-
-class StakeChange(StrictModel):
-    netuid: int
-    hotkey: str
-    change_percent: Annotated[float, Field(ge=-100)]
-
-
-class Halt(StrictModel):
-    blocks: PosInt  # how long, counted in block times of wall clock (no blocks are produced)
-
-
-class FaultSpec(StrictModel):
-    error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    latency: Annotated[float, Field(ge=0)] = 0.0
-    drop_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    for_blocks: PosInt | None = None  # then clear; None = until another faults event
-
-
-class Hyperparameter(StrictModel):
-    netuid: int
-    name: str
-    value: int | float | bool
-
-
-EVENT_KINDS = ("deregister", "stake", "halt", "faults", "hyperparameter")
-
-
-class Event(StrictModel):
-    at: PosInt  # block number at which the event fires
-    deregister: Deregister | None = None
-    stake: StakeChange | None = None
-    halt: Halt | None = None
-    faults: FaultSpec | None = None
-    hyperparameter: Hyperparameter | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Event:
-        kinds = [k for k in EVENT_KINDS if getattr(self, k)]
-        if len(kinds) != 1:
-            raise ValueError(
-                "each event has `at` and exactly one of deregister, stake, halt, faults, "
-                f"hyperparameter (got {', '.join(kinds) or 'none'})"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in EVENT_KINDS if getattr(self, k))
-
-
 class Scenario(StrictModel):
     name: str = "unnamed"
     description: str = ""
@@ -295,15 +242,16 @@ class Scenario(StrictModel):
             )
         names = {n.name for s in self.all_subnets for n in s.neurons}
         for i, ev in enumerate(self.events):
-            target = ev.deregister or ev.stake or ev.hyperparameter
-            if target is not None and target.netuid not in netuids:
-                raise ValueError(f"events[{i}]: netuid {target.netuid} is not in subnets")
-            hk = getattr(ev.deregister or ev.stake, "hotkey", None)
-            if hk is not None and hk not in names and not hk.startswith("5"):
+            if ev.netuid is not None and ev.netuid not in netuids:
                 raise ValueError(
-                    f"events[{i}]: hotkey {hk!r} is neither a simulated neuron's name "
-                    "nor an ss58 address"
+                    f"events[{i}]: netuid {ev.netuid} is not in subnets ({ev.kind}.netuid)"
                 )
+            for ref in ev.neuron_refs:
+                if ref not in names and not ref.startswith("5"):
+                    raise ValueError(
+                        f"events[{i}].{ev.kind}: {ref!r} is neither a simulated neuron's name "
+                        "nor an ss58 address"
+                    )
         return self
 
 
@@ -359,6 +307,10 @@ class World:
         self.on_faults = on_faults
         self.rng = random.Random(scenario.seed)
         self.names: dict[str, str] = {}  # simulated neuron name -> hotkey ss58
+        self.coldkeys: dict[str, str] = {}  # simulated neuron name -> coldkey ss58
+        self.governance_events = GovernanceEvents(
+            chain, hotkey=self.hotkey, coldkey=self.coldkey, note=self._note, seed=scenario.seed
+        )
         self.quality: dict[tuple[int, str], float] = {}  # (netuid, hotkey) -> miner quality
         self._fault_clear_at: int | None = None
         self._resume_handle: asyncio.TimerHandle | None = None
@@ -425,8 +377,10 @@ class World:
         chain = self.chain
         hot, cold = simulated_keys(n)
         self.names[n.name] = hot.ss58_address
+        self.coldkeys[n.name] = cold.ss58_address
         stake_rao = round(n.stake_tao * 1e9)
-        chain.fund(cold.ss58_address, stake_rao + round(spec.burn_tao * 1e9) + 10**9)
+        # The moving burn climbs with every genesis registration: pay what it costs now.
+        chain.fund(cold.ss58_address, stake_rao + chain.subnet(spec.netuid).burn_rao + 10**9)
         chain.register(spec.netuid, hot.ss58_address, cold.ss58_address)
         if stake_rao:
             chain.add_stake(cold.ss58_address, hot.ss58_address, spec.netuid, stake_rao)
@@ -437,6 +391,9 @@ class World:
 
     def hotkey(self, name_or_ss58: str) -> str:
         return self.names.get(name_or_ss58, name_or_ss58)
+
+    def coldkey(self, name_or_ss58: str) -> str:
+        return self.coldkeys.get(name_or_ss58, name_or_ss58)
 
     # -- every block ---------------------------------------------------------------------------
 
@@ -509,6 +466,8 @@ class World:
                 h = ev.hyperparameter
                 self.chain.set_hyperparameter(h.netuid, h.name, h.value)
                 self._note(block, f"hyperparameter {h.name}={h.value} on {h.netuid}")
+            else:
+                self.governance_events.fire(ev, block)
         except Exception as exc:
             self._note(block, f"event at {ev.at} failed: {exc}")
 
@@ -542,7 +501,16 @@ class World:
         self._note(self.chain.head, "block production resumed")
 
 
-__all__ = ["DEFAULT_SCENARIO", "ConfigError", "Scale", "Scenario", "World", "load_scenario"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "ConfigError",
+    "Event",
+    "FaultSpec",
+    "Scale",
+    "Scenario",
+    "World",
+    "load_scenario",
+]
 
 
 def registration_params(spec: SubnetSpec) -> dict[str, int | float]:

@@ -7,37 +7,18 @@ values; a poll with nothing changed shows nothing new; the counts survive a rest
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
-from exporters.collector import ChainCollector
-from exporters.deregistration import DeregistrationTracker
-from exporters.endpoints import EndpointPool
-from exporters.events import EventWatcher
 from simnet.governance import coldkey_hash
 from simnet.state import RAO_PER_TAO, Chain
-from simnet.substrate import SimSubstrate
-from simnet.testing import dev_wallet, in_process_backends, small_world
-from tests.support.exporters import CountingSubstrate
+from simnet.testing import dev_wallet, small_world
+from tests.support.exporters import event_poller
 
 U16 = 65535
-
-
-def event_poller(
-    chain: Chain, plan: WatchPlan, state_file: Path | None = None
-) -> tuple[ChainPoller, CountingSubstrate, CollectorRegistry]:
-    """A poller wired as the agent wires it, the event watcher fed from the state file."""
-    sub = CountingSubstrate(SimSubstrate(chain))
-    pool = EndpointPool.over(["sim://primary:1"], in_process_backends(every=sub))
-    tracker = DeregistrationTracker(state_file)
-    poller = ChainPoller(plan, pool, tracker, events=EventWatcher(tracker.section("events")))
-    registry = CollectorRegistry()
-    registry.register(ChainCollector(poller))
-    return poller, sub, registry
 
 
 def val(registry: CollectorRegistry, metric: str, /, **labels: Any) -> float | None:

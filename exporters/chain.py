@@ -26,14 +26,10 @@ The first poll on a connection also pays ``connect`` (which reads the token symb
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other
 healthy endpoint.
 
-Chain events (``exporters/events.py``, on in the agent) add at most 5 ``query_batch`` per
-poll, whatever the number of watched keys: ``ColdkeySwapAnnouncements`` and
-``ColdkeySwapDisputes`` for the watched coldkeys, ``Delegates``, ``ChildKeys`` and
-``PendingChildKeys`` for the watched hotkeys; hyperparameter changes, churn and served axons
-are diffs of the records already read (0 calls). Chosen over reading ``System.Events`` at the
-pinned block because a diff sees every change between two polls however far apart they are,
-while events need one read per block since the last poll (``bench/bench_events.py``: +5 calls
-at any gap against +1, +19, +199 at gaps of 1, 10, 100 blocks; BENCHMARKS.md).
+Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll whatever the number of
+keys (coldkey swap announcements and disputes, take, children, pending children); storage
+diffs, not ``System.Events``, which would cost one read per block since the last poll
+(``bench/bench_events.py``: +5 calls at any gap against +1, +19, +199 at 1, 10, 100 blocks).
 
 Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
 coldkey column of the same records. A coldkey watched on *every* subnet is discovered with

@@ -125,8 +125,9 @@ async def run(args: argparse.Namespace) -> None:
     assert "finalized_block_number" not in agent_calls, dict(agent_calls)
 
     n_total, a_total = sum(naive_calls.values()), sum(agent_calls.values())
-    # Agent: client.block() + (neurons.all + metagraph) per subnet; at(head) is the memo.
-    n_sdk, a_sdk = 2 * len(pairs), 2 * args.subnets + 1
+    # Agent: client.block() + the mechanism counts + (neurons.all + metagraph) per subnet
+    # (the bench's subnets run one mechanism each); at(head) is the memo.
+    n_sdk, a_sdk = 2 * len(pairs), 2 * args.subnets + 2
     n_t, a_t = statistics.median(naive_times), statistics.median(agent_times)
     print(
         f"poll of {len(pairs)} hotkeys over {args.subnets} subnets of {args.uids} uids, "
@@ -145,10 +146,11 @@ async def run(args: argparse.Namespace) -> None:
         f"  ratio          : {n_sdk / a_sdk:.1f}x fewer SDK calls, "
         f"{n_total / a_total:.1f}x fewer Substrate calls, {n_t / a_t:.1f}x less wall time"
     )
-    budget = 2 * args.subnets + 1  # per subnet, plus the head
+    budget = 2 * args.subnets + 2  # per subnet, plus the head and the mechanism counts
     print(
         f"  agent runtime calls per subnet: {agent_calls['runtime_call'] / args.subnets:g} "
-        f"(budget 2); SDK calls {a_sdk} = 2x{args.subnets} + head (budget {budget}); "
+        f"(budget 2); SDK calls {a_sdk} = 2x{args.subnets} + head + mechanism counts "
+        f"(budget {budget}); "
         f"finalized head by subscription: {watcher.subscriptions} subscription, "
         f"0 calls per poll"
     )

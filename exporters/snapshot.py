@@ -83,6 +83,8 @@ class SubnetView:
     registrations_recent: int = 0
     registration_window_blocks: int = 0
     validator_trust_median: float | None = None
+    # exporters.mechanisms: per mechid, each uid's incentive; empty with one mechanism.
+    mechanism_incentives: tuple[tuple[float, ...], ...] = ()
     neurons: tuple[NeuronView, ...] = ()
     by_hotkey: Mapping[str, NeuronView] = field(default_factory=lambda: MappingProxyType({}))
 

@@ -26,6 +26,7 @@ from bittensor import keyfiles
 from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
+from simnet import scenario_mechanisms as mech
 from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
 
 log = structlog.get_logger("simnet.scenario")
@@ -125,6 +126,8 @@ class SubnetSpec(StrictModel):
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
     alpha_price_tao: Annotated[float, Field(gt=0)] = 0.25
+    mechanisms: mech.MechanismCount = 1  # simnet.scenario_mechanisms
+    mechanism_split: list[mech.Share] | None = None
     neurons: list[SimNeuron] = []
 
     @model_validator(mode="after")
@@ -145,6 +148,7 @@ class SubnetSpec(StrictModel):
                     "give every neuron of a subnet its own name"
                 )
             seen[n.name] = i
+        mech.check_subnet(self.mechanisms, self.mechanism_split, self.max_uids)
         return self
 
 
@@ -246,6 +250,9 @@ class Scenario(StrictModel):
                 raise ValueError(
                     f"events[{i}]: netuid {ev.netuid} is not in subnets ({ev.kind}.netuid)"
                 )
+            if ev.mechanism_split is not None:
+                count = next(s for s in self.all_subnets if s.netuid == ev.netuid).mechanisms
+                mech.check_split(ev.mechanism_split.split, count, f"events[{i}].mechanism_split")
             for ref in ev.neuron_refs:
                 if ref not in names and not ref.startswith("5"):
                     raise ValueError(
@@ -372,6 +379,7 @@ class World:
             tao_in_rao=round(spec.pool_tao * 1e9),
             alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
         )
+        mech.apply_subnet(self.chain, spec.netuid, spec.mechanisms, spec.mechanism_split)
 
     def _add_neuron(self, spec: SubnetSpec, n: SimNeuron) -> None:
         chain = self.chain
@@ -427,11 +435,14 @@ class World:
         if not uids or max(weights) <= 0:
             return
         top = max(weights)
-        try:
-            chain_set = self.chain.set_weights
-            chain_set(netuid, hot, uids, [round(w / top * 65535) for w in weights])
-        except Exception as exc:  # rate limit, deregistered...: a real validator just retries
-            log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
+        # Every mechanism judges the same miners (simnet.mechanisms): one row each.
+        for mechid in range(self.chain.subnet(netuid).mechanism_count):
+            try:
+                chain_set = self.chain.set_weights
+                row = [round(w / top * 65535) for w in weights]
+                chain_set(netuid, hot, uids, row, mechid=mechid)
+            except Exception as exc:  # rate limit, deregistered...: a real validator retries
+                log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
 
     def _hotkeys(self, netuid: int) -> list[str]:
         return [n.hotkey for n in self.chain.subnet(netuid).neurons]
@@ -466,6 +477,8 @@ class World:
                 h = ev.hyperparameter
                 self.chain.set_hyperparameter(h.netuid, h.name, h.value)
                 self._note(block, f"hyperparameter {h.name}={h.value} on {h.netuid}")
+            elif ev.mechanism_split:
+                self._note(block, mech.fire_split(self.chain, ev.mechanism_split))
             else:
                 self.governance_events.fire(ev, block)
         except Exception as exc:

@@ -32,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from common.config import StrictModel
 from simnet.governance import U64_MAX, coldkey_hash
 from simnet.records import RAO_PER_TAO, ChainFailure
+from simnet.scenario_mechanisms import MechanismSplit
 
 if TYPE_CHECKING:
     from simnet.state import Chain
@@ -156,6 +157,7 @@ EVENT_KINDS = (
     "take",
     "childkeys",
     "registration_burst",
+    "mechanism_split",
 )
 
 
@@ -170,6 +172,7 @@ class Event(StrictModel):
     take: Take | None = None
     childkeys: Childkeys | None = None
     registration_burst: RegistrationBurst | None = None
+    mechanism_split: MechanismSplit | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -194,6 +197,7 @@ class Event(StrictModel):
             or self.hyperparameter
             or self.childkeys
             or self.registration_burst
+            or self.mechanism_split
         )
         return None if target is None else target.netuid
 

@@ -33,7 +33,9 @@ poll interval); the default interval is one block.
 The previous value of each changed quantity is exported as a gauge next to the current one
 (``*_previous_*``), not only logged in ``/api/status``: alert templates can query series but
 not the agent's change log, so the old -> new text of a notification comes from the gauges.
-Each change is also appended to the poller's change log for ``/api/status``.
+Each change is also appended to the poller's change log for ``/api/status`` (a coldkey swap or
+a take change belongs to a key, not a subnet: its entry has netuid -1 and the key in
+``hotkey``).
 
 State (last values and counts) round-trips through :meth:`EventWatcher.state` into the
 deregistration tracker's state file, so counters survive an agent restart; the uid table

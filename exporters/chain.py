@@ -483,6 +483,7 @@ class ChainPoller:
             export_all=frozenset(),
             deregistrations=MappingProxyType(self.tracker.counts()),
             chain_mismatch=kind,
+            events=self.events.view if self.events is not None else None,
         )
 
     async def _maybe_discover(self, client: Any, head: int) -> None:

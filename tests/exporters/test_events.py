@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
 from simnet.governance import coldkey_hash
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.substrate import SimSubstrate
 from simnet.testing import dev_wallet, small_world
 from tests.support.exporters import event_poller
 
@@ -240,3 +241,30 @@ async def test_events_cost_five_batched_reads_per_poll_whatever_the_number_of_ke
     await poll(poller, chain)
     assert sub.calls["query_batch"] == 5
     assert sub.calls["events"] == 0
+
+
+async def test_another_chain_behind_the_endpoint_counts_no_event_and_keeps_the_counters(world):
+    chain = world.chain
+    v = world.validators[0]
+    ck, hk = v.coldkey.ss58_address, v.hotkey.ss58_address
+    poller, sub, reg = event_poller(chain, plan_for(world))
+    await poll(poller, chain)
+    # Same keys on another chain, ahead in height, where the coldkey announced a swap and
+    # the take is lower: none of it happened on the watched chain.
+    other = small_world(validators=2, miners=3, tempo=10, max_uids=5, seed=7)
+    other.chain.step(chain.head + 5 - other.chain.head)
+    other.chain.governance.announce_coldkey_swap(ck, coldkey_hash(new_key()))
+    other.chain.governance.change_take(ck, hk, 100, increase=False)
+    sub._inner = SimSubstrate(other.chain)
+    assert await poller.poll()
+    assert poller.snapshot.chain_mismatch == "changed"
+    assert val(reg, "bittensor_coldkey_swap_events_total", coldkey=ck, action="announced") == 0
+    assert val(reg, "bittensor_delegate_take_changes_total", hotkey=hk) == 0
+    sub._inner = SimSubstrate(chain)
+    await poll(poller, chain)
+    assert val(reg, "bittensor_coldkey_swap_events_total", coldkey=ck, action="announced") == 0
+    assert val(reg, "bittensor_delegate_take_changes_total", hotkey=hk) == 0
+
+
+def new_key() -> str:
+    return dev_wallet("Eve").coldkey.ss58_address

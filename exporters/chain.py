@@ -387,8 +387,7 @@ class ChainPoller:
             for n, (neurons, mg, per_mechanism) in zip(netuids, reads, strict=True)
         }
         watched = self._watch(subnets, head)
-        metagraphs = {n: r[1] for n, r in zip(netuids, reads, strict=True)}
-        events = await self._observe_events(snap, head, subnets, metagraphs, watched)
+        events = await self._observe_events(snap, head, subnets, reads, watched)
         if verdict == TRUSTED:
             self.tracker.trust(genesis, head, head_hash)
         previous = self._snapshot
@@ -416,12 +415,13 @@ class ChainPoller:
         self._record_changes(previous, snapshot)
         return snapshot
 
-    async def _observe_events(self, snap: Any, head: int, *reads: Any) -> Any:
+    async def _observe_events(self, snap: Any, head: int, subnets: dict, reads: list, watched):
         """Chain events (``exporters/events.py``) into the change log and the state file."""
         if self.events is None:
             return None
+        mgs = {n: r[1] for n, r in zip(subnets, reads, strict=True)}  # subnets is in read order
         coldkeys = [cw.coldkey for cw in self.plan.coldkeys]
-        for e in await self.events.observe(snap, head, *reads, coldkeys):
+        for e in await self.events.observe(snap, head, subnets, mgs, watched, coldkeys):
             self.changes.append(Change(self._clock(), e.block, e.netuid, e.key, e.kind, e.detail))
         self.tracker.set_section("events", self.events.state())
         return self.events.view

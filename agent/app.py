@@ -39,6 +39,7 @@ from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
 from exporters.collector import ChainCollector
 from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
+from exporters.events import EventWatcher
 from exporters.exposition import GZIP_LEVEL, SnapshotRenders, fast_format, render_families
 
 # Until the chain tells us its block time, poll at mainnet's (12 s) pace at most.
@@ -454,6 +455,7 @@ def create_app(
         clock=clock,
         finality_stale_blocks=config.poll.finality_stale_blocks,
         max_concurrent_subnets=config.poll.max_concurrent_subnets,
+        events=EventWatcher(tracker.section("events")),
     )
     # ``registry`` holds every collector (what prometheus-client would render); ``others``
     # holds all but the chain collector, whose families the fast formatter writes itself.

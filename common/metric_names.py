@@ -139,3 +139,31 @@ MINER_METRICS_PORT = 9947
 VALIDATOR_METRICS_PORT = 9948
 MINER_AXON_PORT = 8091
 SIMNET_PORT = 9955
+
+
+class Events(StrEnum):
+    """Chain events the agent's exporter counts (``exporters/events.py``), on :9946."""
+
+    # Per watched coldkey. Labels: coldkey (+ action on the counter).
+    COLDKEY_SWAP_EVENTS = "bittensor_coldkey_swap_events"  # counter: *_total on the wire
+    COLDKEY_SWAP_EXECUTION_BLOCK = "bittensor_coldkey_swap_execution_block"
+    COLDKEY_SWAP_DISPUTED = "bittensor_coldkey_swap_disputed"
+    COLDKEY_SWAP_NEW_COLDKEY = "bittensor_coldkey_swap_new_coldkey_info"
+    # Per watched hotkey. Label: hotkey.
+    DELEGATE_TAKE_RATIO = "bittensor_delegate_take_ratio"
+    DELEGATE_TAKE_PREVIOUS_RATIO = "bittensor_delegate_take_previous_ratio"
+    DELEGATE_TAKE_CHANGES = "bittensor_delegate_take_changes"  # counter
+    # Per watched (netuid, hotkey); proportions also per child and stage.
+    CHILDKEY_CHANGES = "bittensor_childkey_changes"  # counter, label stage
+    CHILDKEY_PROPORTION = "bittensor_childkey_proportion"
+    CHILDKEY_PENDING_APPLY_BLOCK = "bittensor_childkey_pending_apply_block"
+    # Per read subnet and hyperparameter name.
+    HYPERPARAMETER_CHANGES = "bittensor_subnet_hyperparameter_changes"  # counter
+    HYPERPARAMETER_CHANGED_VALUE = "bittensor_subnet_hyperparameter_changed_value"
+    HYPERPARAMETER_PREVIOUS_VALUE = "bittensor_subnet_hyperparameter_previous_value"
+    # Per read subnet.
+    SUBNET_REGISTRATIONS = "bittensor_subnet_registrations"  # counter
+    SUBNET_DEREGISTRATIONS = "bittensor_subnet_deregistrations"  # counter
+    SUBNET_LAST_DEREGISTERED_EMISSION_ALPHA = "bittensor_subnet_last_deregistered_emission_alpha"
+    SUBNET_LAST_DEREGISTERED_BLOCK = "bittensor_subnet_last_deregistered_block"
+    SUBNET_AXONS_SERVED = "bittensor_subnet_axons_served"

@@ -32,6 +32,11 @@ The first poll on a connection also pays ``connect`` (which reads the token symb
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other
 healthy endpoint.
 
+Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll whatever the number of
+keys (coldkey swap announcements and disputes, take, children, pending children); storage
+diffs, not ``System.Events``, which would cost one read per block since the last poll
+(``bench/bench_events.py``: +5 calls at any gap against +1, +19, +199 at 1, 10, 100 blocks).
+
 Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
 coldkey column of the same records. A coldkey watched on *every* subnet is discovered with
 ``owned_hotkeys`` (1 storage read) plus ``netuids_for_hotkey`` per owned hotkey (1 map read
@@ -59,6 +64,7 @@ from exporters.deregistration import (
     judge_chain,
 )
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
+from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 
@@ -174,6 +180,7 @@ class ChainPoller:
         max_changes: int = 100,
         finality_stale_blocks: float = 5,
         max_concurrent_subnets: int = 32,
+        events: EventWatcher | None = None,
     ):
         if max_concurrent_subnets < 1:
             raise ValueError("max_concurrent_subnets must be at least 1")
@@ -184,6 +191,7 @@ class ChainPoller:
         self.finality_stale_blocks = finality_stale_blocks
         self.pool = pool
         self.tracker = tracker
+        self.events = events
         self.timeout = timeout
         self._clock = clock
         self._log = logger or structlog.get_logger("taowatch.exporter")
@@ -379,6 +387,7 @@ class ChainPoller:
             for n, (neurons, mg, per_mechanism) in zip(netuids, reads, strict=True)
         }
         watched = self._watch(subnets, head)
+        events = await self._observe_events(snap, head, subnets, reads, watched)
         if verdict == TRUSTED:
             self.tracker.trust(genesis, head, head_hash)
         previous = self._snapshot
@@ -396,6 +405,7 @@ class ChainPoller:
             watched=watched,
             export_all=frozenset(n for n in self.plan.export_all if self.plan.owns(n)),
             deregistrations=MappingProxyType(self.tracker.counts()),
+            events=events,
         )
         try:
             self.tracker.save()
@@ -404,6 +414,17 @@ class ChainPoller:
             self._log.error("state file write failed", error=str(exc))
         self._record_changes(previous, snapshot)
         return snapshot
+
+    async def _observe_events(self, snap: Any, head: int, subnets: dict, reads: list, watched):
+        """Chain events (``exporters/events.py``) into the change log and the state file."""
+        if self.events is None:
+            return None
+        mgs = {n: r[1] for n, r in zip(subnets, reads, strict=True)}  # subnets is in read order
+        coldkeys = [cw.coldkey for cw in self.plan.coldkeys]
+        for e in await self.events.observe(snap, head, subnets, mgs, watched, coldkeys):
+            self.changes.append(Change(self._clock(), e.block, e.netuid, e.key, e.kind, e.detail))
+        self.tracker.set_section("events", self.events.state())
+        return self.events.view
 
     async def _judge(self, ep: Any, head: int) -> tuple[str, str, str]:
         """Check the endpoint's chain against the tracker's anchor: (verdict, genesis, hash).
@@ -462,6 +483,7 @@ class ChainPoller:
             export_all=frozenset(),
             deregistrations=MappingProxyType(self.tracker.counts()),
             chain_mismatch=kind,
+            events=self.events.view if self.events is not None else None,
         )
 
     async def _maybe_discover(self, client: Any, head: int) -> None:

@@ -171,7 +171,10 @@ class ChainCollector:
         rendered once per poll."""
         if snapshot is None:
             return []
-        return _neurons(snapshot) + _subnets(snapshot) + _chain(snapshot)
+        # Local: exporters.event_families builds on this module's Family.
+        from exporters.event_families import event_families
+
+        return _neurons(snapshot) + _subnets(snapshot) + _chain(snapshot) + event_families(snapshot)
 
     @staticmethod
     def status_families(snapshot: ChainSnapshot | None, status: PollStatus) -> list[Family]:

@@ -120,6 +120,8 @@ class DeregistrationTracker:
         self._log = logger or structlog.get_logger("taowatch.exporter")
         self._records: dict[tuple[int, str], _Record] = {}
         self._subnet_blocks: dict[int, int] = {}
+        # Other components' persisted state by name (e.g. "events"), saved in the same file.
+        self._sections: dict[str, Any] = {}
         self._dirty = False
         if path is not None:
             self._load(path)
@@ -149,6 +151,7 @@ class DeregistrationTracker:
                     source=str(rec.get("source", "config")),
                 )
             self._subnet_blocks = {int(k): int(v) for k, v in data.get("subnet_blocks", {}).items()}
+            self._sections = dict(data.get("sections", {}))
             anchor = data.get("anchor")
             if anchor is not None:
                 self._anchor = Anchor(
@@ -168,12 +171,25 @@ class DeregistrationTracker:
             "neurons": {f"{n}:{hk}": r.to_json() for (n, hk), r in sorted(self._records.items())},
             "subnet_blocks": {str(n): b for n, b in sorted(self._subnet_blocks.items())},
         }
+        if self._sections:
+            data["sections"] = self._sections
         if self._anchor is not None:
             a = self._anchor
             data["anchor"] = {"genesis": a.genesis, "block": a.block, "hash": a.hash}
         atomic_write(self._path, json.dumps(data, indent=1, sort_keys=True).encode())
         self._dirty = False
         return True
+
+    def section(self, name: str) -> Any:
+        """What another component saved under ``name`` (None if nothing)."""
+        return self._sections.get(name)
+
+    def set_section(self, name: str, data: Any) -> None:
+        """Save ``data`` (JSON-serialisable) under ``name`` with the next :meth:`save`."""
+        snapshot = json.loads(json.dumps(data))
+        if self._sections.get(name) != snapshot:
+            self._sections[name] = snapshot
+            self._dirty = True
 
     # -- detection -----------------------------------------------------------------------
 

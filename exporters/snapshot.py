@@ -138,6 +138,8 @@ class ChainSnapshot:
     # Set ("rewound" or "changed") when the endpoint's chain is not the trusted one: the
     # snapshot then holds the head alone, no subnets and no watched neurons.
     chain_mismatch: str | None = None
+    # Chain events (``exporters.events.EventsView``) when the poller watches them.
+    events: Any = None
 
     @property
     def block(self) -> int:

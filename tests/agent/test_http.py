@@ -212,3 +212,18 @@ async def test_after_each_poll_the_snapshot_is_rendered_the_way_the_last_scrape_
     zipped = await http.get("/metrics", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert sample(await zipped.text(), "bittensor_exporter_polls_total") >= polls + 2
+
+
+async def test_status_json_lists_a_chain_event_with_its_old_and_new_value(aiohttp_client, world):
+    http, app, _, _ = await started(aiohttp_client, world)
+    old = world.chain.subnet(1).immunity_period
+    world.chain.set_hyperparameter(1, "immunity_period", old + 3)
+    world.chain.step()
+    await app[POLLER_KEY].poll()
+    status = await (await http.get("/api/status")).json()
+    [event] = [c for c in status["recent_changes"] if c["kind"] == "hyperparameter_changed"]
+    assert (event["netuid"], event["detail"]) == (1, f"immunity_period {old} -> {old + 3}")
+    metrics = (await (await http.get("/metrics")).read()).decode()
+    assert 'bittensor_subnet_hyperparameter_previous_value{name="immunity_period",netuid="1"}' in (
+        metrics
+    )

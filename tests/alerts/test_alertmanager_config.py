@@ -55,6 +55,12 @@ def test_the_example_config_passes_amtool_check_config():
         (["alertname=TaowatchWatchdog", "severity=info"], "heartbeat"),
         (["alertname=BittensorNeuronDeregistered", "severity=critical", "hotkey=5H"], "critical"),
         (["alertname=BittensorNeuronStakeDrop", "severity=warning", "hotkey=5H"], "slack-warning"),
+        (["alertname=BittensorColdkeySwapAnnounced", "severity=critical", "coldkey=5C"],
+         "critical"),
+        (["alertname=BittensorColdkeySwapChanged", "severity=critical", "action=reset"],
+         "critical"),
+        (["alertname=BittensorDelegateTakeChanged", "severity=warning", "hotkey=5H"],
+         "slack-warning"),
         (["alertname=SomethingInformational", "severity=info"], "blackhole"),
         (["alertname=UnlabelledByMistake"], "slack-warning"),
     ],
@@ -83,7 +89,9 @@ def test_secrets_are_only_read_from_files():
 
 def test_groups_are_per_alert_subnet_and_hotkey_and_resolves_are_sent():
     config = yaml.safe_load(EXAMPLE.read_text())
-    assert config["route"]["group_by"] == ["alertname", "netuid", "hotkey"]
+    assert config["route"]["group_by"] == [
+        "alertname", "netuid", "hotkey", "coldkey", "action", "stage", "name",
+    ]  # fmt: skip
     for receiver in config["receivers"]:
         for kind in ("slack_configs", "pagerduty_configs"):
             for integration in receiver.get(kind, []):

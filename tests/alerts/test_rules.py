@@ -166,11 +166,8 @@ def test_every_alert_is_tested_firing_and_silent_in_a_promtool_test():
 def _metric_kinds() -> tuple[set[str], set[str], set[str]]:
     """(all names, counters, histograms) from metric_names.py's enums and their comments."""
     source = Path(metric_names.__file__).read_text()
-    names = {
-        m.value
-        for enum in (metric_names.Exporter, metric_names.Runtime, metric_names.Probe)
-        for m in enum
-    }
+    enums = (metric_names.Exporter, metric_names.Runtime, metric_names.Probe, metric_names.Events)
+    names = {m.value for enum in enums for m in enum}
     counters, histograms = set(), set()
     for match in re.finditer(r'=\s*"([a-z0-9_]+)"\s*#\s*(counter|histogram)', source):
         (counters if match.group(2) == "counter" else histograms).add(match.group(1))

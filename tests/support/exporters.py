@@ -17,6 +17,7 @@ from exporters.chain import ChainPoller, WatchPlan
 from exporters.collector import ChainCollector
 from exporters.deregistration import DeregistrationTracker
 from exporters.endpoints import EndpointPool
+from exporters.events import EventWatcher
 from simnet.state import Chain
 from simnet.substrate import SimSubstrate
 from simnet.testing import in_process_backends
@@ -91,6 +92,20 @@ def make_poller(
     sub = CountingSubstrate(SimSubstrate(chain))
     pool = EndpointPool.over(["sim://primary:1"], in_process_backends(every=sub), **pool_options)
     poller = ChainPoller(plan, pool, DeregistrationTracker(state_file))
+    registry = CollectorRegistry()
+    registry.register(ChainCollector(poller))
+    return poller, sub, registry
+
+
+def event_poller(
+    chain: Chain, plan: WatchPlan, state_file: Path | None = None
+) -> tuple[ChainPoller, CountingSubstrate, CollectorRegistry]:
+    """A poller wired as the agent wires it, with the chain-event watcher fed from the state
+    file (``exporters/events.py``)."""
+    sub = CountingSubstrate(SimSubstrate(chain))
+    pool = EndpointPool.over(["sim://primary:1"], in_process_backends(every=sub))
+    tracker = DeregistrationTracker(state_file)
+    poller = ChainPoller(plan, pool, tracker, events=EventWatcher(tracker.section("events")))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))
     return poller, sub, registry

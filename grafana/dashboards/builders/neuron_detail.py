@@ -12,6 +12,7 @@ from common.metric_names import Exporter as E
 from common.metric_names import Probe as P
 from common.metric_names import Runtime as R
 
+from . import _events
 from . import common as c
 
 UID = "taowatch-neuron"
@@ -72,8 +73,12 @@ def build(knobs: c.Knobs):
             )
         )
     )
-    for annotation in _annotations():
+    for annotation in _annotations() + _events.neuron_annotations():
         dash = dash.annotation(annotation)
+
+    dash = dash.with_row(c.row("Chain events"))
+    for panel in _events.neuron_panels():
+        dash = dash.with_panel(panel)
 
     dash = dash.with_row(c.row("Chain: what the chain concluded"))
     dash = (

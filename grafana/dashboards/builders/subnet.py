@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from common.metric_names import Exporter as E
 
+from . import _events
 from . import common as c
 
 UID = "taowatch-subnet"
@@ -31,6 +32,9 @@ def build(knobs: c.Knobs):
     ).with_variable(
         c.label_variable("netuid", "Subnet", E.SUBNET_TEMPO_BLOCKS, description="Watched subnets.")
     )
+
+    for annotation in _events.subnet_annotations():
+        dash = dash.annotation(annotation)
 
     dash = dash.with_row(c.row("Epoch"))
     dash = (
@@ -131,6 +135,10 @@ def build(knobs: c.Knobs):
             )
         )
     )
+
+    dash = dash.with_row(c.row("Chain events"))
+    for panel in _events.subnet_panels():
+        dash = dash.with_panel(panel)
 
     dash = dash.with_row(c.row("Eviction order"))
     bottom = f"bottomk by (netuid) ({_BOTTOM}, {c.series(E.NEURON_PRUNING_POSITION, c.SUBNET)})"

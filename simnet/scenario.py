@@ -26,6 +26,7 @@ from bittensor import keyfiles
 from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
+from simnet.scenario_economy import Emission, Root, apply_emission, create_root, stake_on_root
 from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
 
 log = structlog.get_logger("simnet.scenario")
@@ -100,7 +101,7 @@ class SimNeuron(StrictModel):
 
 
 class SubnetSpec(StrictModel):
-    # simnet has no root subnet, and subtensor's netuids stop at 4095.
+    # Netuid 0 is the scenario's `root:` block; subtensor's netuids stop at 4095.
     netuid: Annotated[int, Field(ge=1, le=4095)]
     tempo: PosInt = 360
     max_uids: PosInt = 256
@@ -121,6 +122,8 @@ class SubnetSpec(StrictModel):
     min_non_immune_uids: NonNegInt = 0
     # Yuma3 is on for new subnets on chain; the bundled worlds ask for original Yuma for now.
     yuma3: bool = False
+    liquid_alpha: bool = False  # Yuma3 only: per-bond EMA rates from consensus (alpha_low/high)
+    null_consensus: bool = False  # no Yuma: every uid gets an equal share of the emission
     emission_tao_per_block: Annotated[float, Field(ge=0)] = 1.0
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
@@ -224,6 +227,9 @@ class Scenario(StrictModel):
     subnets: list[SubnetSpec] = []
     # Generated subnets after the written ones (see Scale).
     scale: Scale | None = None
+    # Netuid 0 with TAO stake, and the ranked block emission (simnet.scenario_economy).
+    root: Root | None = None
+    emission: Emission | None = None
     events: list[Event] = []
 
     @cached_property
@@ -241,6 +247,12 @@ class Scenario(StrictModel):
                 "scale.first_netuid onwards: start it after the written subnets)"
             )
         names = {n.name for s in self.all_subnets for n in s.neurons}
+        for i, st in enumerate(self.root.stakes if self.root else []):
+            if st.hotkey not in names and not st.hotkey.startswith("5"):
+                raise ValueError(
+                    f"root.stakes[{i}].hotkey: {st.hotkey!r} is neither a simulated neuron's "
+                    "name nor an ss58 address"
+                )
         for i, ev in enumerate(self.events):
             if ev.netuid is not None and ev.netuid not in netuids:
                 raise ValueError(
@@ -331,6 +343,11 @@ class World:
 
     def _build(self) -> World:
         sc, chain = self.scenario, self.chain
+        if sc.emission is not None:
+            apply_emission(chain, sc.emission)
+        if sc.root is not None:
+            with self._field("root"):
+                create_root(chain, sc.root)
         for i, acct in enumerate(sc.accounts):
             with self._field(f"accounts[{i}]"):
                 chain.fund(acct.address, round(acct.tao * 1e9))
@@ -340,6 +357,9 @@ class World:
             for j, n in enumerate(spec.neurons):
                 with self._field(f"subnets[{i}].neurons[{j}] ({n.name})"):
                     self._add_neuron(spec, n)
+        for i, st in enumerate(sc.root.stakes if sc.root else []):
+            with self._field(f"root.stakes[{i}] ({st.hotkey})"):
+                stake_on_root(chain, self.hotkey(st.hotkey), self.coldkeys.get(st.hotkey), st.tao)
         chain.on_block(self._on_block)
         return self
 
@@ -367,6 +387,8 @@ class World:
             min_allowed_weights=spec.min_allowed_weights,
             commit_reveal=spec.commit_reveal,
             yuma3_on=spec.yuma3,
+            liquid_alpha_on=spec.liquid_alpha,
+            null_consensus_enabled=spec.null_consensus,
             **registration_params(spec),
             emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
             tao_in_rao=round(spec.pool_tao * 1e9),

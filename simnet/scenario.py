@@ -26,6 +26,7 @@ from bittensor import keyfiles
 from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
+from simnet.scenario_commits import commit_in_escrow
 from simnet.scenario_economy import Emission, Root, apply_emission, create_root, stake_on_root
 from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
 
@@ -449,9 +450,12 @@ class World:
         if not uids or max(weights) <= 0:
             return
         top = max(weights)
+        values = [round(w / top * 65535) for w in weights]
         try:
-            chain_set = self.chain.set_weights
-            chain_set(netuid, hot, uids, [round(w / top * 65535) for w in weights])
+            if self.chain.subnet(netuid).commit_reveal:
+                commit_in_escrow(self.chain, netuid, hot, uids, values, block)
+            else:
+                self.chain.set_weights(netuid, hot, uids, values)
         except Exception as exc:  # rate limit, deregistered...: a real validator just retries
             log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
 

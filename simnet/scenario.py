@@ -490,8 +490,9 @@ class World:
                     self.on_faults(f)
             elif ev.hyperparameter:
                 h = ev.hyperparameter
+                old = self.chain.subnets.hyperparameter(h.netuid, h.name)
                 self.chain.set_hyperparameter(h.netuid, h.name, h.value)
-                self._note(block, f"hyperparameter {h.name}={h.value} on {h.netuid}")
+                self._note(block, f"hyperparameter {h.name} on {h.netuid}: {old} -> {h.value}")
             else:
                 self.governance_events.fire(ev, block)
         except Exception as exc:

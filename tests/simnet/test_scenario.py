@@ -147,6 +147,7 @@ events:
     assert chain.stake_alpha(1, v1) == pytest.approx(stake_before / 2, rel=1e-9)
     chain.step(2)
     assert chain.head == 14 and chain.subnet(1).tempo == 20
+    assert world.log[-1] == (14, "hyperparameter tempo on 1: 10 -> 20")
     chain.step(2)
     assert faults and faults[-1].error_rate == 0.5
     chain.step(3)
@@ -175,6 +176,8 @@ def test_simnet_serve_check_config_prints_what_it_would_build_and_serves_nothing
     assert out.startswith("default: ok: scenario 'default', 0.25 s blocks")
     for spec in load_scenario("default").subnets:
         assert f"subnet {spec.netuid}: tempo {spec.tempo}" in out
+    assert "root subnet 0: tao_weight 0.18" in out and "ranked emission: 0.5 TAO" in out
+    assert "Yuma3, commit-reveal, moving burn" in out
 
 
 def test_simnet_serve_check_config_exits_2_naming_the_bad_field(tmp_path, capsys):

@@ -4,7 +4,11 @@ A scenario names subnets, simulated participants (chain-side validators and mine
 process: validators set weights on a schedule, miners just hold a UID), funded dev accounts, and
 events by block: deregister a hotkey through a competing registration, change a stake by a
 percentage, halt block production for a while, inject RPC faults on the server, change a
-hyperparameter. The bundled ``default.yaml`` is what ``taowatch demo`` runs.
+hyperparameter, and the governance and registration kinds of :mod:`simnet.scenario_events`
+(coldkey swaps, take, childkeys, registration bursts). ``root:`` and ``emission:`` set up the
+root subnet and the ranked block emission (:mod:`simnet.scenario_economy`); simulated
+validators on a commit-reveal subnet commit (:mod:`simnet.scenario_commits`). The bundled
+``default.yaml`` is what ``taowatch demo`` runs.
 
 A malformed scenario fails with the file, the field and what was expected
 (:class:`common.config.ConfigError`).

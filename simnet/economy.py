@@ -116,6 +116,11 @@ class Economy:
         self.schedule = schedule or EmissionSchedule()
         self.issuance_rao = self.schedule.start_issuance_rao
 
+    def use_schedule(self, schedule: EmissionSchedule) -> None:
+        """Switch to ``schedule`` at genesis; issuance restarts from its ``start_issuance_rao``."""
+        self.schedule = schedule
+        self.issuance_rao = schedule.start_issuance_rao
+
     # ---------------------------------------------------------------- root and stake weight
 
     def root(self) -> Subnet | None:

@@ -4,7 +4,11 @@ A scenario names subnets, simulated participants (chain-side validators and mine
 process: validators set weights on a schedule, miners just hold a UID), funded dev accounts, and
 events by block: deregister a hotkey through a competing registration, change a stake by a
 percentage, halt block production for a while, inject RPC faults on the server, change a
-hyperparameter. The bundled ``default.yaml`` is what ``taowatch demo`` runs.
+hyperparameter, and the governance and registration kinds of :mod:`simnet.scenario_events`
+(coldkey swaps, take, childkeys, registration bursts). ``root:`` and ``emission:`` set up the
+root subnet and the ranked block emission (:mod:`simnet.scenario_economy`); simulated
+validators on a commit-reveal subnet commit (:mod:`simnet.scenario_commits`). The bundled
+``default.yaml`` is what ``taowatch demo`` runs.
 
 A malformed scenario fails with the file, the field and what was expected
 (:class:`common.config.ConfigError`).
@@ -27,6 +31,8 @@ from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
 from simnet import scenario_mechanisms as mech
+from simnet.scenario_commits import commit_in_escrow
+from simnet.scenario_economy import Emission, Root, apply_emission, create_root, stake_on_root
 from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
 
 log = structlog.get_logger("simnet.scenario")
@@ -101,7 +107,7 @@ class SimNeuron(StrictModel):
 
 
 class SubnetSpec(StrictModel):
-    # simnet has no root subnet, and subtensor's netuids stop at 4095.
+    # Netuid 0 is the scenario's `root:` block; subtensor's netuids stop at 4095.
     netuid: Annotated[int, Field(ge=1, le=4095)]
     tempo: PosInt = 360
     max_uids: PosInt = 256
@@ -122,6 +128,8 @@ class SubnetSpec(StrictModel):
     min_non_immune_uids: NonNegInt = 0
     # Yuma3 is on for new subnets on chain; the bundled worlds ask for original Yuma for now.
     yuma3: bool = False
+    liquid_alpha: bool = False  # Yuma3 only: per-bond EMA rates from consensus (alpha_low/high)
+    null_consensus: bool = False  # no Yuma: every uid gets an equal share of the emission
     emission_tao_per_block: Annotated[float, Field(ge=0)] = 1.0
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
@@ -228,6 +236,9 @@ class Scenario(StrictModel):
     subnets: list[SubnetSpec] = []
     # Generated subnets after the written ones (see Scale).
     scale: Scale | None = None
+    # Netuid 0 with TAO stake, and the ranked block emission (simnet.scenario_economy).
+    root: Root | None = None
+    emission: Emission | None = None
     events: list[Event] = []
 
     @cached_property
@@ -245,6 +256,12 @@ class Scenario(StrictModel):
                 "scale.first_netuid onwards: start it after the written subnets)"
             )
         names = {n.name for s in self.all_subnets for n in s.neurons}
+        for i, st in enumerate(self.root.stakes if self.root else []):
+            if st.hotkey not in names and not st.hotkey.startswith("5"):
+                raise ValueError(
+                    f"root.stakes[{i}].hotkey: {st.hotkey!r} is neither a simulated neuron's "
+                    "name nor an ss58 address"
+                )
         for i, ev in enumerate(self.events):
             if ev.netuid is not None and ev.netuid not in netuids:
                 raise ValueError(
@@ -338,6 +355,11 @@ class World:
 
     def _build(self) -> World:
         sc, chain = self.scenario, self.chain
+        if sc.emission is not None:
+            apply_emission(chain, sc.emission)
+        if sc.root is not None:
+            with self._field("root"):
+                create_root(chain, sc.root)
         for i, acct in enumerate(sc.accounts):
             with self._field(f"accounts[{i}]"):
                 chain.fund(acct.address, round(acct.tao * 1e9))
@@ -347,6 +369,9 @@ class World:
             for j, n in enumerate(spec.neurons):
                 with self._field(f"subnets[{i}].neurons[{j}] ({n.name})"):
                     self._add_neuron(spec, n)
+        for i, st in enumerate(sc.root.stakes if sc.root else []):
+            with self._field(f"root.stakes[{i}] ({st.hotkey})"):
+                stake_on_root(chain, self.hotkey(st.hotkey), self.coldkeys.get(st.hotkey), st.tao)
         chain.on_block(self._on_block)
         return self
 
@@ -374,6 +399,8 @@ class World:
             min_allowed_weights=spec.min_allowed_weights,
             commit_reveal=spec.commit_reveal,
             yuma3_on=spec.yuma3,
+            liquid_alpha_on=spec.liquid_alpha,
+            null_consensus_enabled=spec.null_consensus,
             **registration_params(spec),
             emission_per_block_rao=round(spec.emission_tao_per_block * 1e9),
             tao_in_rao=round(spec.pool_tao * 1e9),
@@ -435,12 +462,15 @@ class World:
         if not uids or max(weights) <= 0:
             return
         top = max(weights)
+        values = [round(w / top * 65535) for w in weights]
+        sn = self.chain.subnet(netuid)
         # Every mechanism judges the same miners (simnet.mechanisms): one row each.
-        for mechid in range(self.chain.subnet(netuid).mechanism_count):
+        for mechid in range(sn.mechanism_count):
             try:
-                chain_set = self.chain.set_weights
-                row = [round(w / top * 65535) for w in weights]
-                chain_set(netuid, hot, uids, row, mechid=mechid)
+                if sn.commit_reveal:
+                    commit_in_escrow(self.chain, netuid, hot, uids, values, block, mechid=mechid)
+                else:
+                    self.chain.set_weights(netuid, hot, uids, values, mechid=mechid)
             except Exception as exc:  # rate limit, deregistered...: a real validator retries
                 log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
 
@@ -475,8 +505,9 @@ class World:
                     self.on_faults(f)
             elif ev.hyperparameter:
                 h = ev.hyperparameter
+                old = self.chain.subnets.hyperparameter(h.netuid, h.name)
                 self.chain.set_hyperparameter(h.netuid, h.name, h.value)
-                self._note(block, f"hyperparameter {h.name}={h.value} on {h.netuid}")
+                self._note(block, f"hyperparameter {h.name} on {h.netuid}: {old} -> {h.value}")
             elif ev.mechanism_split:
                 self._note(block, mech.fire_split(self.chain, ev.mechanism_split))
             else:

@@ -246,6 +246,10 @@ class Subnets:
         if name in _U16 and value > U16_MAX:
             raise ValueError(f"hyperparameter {name} is a u16 (0..65535), got {value}")
 
+    def hyperparameter(self, netuid: int, name: str) -> Any:
+        """The current value of ``name`` (or its runtime alias), None when there is none."""
+        return getattr(self.get(netuid), _ALIASES.get(name, name), None)
+
     def set_hyperparameter(self, netuid: int, name: str, value: Any) -> None:
         sn = self.get(netuid)
         param = _ALIASES.get(name, name)

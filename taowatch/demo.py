@@ -240,7 +240,8 @@ class Demo:
                         neuron_keypair("sim-miner-3").ss58_address,
                     ],
                 },
-                # A coldkey watch: the agent discovers this operator's hotkeys on every subnet.
+                # A coldkey watch: the agent discovers this operator's hotkeys on every subnet
+                # (the scenario later drops this validator's take and announces a coldkey swap).
                 {"coldkey": neuron_coldkey("sim-validator-c").ss58_address},
             ],
             "export_all_neurons": [NETUID],

@@ -23,6 +23,35 @@ def test_the_bundled_default_scenario_loads():
     assert load_scenario(DEFAULT_SCENARIO) == scenario
 
 
+async def test_the_default_world_is_a_chain_of_today():
+    from simnet.scenario import World
+    from simnet.state import Chain
+    from simnet.testing import sim_client
+
+    scenario = load_scenario("default")
+    chain = Chain(block_time=0.25, seed=scenario.seed)
+    world = World(chain, scenario).build()
+    async with sim_client(chain) as client:
+        subnets = await client.subnets.all()
+        one = await client.read("subnet_hyperparameters", netuid=1)
+        two = await client.read("subnet_hyperparameters", netuid=2)
+        root_tao = await client.read(
+            "stake",
+            coldkey_ss58=world.coldkey("sim-validator-a"),
+            hotkey_ss58=world.hotkey("sim-validator-a"),
+            netuid=0,
+        )
+    assert 0 in {s.netuid for s in subnets} and len(subnets) - 1 > 64  # root, then > 64
+    assert root_tao.tao > 0
+    assert one["yuma3_enabled"] and one["commit_reveal_weights_enabled"]
+    assert not two["yuma3_enabled"] and not two["commit_reveal_weights_enabled"]
+    assert chain.subnet(1).min_burn_rao < chain.subnet(1).max_burn_rao  # the burn moves
+    assert chain.economy.schedule.mode == "ranked"
+    late = {e.kind for e in scenario.events if e.at > 800}
+    assert {"take", "childkeys", "registration_burst", "coldkey_swap"} <= late
+    assert {e.kind for e in scenario.events if e.at <= 800} == {"stake", "deregister"}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -118,6 +147,7 @@ events:
     assert chain.stake_alpha(1, v1) == pytest.approx(stake_before / 2, rel=1e-9)
     chain.step(2)
     assert chain.head == 14 and chain.subnet(1).tempo == 20
+    assert world.log[-1] == (14, "hyperparameter tempo on 1: 10 -> 20")
     chain.step(2)
     assert faults and faults[-1].error_rate == 0.5
     chain.step(3)
@@ -146,6 +176,8 @@ def test_simnet_serve_check_config_prints_what_it_would_build_and_serves_nothing
     assert out.startswith("default: ok: scenario 'default', 0.25 s blocks")
     for spec in load_scenario("default").subnets:
         assert f"subnet {spec.netuid}: tempo {spec.tempo}" in out
+    assert "root subnet 0: tao_weight 0.18" in out and "ranked emission: 0.5 TAO" in out
+    assert "Yuma3, commit-reveal, moving burn" in out
 
 
 def test_simnet_serve_check_config_exits_2_naming_the_bad_field(tmp_path, capsys):

@@ -147,19 +147,22 @@ async def running_system(
     block_time: float = 0.25,
     stack_options: dict[str, Any] | None = None,
     probe: bool = False,
+    scenario: str | Path | None = None,
+    extra_watch: list[dict[str, Any]] | None = None,
 ) -> AsyncIterator[System]:
     """Everything up, scraped, and both runtimes registered as Prometheus sees it.
 
     The miner serves its axon on loopback (the validator queries it); the validator checks
     every 0.25 s whether it may set weights, so weights land within a few blocks.
     ``stack_options`` are more StackSettings fields (e.g. remote_write). ``probe`` turns on
-    the agent's signed probe (a key of its own, every second)."""
+    the agent's signed probe (a key of its own, every second). ``extra_watch`` are more
+    agent ``watch`` entries (the scenario's own neurons, a coldkey), as the demo watches."""
     knobs = {**FAST_ALERTMANAGER, **(overrides or {})}
     agent_job, neuron_job = job_names()
     ports = {name: free_port() for name in ("agent", "miner", "axon", "validator")}
     procs: dict[str, subprocess.Popen] = {}
     stand_in = InfluxStandIn() if influx else None
-    with running_simnet(block_time=block_time) as sim:
+    with running_simnet(block_time=block_time, scenario=scenario) as sim:
         try:
             hotkeys = await onboard(
                 sim.network, workdir, {"miner": 0, "validator": VALIDATOR_STAKE_TAO}
@@ -169,7 +172,10 @@ async def running_system(
             agent_cfg: dict[str, Any] = {
                 "chain": {"network": sim.network, "timeout_seconds": 5},
                 "listen": {"host": "127.0.0.1", "port": ports["agent"]},
-                "watch": [{"netuid": NETUID, "hotkeys": list(hotkeys.values())}],
+                "watch": [
+                    {"netuid": NETUID, "hotkeys": list(hotkeys.values())},
+                    *(extra_watch or []),
+                ],
                 "export_all_neurons": [NETUID],
                 "state_file": str(workdir / "agent-state.json"),
             }

@@ -499,6 +499,7 @@ async def _check(args: Any) -> int:
 
 
 async def _run(args: Any) -> int:
+    from taowatch.chain_events import event_line
     from taowatch.receiver import format_notification
 
     targets: dict[str, list[str]] = {}
@@ -521,6 +522,8 @@ async def _run(args: Any) -> int:
             if heartbeats > 1:  # the dead man's switch repeats forever; say it once
                 return
         print(format_notification(note), flush=True)
+        if line := event_line(note):  # a chain event: one line, old -> new
+            print(line, flush=True)
         if note.service == HEARTBEAT:
             print("                    (the heartbeat repeats; further ones are not shown)")
 

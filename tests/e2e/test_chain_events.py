@@ -22,6 +22,7 @@ from exporters.chain import ColdkeyWatch, WatchPlan
 from simnet.scenario import World, load_scenario
 from simnet.state import Chain
 from simnet.testing import dev_keypair
+from taowatch.chain_events import event_line
 from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK, Notification, Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings
 from tests.support.exporters import event_poller
@@ -165,6 +166,10 @@ async def test_each_chain_event_reaches_its_receivers_once_with_old_and_new_valu
             firing("BittensorColdkeySwapAnnounced", v1, service=PAGERDUTY), DEADLINE
         )
         assert f"execute from block {execute_from}" in page.text
+        assert f"pagerduty  BittensorColdkeySwapAnnounced  {v1} -> coldkey hashing to" in (
+            event_line(page) or ""
+        )
+        assert f"(from block {execute_from})" in (event_line(page) or "")
         slack = await receiver.wait_for(firing("BittensorColdkeySwapAnnounced", v1), DEADLINE)
         assert slack.payload["channel"] == "#taowatch-critical"
 
@@ -184,6 +189,10 @@ async def test_each_chain_event_reaches_its_receivers_once_with_old_and_new_valu
         await at(E + 20)
         take = await receiver.wait_for(firing("BittensorDelegateTakeChanged"), DEADLINE)
         assert "changed from 18% to 9%" in take.text
+        assert (
+            f"slack      BittensorDelegateTakeChanged  take of {world.hotkey('v1')}: 18% -> 9%"
+            in (event_line(take) or "")
+        )
         assert take.payload["channel"] == "#taowatch-alerts"
 
         await at(E + 25)
@@ -191,6 +200,9 @@ async def test_each_chain_event_reaches_its_receivers_once_with_old_and_new_valu
             firing("BittensorChildkeysChanged", "childkeys pending"), DEADLINE
         )
         assert f"pending: {world.hotkey('v2')} 50%" in pending.text
+        assert f"childkeys none -> {world.hotkey('v2')} 50% (pending)" in (
+            event_line(pending) or ""
+        )
         await at(E + 30)
         applied = await receiver.wait_for(
             firing("BittensorChildkeysChanged", "childkeys applied"), DEADLINE
@@ -200,16 +212,19 @@ async def test_each_chain_event_reaches_its_receivers_once_with_old_and_new_valu
         await at(E + 35)
         hyper = await receiver.wait_for(firing("BittensorSubnetHyperparameterChanged"), DEADLINE)
         assert "weights_rate_limit of subnet 1 changed from 2 to 4" in hyper.text
+        assert "weights_rate_limit of subnet 1: 2 -> 4" in (event_line(hyper) or "")
 
         await at(E + 40)
         churn = await receiver.wait_for(firing("BittensorSubnetChurnHigh"), DEADLINE)
         assert "neurons of subnet 1 were replaced" in churn.text
+        assert "subnet 1: " in (event_line(churn) or "")
 
         await at(E + 45)
         executed = await receiver.wait_for(
             firing("BittensorColdkeySwapChanged", v1, "was executed", service=PAGERDUTY), DEADLINE
         )
         assert f"now belong to {eve}" in executed.text
+        assert f"{v1} -> {eve} (executed)" in (event_line(executed) or "")
         assert chain.owner_of(world.hotkey("v1")) == eve
 
         await advance(5)

@@ -19,7 +19,7 @@ from collections import Counter
 import pytest
 
 from simnet.scenario import load_scenario, neuron_coldkey, neuron_keypair
-from taowatch.receiver import HEARTBEAT
+from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK
 from tests.support.system import NETUID, running_system
 
 pytestmark = pytest.mark.e2e
@@ -90,11 +90,12 @@ async def test_an_hour_of_the_demo_world_without_scripted_events_sends_no_notifi
             for n in receiver.notifications
             if n.service != HEARTBEAT
         )
-        pending = [
-            (a["labels"]["alertname"], a["state"])
+        active = [
+            (a["labels"]["alertname"], a["labels"].get("hotkey"), a["state"])
             for a in await stack.alerts()
-            if a["labels"]["alertname"] != "Watchdog"
+            if a["labels"]["alertname"] != "TaowatchWatchdog"
         ]
-        assert sent == Counter(), (sent, pending, system.log_tails())
+        pages = [n.text for n in receiver.notifications if n.service in (SLACK, PAGERDUTY)]
+        assert sent == Counter(), (sent, active, pages)
         # The heartbeat kept arriving: the pipeline was alive the whole hour.
         assert any(n.service == HEARTBEAT for n in receiver.notifications)

@@ -5,16 +5,25 @@ import socket
 import subprocess
 import sys
 
+import yaml
+
+from simnet.scenario import neuron_coldkey, neuron_keypair
+from tests.support import REPO
+
 # Every port the demo opens, before the offset (simnet, agent, validator, miners' axons and
 # metrics).
 DEMO_PORTS = (9955, 9946, 9948, 8091, 8092, 8093, 9947, 9957, 9967)
+STACK_PORTS = (*DEMO_PORTS, 9090, 9093, 9097)  # with --stack: Prometheus, Alertmanager, receiver
+# Late enough that the agent has polled the take before it changes (onboarding takes a few
+# dozen blocks), early enough for the run's window.
+EVENT_BLOCK = 150
 
 
-def free_offset() -> int:
+def free_offset(ports: tuple[int, ...] = DEMO_PORTS) -> int:
     """An offset under which every demo port is free now, so the test runs beside anything."""
     for _ in range(50):
         offset = random.randrange(10_000, 50_000, 100)
-        if all(_free(port + offset) for port in DEMO_PORTS):
+        if all(_free(port + offset) for port in ports):
             return offset
     raise RuntimeError("no free port range for the demo")
 
@@ -61,3 +70,62 @@ def test_the_demo_runs_every_component_and_stops_cleanly_after_its_duration(tmp_
     # Servers hold hotkeys only: no coldkey private key file is left in the demo's wallets.
     assert not list((tmp_path / "wallets").glob("*/coldkey"))
     assert list((tmp_path / "wallets").glob("*/coldkeypub.txt"))
+
+
+def early_events_world(tmp_path) -> str:
+    """The default world with its governance events moved into the demo's first minute."""
+    world = yaml.safe_load((REPO / "simnet" / "scenarios" / "default.yaml").read_text())
+    world["events"] = [
+        {"at": EVENT_BLOCK, "take": {"hotkey": "sim-validator-c", "percent": 9}},
+        {
+            "at": EVENT_BLOCK + 10,
+            "coldkey_swap": {
+                "coldkey": "sim-validator-c",
+                "action": "announce",
+                "new_coldkey": "//Ferdie",
+            },
+        },
+    ]
+    path = tmp_path / "early-events.yaml"
+    path.write_text(yaml.safe_dump(world, sort_keys=False))
+    return str(path)
+
+
+def test_the_demo_stack_prints_each_chain_event_with_its_receiver_and_old_and_new_values(
+    tmp_path,
+):
+    offset = free_offset(STACK_PORTS)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "taowatch.cli",
+            "demo",
+            "--stack",
+            "--scenario",
+            early_events_world(tmp_path),
+            "--duration",
+            "75",
+            "--progress-every",
+            "5",
+            "--workdir",
+            str(tmp_path / "run"),
+            "--port-offset",
+            str(offset),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = run.stdout
+    assert run.returncode == 0, out[-3000:] + run.stderr[-3000:]
+    events = [line for line in out.splitlines() if line.startswith("event ")]
+    validator_c = neuron_keypair("sim-validator-c").ss58_address
+    coldkey_c = neuron_coldkey("sim-validator-c").ss58_address
+    # One line per receiver: the take is a warning (Slack), the swap critical (both).
+    takes = [line for line in events if "BittensorDelegateTakeChanged" in line]
+    assert len(takes) == 1, out[-3000:]
+    assert f"slack      BittensorDelegateTakeChanged  take of {validator_c}: 18% -> 9%" in takes[0]
+    swaps = [line for line in events if "BittensorColdkeySwapAnnounced" in line]
+    assert sorted(line.split()[2] for line in swaps) == ["pagerduty", "slack"], out[-3000:]
+    assert all(f"{coldkey_c} -> coldkey hashing to" in line for line in swaps)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from taowatch.receiver import HEARTBEAT, Notification
 
@@ -73,14 +74,16 @@ def _churn(text: str) -> str | None:
     return m and f"subnet {m[2]}: {m[1]} neurons replaced by new registrations"
 
 
-_READERS: dict[str, Callable[[str], str | None]] = {
-    "BittensorColdkeySwapAnnounced": _announced,
-    "BittensorColdkeySwapChanged": _swap_changed,
-    "BittensorDelegateTakeChanged": _changed_from,
-    "BittensorSubnetHyperparameterChanged": _changed_from,
-    "BittensorChildkeysChanged": _childkeys,
-    "BittensorSubnetChurnHigh": _churn,
-}
+_READERS: Mapping[str, Callable[[str], str | None]] = MappingProxyType(
+    {
+        "BittensorColdkeySwapAnnounced": _announced,
+        "BittensorColdkeySwapChanged": _swap_changed,
+        "BittensorDelegateTakeChanged": _changed_from,
+        "BittensorSubnetHyperparameterChanged": _changed_from,
+        "BittensorChildkeysChanged": _childkeys,
+        "BittensorSubnetChurnHigh": _churn,
+    }
+)
 
 
 def event_alert(note: Notification) -> str | None:

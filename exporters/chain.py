@@ -1,7 +1,7 @@
-"""The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
+"""The chain poller: one pinned block, two runtime calls per subnet plus four chain-wide reads.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/exporters/test_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
@@ -12,9 +12,14 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
   that check fails or there is no trusted block yet),
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
-  and subnet parameters).
+  and subnet parameters),
+* 4 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
+  (every subnet's EMA price: ranking one subnet for its emission tier needs them all) and
+  ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus) and
+  ``MinNonImmuneUids`` (the pruning floor), the three switches the metagraph lacks. Per
+  subnet these would cost 3 reads each; as maps they cost 3 per poll.
 
-So with one endpoint a poll of M subnets costs 2 + 2M SDK calls (``client.block()``, the
+So with one endpoint a poll of M subnets costs 6 + 2M SDK calls (``client.block()``, the
 trusted-block hash and two reads per subnet; ``at(head)`` is the memoized hash). The finalized
 head costs nothing per poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``)
 holds a finalized-heads subscription open, and the poll takes its latest number (absent until
@@ -52,6 +57,7 @@ from exporters.deregistration import (
     DeregistrationTracker,
     judge_chain,
 )
+from exporters.economics import read_chain_wide
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 
@@ -347,10 +353,12 @@ class ChainPoller:
         stale_after = self.finality_stale_blocks * (ep.block_time or DEFAULT_BLOCK_TIME)
         if watcher is not None and watcher.fresh(stale_after):
             finalized, source = watcher.latest, "subscription"
-            reads = await asyncio.gather(*(read_subnet(n) for n in netuids))
+            wide, *reads = await asyncio.gather(
+                read_chain_wide(snap), *(read_subnet(n) for n in netuids)
+            )
         else:
-            finalized, *reads = await asyncio.gather(
-                client.finalized_block(), *(read_subnet(n) for n in netuids)
+            finalized, wide, *reads = await asyncio.gather(
+                client.finalized_block(), read_chain_wide(snap), *(read_subnet(n) for n in netuids)
             )
             source = "read"
         now = self._clock()
@@ -361,6 +369,7 @@ class ChainPoller:
                 neurons,
                 mg,
                 registration_window_blocks=self.plan.registration_window_blocks,
+                chain_wide=wide,
             )
             for n, (neurons, mg) in zip(netuids, reads, strict=True)
         }
@@ -382,6 +391,7 @@ class ChainPoller:
             watched=watched,
             export_all=frozenset(n for n in self.plan.export_all if self.plan.owns(n)),
             deregistrations=MappingProxyType(self.tracker.counts()),
+            chain_wide=wide,
         )
         try:
             self.tracker.save()

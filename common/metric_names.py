@@ -60,6 +60,8 @@ class Exporter(StrEnum):
     SUBNET_MAX_BURN_TAO = "bittensor_subnet_max_burn_tao"
     SUBNET_MIN_NON_IMMUNE_UIDS = "bittensor_subnet_min_non_immune_uids"
     SUBNET_IS_ROOT = "bittensor_subnet_is_root"
+    # The operator's threshold from the agent config; absent where none is set.
+    SUBNET_REGISTRATION_COST_ALERT_TAO = "bittensor_subnet_registration_cost_alert_tao"
     # Emission tiers by EMA price, over every subnet of the chain (root excluded).
     SUBNET_EMA_PRICE_TAO = "bittensor_subnet_ema_price_tao"
     SUBNET_EMISSION_RANK = "bittensor_subnet_emission_rank"  # 1 = highest EMA price

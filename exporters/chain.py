@@ -84,6 +84,8 @@ class WatchPlan:
     registration_window_blocks: int | None = None
     # A drop of the stake by at least this fraction between two polls is recorded as a change.
     stake_drop_ratio: float = 0.05
+    # (netuid, TAO): the operator's registration-cost alert thresholds, exported as series.
+    registration_cost_alert_tao: tuple[tuple[int, float], ...] = ()
     # Several agents split the subnets: this one reads netuid n only if n % count == index.
     shard_index: int = 0
     shard_count: int = 1
@@ -392,6 +394,9 @@ class ChainPoller:
             export_all=frozenset(n for n in self.plan.export_all if self.plan.owns(n)),
             deregistrations=MappingProxyType(self.tracker.counts()),
             chain_wide=wide,
+            registration_cost_alert_tao=MappingProxyType(
+                dict(self.plan.registration_cost_alert_tao)
+            ),
         )
         try:
             self.tracker.save()

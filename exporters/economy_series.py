@@ -84,6 +84,17 @@ def economy_specs(snap: ChainSnapshot) -> list[Spec]:
             [1.0 if s.is_root else 0.0 for s in views],
         )
     )
+    out.append(
+        (
+            N.SUBNET_REGISTRATION_COST_ALERT_TAO,
+            "gauge",
+            "Registration cost (TAO) above which the operator wants a warning, from the "
+            "agent config (registration_cost_alert_tao); absent where none is set.",
+            ("netuid",),
+            labels,
+            [_num(snap.registration_cost_alert_tao.get(s.netuid)) for s in views],
+        )
+    )
     wide = snap.chain_wide
     standings = wide.standings if wide is not None else {}
     ranked = [(s, standings.get(s.netuid)) for s in views]

@@ -148,6 +148,10 @@ class ChainSnapshot:
     # Every subnet's switches and emission standing (exporters/economics.py); None when the
     # poll could not read them.
     chain_wide: ChainWide | None = None
+    # netuid -> the operator's registration-cost alert threshold in TAO (agent config).
+    registration_cost_alert_tao: Mapping[int, float] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     # Set ("rewound" or "changed") when the endpoint's chain is not the trusted one: the
     # snapshot then holds the head alone, no subnets and no watched neurons.
     chain_mismatch: str | None = None

@@ -97,8 +97,12 @@ async def test_the_subnet_switches_are_the_chains_hyperparameters():
         liquid_alpha_on=True,
     )
     chain.step()
-    poller, _, reg = make_poller(chain, WatchPlan(export_all=frozenset({1, 2})))
+    plan = WatchPlan(export_all=frozenset({1, 2}), registration_cost_alert_tao=((2, 3.5),))
+    poller, _, reg = make_poller(chain, plan)
     assert await poller.poll()
+    # The operator's registration-cost threshold shows where set, and only there.
+    assert val(reg, "bittensor_subnet_registration_cost_alert_tao", netuid=2) == 3.5
+    assert val(reg, "bittensor_subnet_registration_cost_alert_tao", netuid=1) is None
     for netuid in (1, 2):
         sn = chain.subnet(netuid)
         assert val(reg, "bittensor_subnet_null_consensus", netuid=netuid) == float(

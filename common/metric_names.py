@@ -124,6 +124,12 @@ class Runtime(StrEnum):
     VALIDATOR_MINER_SCORE = "bittensor_validator_miner_score"  # label uid
     VALIDATOR_SET_WEIGHTS = "bittensor_validator_set_weights"  # counter, label outcome
     VALIDATOR_LAST_SET_WEIGHTS_BLOCK = "bittensor_validator_last_set_weights_block"
+    # Commit-reveal, the names the team agreed for issue 12 (the validator exports them).
+    VALIDATOR_WEIGHT_COMMITS = "bittensor_validator_weight_commits"  # counter
+    VALIDATOR_WEIGHT_REVEALS = "bittensor_validator_weight_reveals"  # counter
+    VALIDATOR_LAST_COMMIT_BLOCK = "bittensor_validator_last_commit_block"
+    VALIDATOR_LAST_REVEAL_BLOCK = "bittensor_validator_last_reveal_block"
+    VALIDATOR_UNREVEALED_COMMITS = "bittensor_validator_unrevealed_commits"
     VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"  # histogram
     # Connection bounds (neuron/serving.py) and the validator's fresh-connection probe.
     AXON_OPEN_CONNECTIONS = "bittensor_axon_open_connections"

@@ -126,9 +126,10 @@ async def run(args: argparse.Namespace) -> None:
     assert "finalized_block_number" not in agent_calls, dict(agent_calls)
 
     n_total, a_total = sum(naive_calls.values()), sum(agent_calls.values())
-    # Agent: client.block() + (neurons.all + metagraph) per subnet + 4 chain-wide reads
-    # (all dynamic info, three maps); at(head) is the memo.
-    n_sdk, a_sdk = 2 * len(pairs), 2 * args.subnets + 1 + 4
+    # Agent: client.block() + the mechanism counts + (neurons.all + metagraph) per subnet
+    # (the bench's subnets run one mechanism each) + 4 chain-wide reads (all dynamic info,
+    # three maps); at(head) is the memo.
+    n_sdk, a_sdk = 2 * len(pairs), 2 * args.subnets + 2 + 4
     n_t, a_t = statistics.median(naive_times), statistics.median(agent_times)
     print(
         f"poll of {len(pairs)} hotkeys over {args.subnets} subnets of {args.uids} uids, "
@@ -147,11 +148,12 @@ async def run(args: argparse.Namespace) -> None:
         f"  ratio          : {n_sdk / a_sdk:.1f}x fewer SDK calls, "
         f"{n_total / a_total:.1f}x fewer Substrate calls, {n_t / a_t:.1f}x less wall time"
     )
-    budget = 2 * args.subnets + 1 + 4  # per subnet, the head, the chain-wide reads
+    budget = 2 * args.subnets + 2 + 4  # per subnet, head, mechanism counts, chain-wide
     per_subnet = (agent_calls["runtime_call"] - 1) / args.subnets
     print(
         f"  agent runtime calls per subnet: {per_subnet:g} (budget 2, besides the one "
-        f"get_all_dynamic_info); SDK calls {a_sdk} = 2x{args.subnets} + head + 4 chain-wide "
+        f"get_all_dynamic_info); SDK calls {a_sdk} = 2x{args.subnets} + head + mechanism "
+        f"counts + 4 chain-wide "
         f"(budget {budget}); "
         f"finalized head by subscription: {watcher.subscriptions} subscription, "
         f"0 calls per poll"

@@ -38,6 +38,8 @@ class Exporter(StrEnum):
     NEURON_DEREGISTRATIONS = "bittensor_neuron_deregistrations"  # counter: *_total on the wire
     NEURON_PRUNING_POSITION = "bittensor_neuron_pruning_position"  # 0 = evicted next
     NEURON_VALIDATOR_TRUST_RANK = "bittensor_neuron_validator_trust_rank"  # 0 = highest
+    # Only on subnets with more than one mechanism; labels + mechid.
+    NEURON_MECHANISM_INCENTIVE = "bittensor_neuron_mechanism_incentive"
 
     # Per subnet. Labels: netuid.
     SUBNET_TEMPO_BLOCKS = "bittensor_subnet_tempo_blocks"
@@ -124,12 +126,12 @@ class Runtime(StrEnum):
     VALIDATOR_MINER_SCORE = "bittensor_validator_miner_score"  # label uid
     VALIDATOR_SET_WEIGHTS = "bittensor_validator_set_weights"  # counter, label outcome
     VALIDATOR_LAST_SET_WEIGHTS_BLOCK = "bittensor_validator_last_set_weights_block"
-    # Commit-reveal, the names the team agreed for issue 12 (the validator exports them).
+    # Commit-reveal (neuron/reveals.py): commits made, reveals the chain was seen to make.
     VALIDATOR_WEIGHT_COMMITS = "bittensor_validator_weight_commits"  # counter
     VALIDATOR_WEIGHT_REVEALS = "bittensor_validator_weight_reveals"  # counter
-    VALIDATOR_LAST_COMMIT_BLOCK = "bittensor_validator_last_commit_block"
-    VALIDATOR_LAST_REVEAL_BLOCK = "bittensor_validator_last_reveal_block"
-    VALIDATOR_UNREVEALED_COMMITS = "bittensor_validator_unrevealed_commits"
+    VALIDATOR_LAST_COMMIT_BLOCK = "bittensor_validator_last_weight_commit_block"
+    VALIDATOR_LAST_REVEAL_BLOCK = "bittensor_validator_last_weight_reveal_block"
+    VALIDATOR_UNREVEALED_COMMITS = "bittensor_validator_unrevealed_weight_commits"
     VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"  # histogram
     # Connection bounds (neuron/serving.py) and the validator's fresh-connection probe.
     AXON_OPEN_CONNECTIONS = "bittensor_axon_open_connections"

@@ -19,13 +19,19 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
   ``MinNonImmuneUids`` (the pruning floor), the three switches the metagraph lacks. Per
   subnet these would cost 3 reads each; as maps they cost 3 per poll.
 
-So with one endpoint a poll of M subnets costs 6 + 2M SDK calls (``client.block()``, the
-trusted-block hash and two reads per subnet; ``at(head)`` is the memoized hash). The finalized
-head costs nothing per poll: each endpoint's ``FinalityWatcher`` (``exporters/finality.py``)
-holds a finalized-heads subscription open, and the poll takes its latest number (absent until
-the first header). Only when that stream has delivered nothing for ``finality_stale_blocks``
-block times (hung, or reconnecting) does a poll add 1 ``finalized_block_number`` read, on every
-such poll until the stream speaks again, so a quiet stream never passes for a fresh one.
+Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
+poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
+than one mechanism (none on single-mechanism subnets).
+
+So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
+7 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
+four chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
+is the memoized hash). The finalized head costs nothing per poll: each endpoint's
+``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
+the poll takes its latest number (absent until the first header). Only when that stream has
+delivered nothing for ``finality_stale_blocks`` block times (hung, or reconnecting) does a
+poll add 1 ``finalized_block_number`` read, on every such poll until the stream speaks again,
+so a quiet stream never passes for a fresh one.
 
 The first poll on a connection also pays ``connect`` (which reads the token symbols unless
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other
@@ -59,6 +65,7 @@ from exporters.deregistration import (
 )
 from exporters.economics import read_chain_wide
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
+from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 
 
@@ -342,11 +349,15 @@ class ChainPoller:
         snap = await client.at(head)
         # Per poll, not per poller: a semaphore belongs to the loop it was first used on.
         gate = asyncio.Semaphore(self.max_concurrent_subnets)
+        # Read alongside the subnets, not before them: only the per-mechanism reads wait on it.
+        counts = asyncio.ensure_future(mechanism_counts(snap)) if netuids else None
 
-        async def read_subnet(netuid: int) -> tuple[list, Any]:
+        async def read_subnet(netuid: int) -> tuple[list, Any, tuple]:
             async with gate:
                 return await asyncio.gather(
-                    snap.neurons.all(netuid), snap.subnets.metagraph(netuid, commitments=False)
+                    snap.neurons.all(netuid),
+                    snap.subnets.metagraph(netuid, commitments=False),
+                    mechanism_incentives(snap, netuid, counts),
                 )
 
         # Finality comes pushed by the endpoint's subscription; read it only when that has
@@ -365,15 +376,18 @@ class ChainPoller:
             source = "read"
         now = self._clock()
         subnets = {
-            n: build_subnet(
-                n,
-                head,
-                neurons,
-                mg,
-                registration_window_blocks=self.plan.registration_window_blocks,
-                chain_wide=wide,
+            n: replace(
+                build_subnet(
+                    n,
+                    head,
+                    neurons,
+                    mg,
+                    registration_window_blocks=self.plan.registration_window_blocks,
+                    chain_wide=wide,
+                ),
+                mechanism_incentives=per_mechanism if mg is not None else (),
             )
-            for n, (neurons, mg) in zip(netuids, reads, strict=True)
+            for n, (neurons, mg, per_mechanism) in zip(netuids, reads, strict=True)
         }
         watched = self._watch(subnets, head)
         if verdict == TRUSTED:

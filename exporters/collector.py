@@ -29,6 +29,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from common.metric_names import Exporter as N
 from exporters.chain import PollStatus
 from exporters.economy_series import economy_specs
+from exporters.mechanisms import mechanism_family
 from exporters.snapshot import ChainSnapshot, NeuronView
 
 CACHED = "Cached: read from the chain once per poll (every block by default)."
@@ -296,6 +297,9 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
             [1.0] * len(served),
         )
     )
+    mechanisms = mechanism_family(snap, neurons)
+    if mechanisms.values:  # single-mechanism subnets: no family at all
+        out.append(mechanisms)
     return out
 
 

@@ -89,7 +89,8 @@ def economy_specs(snap: ChainSnapshot) -> list[Spec]:
             N.SUBNET_REGISTRATION_COST_ALERT_TAO,
             "gauge",
             "Registration cost (TAO) above which the operator wants a warning, from the "
-            "agent config (registration_cost_alert_tao); absent where none is set.",
+            "agent config (registration_cost_alert_tao); absent where none is set. Cached: "
+            "read from the agent config, exported with each poll's snapshot.",
             ("netuid",),
             labels,
             [_num(snap.registration_cost_alert_tao.get(s.netuid)) for s in views],

@@ -90,6 +90,8 @@ class SubnetView:
     registration_window_blocks: int = 0
     validator_trust_median: float | None = None
     rules: SubnetRules = field(default_factory=SubnetRules)
+    # exporters.mechanisms: per mechid, each uid's incentive; empty with one mechanism.
+    mechanism_incentives: tuple[tuple[float, ...], ...] = ()
     neurons: tuple[NeuronView, ...] = ()
     by_hotkey: Mapping[str, NeuronView] = field(default_factory=lambda: MappingProxyType({}))
 

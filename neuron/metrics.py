@@ -98,6 +98,9 @@ class RuntimeState:
     self_registered: bool | None = None
     miner_scores: Mapping[int, float] = field(default_factory=dict)
     last_set_weights_block: int | None = None
+    last_commit_block: int | None = None
+    last_reveal_block: int | None = None
+    unrevealed_commits: int | None = None
 
 
 class _StateCollector:
@@ -143,6 +146,21 @@ class _StateCollector:
             R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK,
             "Block at which this validator's last SetWeights was included.",
             state.last_set_weights_block,
+        )
+        yield from gauge(
+            R.VALIDATOR_LAST_COMMIT_BLOCK,
+            "Block at which this validator's last commit-reveal weight commit was included.",
+            state.last_commit_block,
+        )
+        yield from gauge(
+            R.VALIDATOR_LAST_REVEAL_BLOCK,
+            "Block at which the chain was last seen revealing this validator's committed weights.",
+            state.last_reveal_block,
+        )
+        yield from gauge(
+            R.VALIDATOR_UNREVEALED_COMMITS,
+            "This validator's weight commits the chain still holds unrevealed.",
+            state.unrevealed_commits,
         )
         if state.miner_scores:
             family = GaugeMetricFamily(
@@ -250,6 +268,18 @@ class NeuronMetrics:
             [*BASE_LABELS, "outcome"],
             registry=reg,
         )
+        self._commits = Counter(
+            R.VALIDATOR_WEIGHT_COMMITS,
+            "Commit-reveal weight commits included on chain (a subset of successful SetWeights).",
+            BASE_LABELS,
+            registry=reg,
+        )
+        self._reveals = Counter(
+            R.VALIDATOR_WEIGHT_REVEALS,
+            "Reveals of this validator's commits the chain was seen to make.",
+            BASE_LABELS,
+            registry=reg,
+        )
         self._step_duration = Histogram(
             R.VALIDATOR_STEP_DURATION_SECONDS,
             "Duration of one validator step (query k miners, score them).",
@@ -276,6 +306,8 @@ class NeuronMetrics:
                 self._child(self._set_weights, outcome)
             self._child(self._query_duration)
             self._child(self._step_duration)
+            self._child(self._commits)
+            self._child(self._reveals)
         self._init_connection_metrics(role)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
@@ -313,6 +345,12 @@ class NeuronMetrics:
 
     def set_weights(self, outcome: str) -> None:
         self._child(self._set_weights, outcome).inc()
+
+    def weights_committed(self) -> None:
+        self._child(self._commits).inc()
+
+    def weights_revealed(self, count: int = 1) -> None:
+        self._child(self._reveals).inc(count)
 
     def step(self, seconds: float) -> None:
         self._child(self._step_duration).observe(seconds)

@@ -10,6 +10,11 @@ Three independent loops share one metagraph view and one score board:
   limit), ``SetWeights`` through the SDK with ``wait_for_finalization=False``. It runs beside
   the query loop, so a slow or failing chain never delays queries; each attempt is counted
   with its outcome (``success`` or the failure's class).
+
+The path is the chain's choice, read before every attempt: where the subnet's
+``commit_reveal_weights_enabled`` is on, a timelocked commit (``CommitWeights``, which the
+chain reveals by itself ``reveal_period`` epochs later), elsewhere a plain ``SetWeights``.
+Commits are counted when included and followed to their reveal by ``neuron.reveals``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from neuron.config import ValidatorConfig
 from neuron.metagraph import MetagraphView, Peer
 from neuron.metrics import QueryOutcome as Outcome
 from neuron.metrics import RuntimeState
+from neuron.reveals import RevealTracker
 from neuron.runtime import NeuronRuntime
 from neuron.scoring import ScoreBoard, answer_score
 from neuron.task import Task, load_task
@@ -84,6 +90,7 @@ class Validator:
         self.rng = rng or random.SystemRandom()
         self.last_set_weights_block: int | None = None
         self._next_weights_block = 0
+        self.reveals = RevealTracker(self.client, config.chain.netuid, self.wallet.hotkey_ss58)
         self.metrics.set_state_source(self._state)
         self.metagraph.listeners.append(self._on_sync)
         self._session: aiohttp.ClientSession | None = None
@@ -97,8 +104,13 @@ class Validator:
         return self.runtime.metrics_port
 
     def _state(self) -> RuntimeState:
+        cr = self.reveals.state()
         return self.runtime.state(
-            miner_scores=self.board.snapshot(), last_set_weights_block=self.last_set_weights_block
+            miner_scores=self.board.snapshot(),
+            last_set_weights_block=self.last_set_weights_block,
+            last_commit_block=cr.last_commit_block,
+            last_reveal_block=cr.last_reveal_block,
+            unrevealed_commits=cr.unrevealed,
         )
 
     def _on_sync(self, view: MetagraphView) -> None:
@@ -219,9 +231,17 @@ class Validator:
         if not uids:
             return None
         sw = self.config.set_weights
+        netuid = self.config.chain.netuid
+        committed = False
         try:
+            # Read at every attempt: an owner may switch commit-reveal on or off at any time.
+            commit_reveal, reveal_period = await asyncio.gather(
+                self.client.subnets.commit_reveal_enabled(netuid),
+                self.client.hyperparameters.reveal_period(netuid),
+            )
+            intent = bt.CommitWeights if commit_reveal else bt.SetWeights
             result = await self.client.execute(
-                bt.SetWeights(self.config.chain.netuid, uids=uids, weights=weights),
+                intent(netuid, uids=uids, weights=weights),
                 self.wallet,
                 wait_for_finalization=False,
                 retries=sw.retries,
@@ -233,11 +253,22 @@ class Validator:
             if result.success:
                 outcome, detail = "success", None
                 self.last_set_weights_block = _inclusion_block(result, head)
+                committed = "reveal_round" in (result.data or {})
             else:
                 outcome = classify_failure(result.error) if result.error else "failed"
                 detail = str(result.error or result.message)
         self.metrics.set_weights(outcome)
-        if outcome == "success":
+        if committed:
+            self.reveals.committed(self.last_set_weights_block)
+            self.metrics.weights_committed()
+            self.log.info(
+                "weights committed",
+                block=self.last_set_weights_block,
+                uids=len(uids),
+                reveal_period_epochs=reveal_period,
+                reveal_round=result.data["reveal_round"],
+            )
+        elif outcome == "success":
             self.log.info("weights set", block=self.last_set_weights_block, uids=len(uids))
         else:
             # Retry at the next check rather than after a whole interval; the SDK's own
@@ -267,6 +298,23 @@ class Validator:
                     await self.set_weights(head)
             except Exception:  # set_weights classifies chain errors; this is a bug net
                 self.log.exception("weights loop iteration failed")
+            await self.observe_reveals(head)
+
+    async def observe_reveals(self, head: int) -> None:
+        """Count the chain's reveals of our commits (nothing to read when none are pending)."""
+        try:
+            revealed = await self.reveals.observe(head)
+        except Exception as exc:
+            self.log.warning("reveal check failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        if revealed:
+            self.metrics.weights_revealed(revealed)
+            self.log.info(
+                "weights revealed",
+                block=self.reveals.last_reveal_block,
+                reveals=revealed,
+                unrevealed=self.reveals.unrevealed,
+            )
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -14,7 +14,9 @@ commit-reveal subnet neither checks the rate limit nor moves ``last_update``: th
 subtensor's source does today (``subnets/weights.rs``), although opentensor/subtensor#1157
 describes the update as happening at the reveal.
 
-Simplified: one mechanism (mecid 0); the legacy hash commit/reveal calls are not modelled.
+Each commit carries its mechanism (``mecid``, :mod:`simnet.mechanisms`): its rate limit and
+``last_update`` are that mechanism's, and its reveal sets that mechanism's weights. Simplified:
+the legacy hash commit/reveal calls are not modelled.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from simnet import mechanisms
 from simnet.epoch import epoch_due
 from simnet.records import ChainFailure, TimelockedCommit
 from simnet.timelock import TimelockOpener, TimelockUnreadable, WeightsPayload
@@ -61,9 +64,11 @@ class CommitReveal:
         ciphertext: bytes,
         reveal_round: int,
         commit_reveal_version: int,
+        mechid: int = 0,
     ) -> None:
         sn = self._subnets.get(netuid)
         block = self._ledger.building_block
+        mechanisms.ensure_exists(sn, mechid)
         if not sn.commit_reveal:
             raise ChainFailure("CommitRevealDisabled", f"subnet {netuid} has commit-reveal off")
         if commit_reveal_version != COMMIT_REVEAL_VERSION:
@@ -77,7 +82,7 @@ class CommitReveal:
             raise ChainFailure(
                 "HotKeyNotRegisteredInSubNet", f"{hotkey} is not registered on subnet {netuid}"
             )
-        last = sn.neurons[uid].last_update
+        last = mechanisms.terms(sn.neurons[uid], mechid).last_update
         if sn.weights_rate_limit and last > 0 and block - last < sn.weights_rate_limit:
             raise ChainFailure(
                 "CommittingWeightsTooFast",
@@ -93,9 +98,9 @@ class CommitReveal:
             )
         sn.timelocked_commits[epoch] = (
             *queued,
-            TimelockedCommit(hotkey, block, bytes(ciphertext), int(reveal_round)),
+            TimelockedCommit(hotkey, block, bytes(ciphertext), int(reveal_round), mechid),
         )
-        self._weights.touch(sn, uid, block)
+        self._weights.touch(sn, uid, block, mechid)
         digest = "0x" + hashlib.blake2b(bytes(ciphertext), digest_size=32).hexdigest()
         self._ledger.emit(
             "SubtensorModule",
@@ -136,6 +141,7 @@ class CommitReveal:
                     payload.values,
                     version_key=payload.version_key,
                     revealed=True,
+                    mechid=commit.mechid,
                 )
             except ChainFailure:
                 continue

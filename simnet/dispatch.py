@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from simnet.commit_reveal import CommitReveal
     from simnet.governance import Governance
     from simnet.ledger import Ledger
+    from simnet.mechanisms import Mechanisms
     from simnet.registration import Registrar
     from simnet.stake import StakePool
     from simnet.subnets import Subnets
@@ -109,6 +110,7 @@ class CallTable:
         commit_reveal: CommitReveal,
         governance: Governance | None = None,
         errors: ErrorIndex | None = None,
+        mechanisms: Mechanisms | None = None,
     ):
         self._commit_reveal = commit_reveal
         self._governance = governance
@@ -137,6 +139,7 @@ class CallTable:
                 ("MevShield", "submit_encrypted"): self._shield_carrier,
             }
             | (self._governance_handlers() if governance is not None else {})
+            | (_mechanism_handlers(mechanisms) if mechanisms is not None else {})
         )
 
     def _governance_handlers(self) -> dict[tuple[str, str], Callable[[Extrinsic], None]]:
@@ -179,19 +182,16 @@ class CallTable:
     # ---------------------------------------------------------------- handlers
 
     def _set_weights(self, ext: Extrinsic) -> None:
-        if int(_p(ext, "mecid", 0)) != 0:
-            raise ChainFailure("MechanismDoesNotExist", "simnet subnets have one mechanism (0)")
         self._weights.set_weights(
             int(_p(ext, "netuid")),
             ext.signer,
             list(_p(ext, "dests")),
             list(_p(ext, "weights")),
             version_key=int(_p(ext, "version_key", 0)),
+            mechid=int(_p(ext, "mecid", 0)),
         )
 
     def _commit_timelocked(self, ext: Extrinsic) -> None:
-        if int(_p(ext, "mecid", 0)) != 0:
-            raise ChainFailure("MechanismDoesNotExist", "simnet subnets have one mechanism (0)")
         commit = _p(ext, "commit")
         if isinstance(commit, str):
             commit = bytes.fromhex(commit.removeprefix("0x"))
@@ -201,6 +201,7 @@ class CallTable:
             bytes(commit),
             int(_p(ext, "reveal_round")),
             int(_p(ext, "commit_reveal_version")),
+            mechid=int(_p(ext, "mecid", 0)),
         )
 
     def _set_commitment(self, ext: Extrinsic) -> None:
@@ -271,3 +272,22 @@ class CallTable:
         if not isinstance(ciphertext, bytes | bytearray) or len(ciphertext) < 16:
             raise ChainFailure("DecryptionFailed", "the shielded payload is not a ciphertext")
         self._ledger.emit("MevShield", "EncryptedSubmitted", {"who": ext.signer})
+
+
+def _mechanism_handlers(mech: Mechanisms) -> dict[tuple[str, str], Callable[[Extrinsic], None]]:
+    """The owner's mechanism calls (:mod:`simnet.mechanisms`)."""
+
+    def split(ext: Extrinsic) -> None:
+        shares = _p(ext, "maybe_split", None)
+        mech.set_split(
+            int(_p(ext, "netuid")),
+            None if shares is None else [int(x) for x in shares],
+            signer=ext.signer,
+        )
+
+    return {
+        ("AdminUtils", "sudo_set_mechanism_count"): lambda ext: mech.set_count(
+            int(_p(ext, "netuid")), int(_p(ext, "mechanism_count")), signer=ext.signer
+        ),
+        ("AdminUtils", "sudo_set_mechanism_emission_split"): split,
+    }

@@ -49,9 +49,14 @@ class Epochs:
             outcome = null_consensus_outcome(sn)
         else:
             stake = economy.stake_weights(sn) if economy is not None else None
-            outcome = run_subnet_epoch(sn, block, stake=stake)
+            outcome = (
+                run_subnet_epoch(sn, block, stake=stake)
+                if sn.mechanism_count == 1
+                else _mechanism_epochs(sn, block, stake)
+            )
         alpha_divs: dict[str, int] = {}
         tao_divs: dict[str, int] = {}
+        per_mechanism = outcome.mechanisms
         for uid, nrn in enumerate(sn.neurons):
             sn.neurons[uid] = replace(
                 nrn,
@@ -63,6 +68,7 @@ class Epochs:
                 validator_trust=outcome.validator_trust[uid],
                 emission=outcome.emission[uid],
                 bonds=outcome.bonds[uid],
+                mechanisms=nrn.mechanisms if per_mechanism is None else per_mechanism[uid],
             )
         paid = 0
         for uid, nrn in enumerate(sn.neurons):
@@ -98,6 +104,12 @@ class Epochs:
         self._ledger.subnet_changed(sn.netuid)
 
 
+def _mechanism_epochs(sn: Subnet, block: int, stake: dict[str, float] | None) -> EpochOutcome:
+    from simnet.mechanisms import run_mechanism_epochs  # it builds on run_subnet_epoch below
+
+    return run_mechanism_epochs(sn, block, stake=stake)
+
+
 def reset_bonds_on(sn: Subnet, hotkey: str) -> bool:
     """``do_reset_bonds``: drop the bond column of ``hotkey``'s uid from every row, when the
     subnet has ``bonds_reset_enabled``. True when it applied."""
@@ -106,8 +118,12 @@ def reset_bonds_on(sn: Subnet, hotkey: str) -> bool:
         return False
     for i, nrn in enumerate(sn.neurons):
         kept = tuple(p for p in nrn.bonds if p[0] != uid)
-        if len(kept) != len(nrn.bonds):
-            sn.neurons[i] = replace(nrn, bonds=kept)
+        # Every mechanism's bonds (simnet.mechanisms), as the runtime clears each index.
+        mechs = tuple(
+            replace(t, bonds=tuple(p for p in t.bonds if p[0] != uid)) for t in nrn.mechanisms
+        )
+        if len(kept) != len(nrn.bonds) or mechs != nrn.mechanisms:
+            sn.neurons[i] = replace(nrn, bonds=kept, mechanisms=mechs)
     return True
 
 
@@ -123,6 +139,8 @@ class EpochOutcome:
     server_emission: list[int]
     validator_emission: list[int]
     bonds: list[tuple[tuple[int, int], ...]]
+    # Per uid, mechanisms 1.. (simnet.mechanisms); None on a single-mechanism subnet.
+    mechanisms: list[tuple] | None = None
 
 
 def null_consensus_outcome(sn: Subnet) -> EpochOutcome:

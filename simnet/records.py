@@ -78,6 +78,8 @@ class Neuron:
     emission: int = 0  # alpha rao handed to this uid by the last epoch
     weights: tuple[tuple[int, int], ...] = ()  # (uid, u16), sorted by uid
     bonds: tuple[tuple[int, int], ...] = ()
+    # Mechanisms 1.. (simnet.mechanisms.MechanismTerms, index mechid - 1); mechanism 0 is above.
+    mechanisms: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class TimelockedCommit:
     commit_block: int
     ciphertext: bytes  # the compressed TLE ciphertext, as the SDK sent it
     reveal_round: int  # the drand round whose signature opens it
+    mechid: int = 0  # the mechanism the weights are for (simnet.mechanisms)
 
 
 @dataclass
@@ -128,6 +131,9 @@ class Subnet:
     bonds_reset_enabled: bool = False
     activity_cutoff_factor: int = 13_889  # per-mille of tempo; replaces activity_cutoff
     null_consensus_enabled: bool = False
+    # simnet.mechanisms: MechanismCountCurrent, and MechanismEmissionSplit (None: even).
+    mechanism_count: int = 1
+    mechanism_split: tuple[int, ...] | None = None
     alpha_out: int = 0
     pending_emission: int = 0
     last_epoch_block: int = 0

@@ -6,7 +6,9 @@ wraps a :class:`RemoteSubstrate` in a ``bittensor.Client`` and every component d
 unmodified SDK against the shared chain. The agent host imports this module without torch:
 keep it (and what it imports) free of the simulation itself.
 Keys stay in this process: writes are signed here (:mod:`simnet.calls`) and only the signature
-travels. :class:`SimAdmin` drives the world (fund accounts, halt blocks, inject faults).
+travels. A commit-reveal commit also files its plaintext with the server first, simnet's
+stand-in for drand (:mod:`simnet.escrow`). :class:`SimAdmin` drives the world (fund accounts,
+halt blocks, inject faults).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bittensor.result import ChainError, RpcConnectionError
 from common.chain import ChainAccess, NetworkError
 from simnet import wire
 from simnet.calls import compose, signing_payload
+from simnet.escrow import ClientEscrow, commit_ciphertext, escrow_message, process_escrow
 from simnet.protocol import remote_members
 
 SIM_SCHEME = "sim"
@@ -119,9 +122,18 @@ class RemoteSubstrate:
     the refusals of what simnet does not simulate remotely (offline signing, multisig) come
     from :func:`simnet.protocol.remote_members`."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 10.0):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float = 10.0,
+        escrow: ClientEscrow | None = None,
+    ):
         self.host, self.port = host, port
         self._http = _Http(host, port, timeout)
+        # What this process encrypted for commit-reveal (simnet.escrow); None files nothing.
+        self._escrow = escrow
         self.token_symbols: dict[int, str] = {}
         self._block_time: float | None = None
 
@@ -209,6 +221,7 @@ class RemoteSubstrate:
     ):
         if nonce is None:
             nonce = await self.account_next_index(keypair.ss58_address)
+        await self._file_plaintext(call, keypair)
         block_time = await self.block_time()
         # Inclusion waits for the next block, finality a few more: allow for them.
         timeout = self._http.timeout + (8 * block_time if wait_for_inclusion else 0)
@@ -219,6 +232,29 @@ class RemoteSubstrate:
             wait_for_finalization=wait_for_finalization,
             **self._signed(call, keypair, nonce, period),
         )
+
+    async def _file_plaintext(self, call, keypair) -> None:
+        """simnet's stand-in for drand: hand the server what the chain will need to open this
+        commit at its reveal (simnet.escrow). Filed before the commit, so it is there first."""
+        ciphertext = None if self._escrow is None else commit_ciphertext(compose(call))
+        if ciphertext is None:
+            return
+        payload = self._escrow.peek(ciphertext)
+        if payload is None:
+            return  # encrypted elsewhere: the chain will drop it at the reveal, as drand-less
+        # Forgotten only once filed: a failed filing fails this submission, and a retry of the
+        # same commit files again.
+        await self._http.post(
+            "/escrow",
+            {
+                "signer": keypair.ss58_address,
+                "crypto_type": int(getattr(keypair, "crypto_type", 1)),
+                "ciphertext": ciphertext,
+                "payload": payload,
+                "signature": bytes(keypair.sign(escrow_message(ciphertext, payload))),
+            },
+        )
+        self._escrow.take(ciphertext)
 
 
 class SimBackend:
@@ -245,7 +281,9 @@ class SimBackend:
         sim = parse_sim(network)
         if sim is None:
             raise NetworkError(f"chain.network {network!r} is not a simnet address ({self.usage})")
-        return ChainAccess(sim.label, RemoteSubstrate(sim.host, sim.port, timeout=timeout))
+        # Only a simnet chain's process wraps its encryptor: see simnet.escrow.
+        substrate = RemoteSubstrate(sim.host, sim.port, timeout=timeout, escrow=process_escrow())
+        return ChainAccess(sim.label, substrate)
 
 
 class SimAdmin:

@@ -26,6 +26,8 @@ from bittensor import keyfiles
 from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
+from simnet import scenario_mechanisms as mech
+from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
 
 log = structlog.get_logger("simnet.scenario")
 
@@ -124,6 +126,8 @@ class SubnetSpec(StrictModel):
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
     alpha_price_tao: Annotated[float, Field(gt=0)] = 0.25
+    mechanisms: mech.MechanismCount = 1  # simnet.scenario_mechanisms
+    mechanism_split: list[mech.Share] | None = None
     neurons: list[SimNeuron] = []
 
     @model_validator(mode="after")
@@ -144,6 +148,7 @@ class SubnetSpec(StrictModel):
                     "give every neuron of a subnet its own name"
                 )
             seen[n.name] = i
+        mech.check_subnet(self.mechanisms, self.mechanism_split, self.max_uids)
         return self
 
 
@@ -214,60 +219,6 @@ class Scale(StrictModel):
         return out
 
 
-class Deregister(StrictModel):
-    netuid: int
-    hotkey: str  # a simulated neuron's name or an ss58 address
-
-
-class StakeChange(StrictModel):
-    netuid: int
-    hotkey: str
-    change_percent: Annotated[float, Field(ge=-100)]
-
-
-class Halt(StrictModel):
-    blocks: PosInt  # how long, counted in block times of wall clock (no blocks are produced)
-
-
-class FaultSpec(StrictModel):
-    error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    latency: Annotated[float, Field(ge=0)] = 0.0
-    drop_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    for_blocks: PosInt | None = None  # then clear; None = until another faults event
-
-
-class Hyperparameter(StrictModel):
-    netuid: int
-    name: str
-    value: int | float | bool
-
-
-EVENT_KINDS = ("deregister", "stake", "halt", "faults", "hyperparameter")
-
-
-class Event(StrictModel):
-    at: PosInt  # block number at which the event fires
-    deregister: Deregister | None = None
-    stake: StakeChange | None = None
-    halt: Halt | None = None
-    faults: FaultSpec | None = None
-    hyperparameter: Hyperparameter | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Event:
-        kinds = [k for k in EVENT_KINDS if getattr(self, k)]
-        if len(kinds) != 1:
-            raise ValueError(
-                "each event has `at` and exactly one of deregister, stake, halt, faults, "
-                f"hyperparameter (got {', '.join(kinds) or 'none'})"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in EVENT_KINDS if getattr(self, k))
-
-
 class Scenario(StrictModel):
     name: str = "unnamed"
     description: str = ""
@@ -295,15 +246,19 @@ class Scenario(StrictModel):
             )
         names = {n.name for s in self.all_subnets for n in s.neurons}
         for i, ev in enumerate(self.events):
-            target = ev.deregister or ev.stake or ev.hyperparameter
-            if target is not None and target.netuid not in netuids:
-                raise ValueError(f"events[{i}]: netuid {target.netuid} is not in subnets")
-            hk = getattr(ev.deregister or ev.stake, "hotkey", None)
-            if hk is not None and hk not in names and not hk.startswith("5"):
+            if ev.netuid is not None and ev.netuid not in netuids:
                 raise ValueError(
-                    f"events[{i}]: hotkey {hk!r} is neither a simulated neuron's name "
-                    "nor an ss58 address"
+                    f"events[{i}]: netuid {ev.netuid} is not in subnets ({ev.kind}.netuid)"
                 )
+            if ev.mechanism_split is not None:
+                count = next(s for s in self.all_subnets if s.netuid == ev.netuid).mechanisms
+                mech.check_split(ev.mechanism_split.split, count, f"events[{i}].mechanism_split")
+            for ref in ev.neuron_refs:
+                if ref not in names and not ref.startswith("5"):
+                    raise ValueError(
+                        f"events[{i}].{ev.kind}: {ref!r} is neither a simulated neuron's name "
+                        "nor an ss58 address"
+                    )
         return self
 
 
@@ -359,6 +314,10 @@ class World:
         self.on_faults = on_faults
         self.rng = random.Random(scenario.seed)
         self.names: dict[str, str] = {}  # simulated neuron name -> hotkey ss58
+        self.coldkeys: dict[str, str] = {}  # simulated neuron name -> coldkey ss58
+        self.governance_events = GovernanceEvents(
+            chain, hotkey=self.hotkey, coldkey=self.coldkey, note=self._note, seed=scenario.seed
+        )
         self.quality: dict[tuple[int, str], float] = {}  # (netuid, hotkey) -> miner quality
         self._fault_clear_at: int | None = None
         self._resume_handle: asyncio.TimerHandle | None = None
@@ -420,13 +379,16 @@ class World:
             tao_in_rao=round(spec.pool_tao * 1e9),
             alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
         )
+        mech.apply_subnet(self.chain, spec.netuid, spec.mechanisms, spec.mechanism_split)
 
     def _add_neuron(self, spec: SubnetSpec, n: SimNeuron) -> None:
         chain = self.chain
         hot, cold = simulated_keys(n)
         self.names[n.name] = hot.ss58_address
+        self.coldkeys[n.name] = cold.ss58_address
         stake_rao = round(n.stake_tao * 1e9)
-        chain.fund(cold.ss58_address, stake_rao + round(spec.burn_tao * 1e9) + 10**9)
+        # The moving burn climbs with every genesis registration: pay what it costs now.
+        chain.fund(cold.ss58_address, stake_rao + chain.subnet(spec.netuid).burn_rao + 10**9)
         chain.register(spec.netuid, hot.ss58_address, cold.ss58_address)
         if stake_rao:
             chain.add_stake(cold.ss58_address, hot.ss58_address, spec.netuid, stake_rao)
@@ -437,6 +399,9 @@ class World:
 
     def hotkey(self, name_or_ss58: str) -> str:
         return self.names.get(name_or_ss58, name_or_ss58)
+
+    def coldkey(self, name_or_ss58: str) -> str:
+        return self.coldkeys.get(name_or_ss58, name_or_ss58)
 
     # -- every block ---------------------------------------------------------------------------
 
@@ -470,11 +435,14 @@ class World:
         if not uids or max(weights) <= 0:
             return
         top = max(weights)
-        try:
-            chain_set = self.chain.set_weights
-            chain_set(netuid, hot, uids, [round(w / top * 65535) for w in weights])
-        except Exception as exc:  # rate limit, deregistered...: a real validator just retries
-            log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
+        # Every mechanism judges the same miners (simnet.mechanisms): one row each.
+        for mechid in range(self.chain.subnet(netuid).mechanism_count):
+            try:
+                chain_set = self.chain.set_weights
+                row = [round(w / top * 65535) for w in weights]
+                chain_set(netuid, hot, uids, row, mechid=mechid)
+            except Exception as exc:  # rate limit, deregistered...: a real validator retries
+                log.debug("simulated validator could not set weights", name=n.name, error=str(exc))
 
     def _hotkeys(self, netuid: int) -> list[str]:
         return [n.hotkey for n in self.chain.subnet(netuid).neurons]
@@ -509,6 +477,10 @@ class World:
                 h = ev.hyperparameter
                 self.chain.set_hyperparameter(h.netuid, h.name, h.value)
                 self._note(block, f"hyperparameter {h.name}={h.value} on {h.netuid}")
+            elif ev.mechanism_split:
+                self._note(block, mech.fire_split(self.chain, ev.mechanism_split))
+            else:
+                self.governance_events.fire(ev, block)
         except Exception as exc:
             self._note(block, f"event at {ev.at} failed: {exc}")
 
@@ -542,7 +514,16 @@ class World:
         self._note(self.chain.head, "block production resumed")
 
 
-__all__ = ["DEFAULT_SCENARIO", "ConfigError", "Scale", "Scenario", "World", "load_scenario"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "ConfigError",
+    "Event",
+    "FaultSpec",
+    "Scale",
+    "Scenario",
+    "World",
+    "load_scenario",
+]
 
 
 def registration_params(spec: SubnetSpec) -> dict[str, int | float]:

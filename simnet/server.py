@@ -1,8 +1,10 @@
 """simnet as a server: one chain on loopback that many processes share.
 
 ``POST /rpc`` carries one ``Substrate`` call per request (``{"method", "params"}`` in
-:mod:`simnet.wire` encoding); ``POST /admin`` drives the world (fund an account, halt blocks,
-inject faults, script a deregistration); ``GET /healthz`` answers when the chain is up.
+:mod:`simnet.wire` encoding); ``POST /escrow`` files a commit-reveal plaintext signed by its
+hotkey, simnet's stand-in for drand (:mod:`simnet.escrow`); ``POST /admin`` drives the world
+(fund an account, halt blocks, inject faults, script a deregistration); ``GET /healthz``
+answers when the chain is up.
 
 Writes arrive already signed by the client (:mod:`simnet.calls`): the server checks the
 signature against the account the call needs before the chain sees it, so no private key ever
@@ -26,7 +28,8 @@ import structlog
 from aiohttp import web
 
 from simnet import wire
-from simnet.calls import compose
+from simnet.calls import compose, verify_signature
+from simnet.escrow import acceptable, escrow_message
 from simnet.protocol import FEE_ESTIMATES, SIGNED_WRITES, read_parameters
 from simnet.state import ChainFailure
 
@@ -124,6 +127,7 @@ class SimnetServer:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/rpc", self.rpc)
         app.router.add_post("/admin", self.admin)
+        app.router.add_post("/escrow", self.escrow)
         app.router.add_get("/healthz", self.healthz)
         return app
 
@@ -185,6 +189,31 @@ class SimnetServer:
             )
             return _error(500, "internal", f"{type(exc).__name__}: {exc}")
         return web.Response(body=wire.dumps({"result": result}), content_type="application/json")
+
+    # -- /escrow ------------------------------------------------------------------------------
+
+    async def escrow(self, request: web.Request) -> web.Response:
+        try:
+            body = wire.loads(await request.read())
+            if not isinstance(body, dict):
+                raise BadRequest("an escrow filing is an object")
+            signer, crypto_type = body.get("signer"), body.get("crypto_type", 1)
+            ciphertext, payload = body.get("ciphertext"), body.get("payload")
+            signature = body.get("signature")
+            if not isinstance(signer, str) or not isinstance(crypto_type, int):
+                raise BadRequest("escrow: signer must be an ss58 address, crypto_type an integer")
+            if not all(isinstance(v, bytes) for v in (ciphertext, payload, signature)):
+                raise BadRequest("escrow: ciphertext, payload and signature must be bytes")
+            refusal = acceptable(signer, ciphertext, payload)
+            if refusal:
+                raise BadRequest(f"escrow: {refusal}")
+            message = escrow_message(ciphertext, payload)
+            if not verify_signature(signer, crypto_type, message, signature):
+                raise BadRequest("escrow: the signature does not verify against the signer")
+        except (wire.WireError, BadRequest) as exc:
+            return _error(400, "bad_request", str(exc))
+        filed = self.chain.timelock_escrow.file_once(ciphertext, payload)
+        return web.Response(body=wire.dumps({"result": filed}), content_type="application/json")
 
     # -- /admin ------------------------------------------------------------------------------
 

@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from simnet import mechagraph
 from simnet.commit_reveal import COMMIT_REVEAL_VERSION
+from simnet.mechagraph import timelocked_commits
 from simnet.records import (
     EMPTY_AXON,
     EXISTENTIAL_DEPOSIT_RAO,
@@ -49,7 +51,8 @@ def _subnet(rec: BlockRecord, netuid: Any) -> Subnet | None:
 
 
 def _netuid_of_index(index: Any) -> int:
-    """Mechanism storage index -> netuid (simnet has mechanism 0 only)."""
+    """Storage index -> netuid for items keyed by netuid alone (mechanism-keyed items read
+    through :mod:`simnet.mechagraph`)."""
     index = int(index)
     if index >= MECHANISM_STRIDE:
         return -1
@@ -368,7 +371,8 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
         "NetworkRegistrationAllowed": _per_subnet(lambda s, r: True, False),
         "TokenSymbol": _per_subnet(lambda s, r: _text_bytes(s.symbol), []),
         "SubnetMechanism": _per_subnet(lambda s, r: 1, 0),
-        "MechanismCountCurrent": _per_subnet(lambda s, r: 1, 1),
+        "MechanismCountCurrent": _per_subnet(lambda s, r: s.mechanism_count, 1),
+        "MechanismEmissionSplit": _per_subnet(mechagraph.split_read, None),
         "PendingEmission": _per_subnet(lambda s, r: s.pending_emission, 0),
         **_epoch_scalars(),
     }
@@ -378,18 +382,18 @@ UID_ITEMS: Mapping[str, Any] = MappingProxyType(
     {
         "Keys": _uid_value(lambda s, n: n.hotkey, None),
         "BlockAtRegistration": _uid_value(lambda s, n: n.registered_at, 0),
-        "Weights": _uid_value(lambda s, n: [list(p) for p in n.weights], []),
-        "Bonds": _uid_value(lambda s, n: [list(p) for p in n.bonds], []),
+        "Weights": mechagraph.uid_value(lambda t: [list(p) for p in t.weights], []),
+        "Bonds": mechagraph.uid_value(lambda t: [list(p) for p in t.bonds], []),
     }
 )
 
 VECTORS: Mapping[str, Any] = MappingProxyType(
     {
-        "LastUpdate": _vector(lambda n: n.last_update),
+        "LastUpdate": mechagraph.vector(lambda t: t.last_update),
         "ValidatorPermit": _vector(lambda n: n.validator_permit),
         "Active": _vector(lambda n: n.active),
         "Consensus": _vector(lambda n: n.consensus),
-        "Incentive": _vector(lambda n: n.incentive),
+        "Incentive": mechagraph.vector(lambda t: t.incentive),
         "Dividends": _vector(lambda n: n.dividends),
         "ValidatorTrust": _vector(lambda n: n.validator_trust),
         "Emission": _vector(lambda n: n.emission),
@@ -476,7 +480,7 @@ def query_map(rec: BlockRecord, module: str, item: str, params: list) -> list[tu
             sn = _subnet(rec, params[0])
             return [] if sn is None else [(n.uid, n.hotkey) for n in sn.neurons]
         if item in UID_ITEMS and len(params) == 1:
-            sn = _subnet(rec, _netuid_of_index(params[0]))
+            sn, _mechid = mechagraph.subnet_at(rec, params[0])
             if sn is None:
                 return []
             return [(n.uid, UID_ITEMS[item](rec, [params[0], n.uid])) for n in sn.neurons]
@@ -583,14 +587,3 @@ def constant(module: str, name: str, *, block_time: float) -> Any:
     if (module, name) == ("Timestamp", "MinimumPeriod"):
         return round(block_time * 500)
     raise Unmodelled(f"simnet does not model constant {module}.{name}")
-
-
-def timelocked_commits(rec: BlockRecord, index: Any) -> list[tuple[int, list[tuple]]]:
-    """``TimelockedWeightCommits[index]`` as ``(epoch, [(hotkey, block, commit, round)])``."""
-    sn = _subnet(rec, _netuid_of_index(index))
-    if sn is None:
-        return []
-    return [
-        (epoch, [(c.hotkey, c.commit_block, "0x" + c.ciphertext.hex(), c.reveal_round) for c in cs])
-        for epoch, cs in sorted(sn.timelocked_commits.items())
-    ]

@@ -24,7 +24,9 @@ The epoch follows each subnet's switches: Yuma3 (on for new subnets) with liquid
 bonds reset on a metadata commitment (``Commitments.set_commitment``; the commitment itself is
 not stored), ``activity_cutoff_factor`` and null-consensus subnets (see :mod:`simnet.epoch`).
 
-What it simplifies: one mechanism per subnet; no owner cut or swap fees (:mod:`simnet.economy`
+Mechanisms (sub-subnets) with their own weights, bonds and epoch: :mod:`simnet.mechanisms`.
+
+What it simplifies: no owner cut or swap fees (:mod:`simnet.economy`
 and :mod:`simnet.governance` list what they leave out); ``rank``/``trust`` are 0 and
 ``pruning_score`` is u16::MAX as the current runtime reports; transaction fees are a flat
 ``FEE_RAO`` charged to coldkey-signed calls (weights and serving are free, as on chain);
@@ -49,6 +51,7 @@ from simnet.economy import Economy, EmissionSchedule
 from simnet.epoch import EpochOutcome, Epochs, run_subnet_epoch
 from simnet.governance import Governance
 from simnet.ledger import Ledger
+from simnet.mechanisms import Mechanisms
 from simnet.pool import TxPool
 from simnet.production import BlockProducer
 from simnet.records import (
@@ -157,6 +160,7 @@ class Chain:
         self.economy = Economy(self.subnets, self.ledger, emission)
         self.governance = Governance(self.subnets, self.ledger, self.balances, book)
         self.epochs = Epochs(self.ledger, self.economy)
+        self.mechanisms = Mechanisms(self.subnets, self.ledger)
         self.calls = CallTable(
             ledger=self.ledger,
             balances=self.balances,
@@ -166,6 +170,7 @@ class Chain:
             weights=self.weights,
             commit_reveal=self.commit_reveal,
             governance=self.governance,
+            mechanisms=self.mechanisms,
         )
         self.pool = TxPool(self.ledger, self.balances, self.calls)
         self.producer = BlockProducer(
@@ -326,8 +331,18 @@ class Chain:
         weights_u16: Iterable[int],
         *,
         version_key: int = 0,
+        mechid: int = 0,
     ) -> None:
-        self.weights.set_weights(netuid, hotkey, uids, weights_u16, version_key=version_key)
+        self.weights.set_weights(
+            netuid, hotkey, uids, weights_u16, version_key=version_key, mechid=mechid
+        )
+
+    def set_mechanism_count(self, netuid: int, count: int) -> None:
+        self.mechanisms.set_count(netuid, count)
+
+    def set_mechanism_split(self, netuid: int, split: list[int] | None) -> None:
+        """u16 shares summing to 65535 (``simnet.mechanisms.u16_split`` makes them)."""
+        self.mechanisms.set_split(netuid, split)
 
     def serve_axon(self, netuid: int, hotkey: str, ip: int, port: int, **axon: int) -> None:
         """See :meth:`simnet.weights.Weights.serve_axon` for the axon fields."""

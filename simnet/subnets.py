@@ -259,6 +259,10 @@ class Subnets:
                 f"hyperparameter max_uids={value} is below the {sn.n} neurons registered on "
                 f"subnet {netuid}; simnet does not trim subnets"
             )
+        if param == "max_uids":
+            from simnet.mechanisms import check_max_uids  # the rule lives with the mechanisms
+
+            check_max_uids(value, sn.mechanism_count)
         if param in ("alpha_low", "alpha_high"):
             low = value if param == "alpha_low" else sn.alpha_low
             high = value if param == "alpha_high" else sn.alpha_high

@@ -20,6 +20,16 @@ the runtime does while a pulse is missing):
 * :class:`PlaintextEscrow` - the offline stand-in: it wraps the real encryptor so every
   ciphertext the SDK makes is filed with the payload that went in. The SDK still encrypts
   and sends the real ciphertext; the escrow only hands simnet what drand would reveal.
+  In one process a test wraps the encryptor with the chain's escrow itself; a validator in
+  its own process against a served simnet (``sim://``) files each payload with the server's
+  ``POST /escrow`` from its ``RemoteSubstrate``, signed by the committing hotkey, just before
+  the commit is submitted (:mod:`simnet.escrow`).
+
+What simnet does instead of drand, exactly: the escrow opens a commit at the first block of
+its reveal epoch (commit epoch + ``reveal_period_epochs``) whatever its drand round says, with
+the plaintext the committer filed, then applies it through the ordinary weight checks as the
+runtime does. A commit whose plaintext was never filed stays queued through that epoch and is
+dropped after it, as an unopenable commit is on chain.
 """
 
 from __future__ import annotations
@@ -116,8 +126,17 @@ class PlaintextEscrow:
     def file(self, ciphertext: bytes, payload: bytes) -> None:
         self._payloads[bytes(ciphertext)] = payload
 
+    def file_once(self, ciphertext: bytes, payload: bytes) -> bool:
+        """File unless this ciphertext already has a payload (first filing wins)."""
+        if bytes(ciphertext) in self._payloads:
+            return False
+        self.file(ciphertext, payload)
+        return True
+
     def open(self, ciphertext: bytes, reveal_round: int) -> bytes | None:
-        return self._payloads.get(bytes(ciphertext))
+        # Taken, not kept: an opened commit is applied or dropped and never opened again, so a
+        # served chain running for days does not hold every payload it ever revealed.
+        return self._payloads.pop(bytes(ciphertext), None)
 
     def wrap(self, encrypt: Callable[..., tuple[bytes, int]]) -> Callable[..., tuple[bytes, int]]:
         """``get_encrypted_commit_v2`` that also files what it encrypted."""

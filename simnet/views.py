@@ -332,12 +332,14 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
 def runtime_call(rec: BlockRecord, api: str, method: str, arg: Any) -> tuple[bool, Any]:
     """(found, value) for the runtime APIs this module answers; ``arg(i, name)`` reads the
     call's i-th (or named) parameter."""
-    from simnet import shapes
+    from simnet import mechagraph, shapes
 
     if api == "AccountNonceApi" and method == "account_nonce":
         return True, int(rec.accounts.nonces.get(str(arg(0, "account")), 0))
     if api != "SubnetInfoRuntimeApi":
         return False, None
+    if method in mechagraph.MECHAGRAPH_METHODS:
+        return True, mechagraph.runtime_call(rec, method, arg)
     if method == "get_all_dynamic_info":
         return True, [dynamic_info(rec, sn) for _n, sn in sorted(rec.subnets.items())]
     if method == "get_subnets_info":

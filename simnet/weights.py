@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from simnet import mechanisms
 from simnet.records import U16_MAX, Axon, ChainFailure
 
 if TYPE_CHECKING:
@@ -44,10 +45,13 @@ class Weights:
         *,
         version_key: int = 0,
         revealed: bool = False,
+        mechid: int = 0,
     ) -> None:
         """subtensor's ``do_set_weights`` checks, in its order, then store max-upscaled u16.
-        ``revealed`` is the chain applying a timelocked commit, not a signed call."""
+        ``revealed`` is the chain applying a timelocked commit, not a signed call; ``mechid``
+        the mechanism (:mod:`simnet.mechanisms`), checked first as the runtime does."""
         sn = self._subnets.get(netuid)
+        mechanisms.ensure_exists(sn, mechid)
         uids, weights = [int(u) for u in uids], [int(w) for w in weights_u16]
         block = self._ledger.building_block
         if sn.commit_reveal and not revealed:
@@ -67,7 +71,8 @@ class Weights:
                 "IncorrectWeightVersionKey",
                 f"version_key {version_key} is below the subnet's {sn.weights_version}",
             )
-        last = sn.neurons[uid].last_update
+        mine = mechanisms.terms(sn.neurons[uid], mechid)
+        last = mine.last_update
         rate_limited = sn.weights_rate_limit and last > 0 and block - last < sn.weights_rate_limit
         if rate_limited and not sn.commit_reveal:
             raise ChainFailure(
@@ -89,14 +94,20 @@ class Weights:
             raise ChainFailure("InvalidValue", "weights are u16 values")
         stored = _upscale_u16([float(w) for w in weights])
         row = tuple(sorted(zip(uids, stored, strict=True)))
-        last_update = sn.neurons[uid].last_update if sn.commit_reveal else block
-        sn.neurons[uid] = replace(sn.neurons[uid], weights=row, last_update=last_update)
+        last_update = last if sn.commit_reveal else block
+        sn.neurons[uid] = mechanisms.with_terms(
+            sn.neurons[uid], mechid, replace(mine, weights=row, last_update=last_update)
+        )
         self._ledger.subnet_changed(sn.netuid)
-        self._ledger.emit("SubtensorModule", "WeightsSet", [sn.netuid, uid])
+        index = mechanisms.storage_index(sn.netuid, mechid)
+        self._ledger.emit("SubtensorModule", "WeightsSet", [index, uid])
 
-    def touch(self, sn, uid: int, block: int) -> None:
+    def touch(self, sn, uid: int, block: int, mechid: int = 0) -> None:
         """``set_last_update_for_uid``: a commit counts as weight activity."""
-        sn.neurons[uid] = replace(sn.neurons[uid], last_update=block)
+        mine = mechanisms.terms(sn.neurons[uid], mechid)
+        sn.neurons[uid] = mechanisms.with_terms(
+            sn.neurons[uid], mechid, replace(mine, last_update=block)
+        )
         self._ledger.subnet_changed(sn.netuid)
 
     def serve_axon(

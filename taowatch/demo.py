@@ -254,6 +254,7 @@ class Demo:
         )
         self.hotkeys = hotkeys
         self.status_lines.append(self.neuron_summary)
+        self.status_lines.append(self.weights_summary)
 
     def start_stack(self) -> None:
         """Real Prometheus + Alertmanager with the repository's rules, notifying a local
@@ -325,6 +326,17 @@ class Demo:
                 if inc is not None:
                     parts.append(f"{name} incentive={inc:.3f}")
         return " | ".join(parts)
+
+    def weights_summary(self) -> str:
+        """The validator's own view of its weights: commits made, reveals the chain made."""
+        from urllib.request import urlopen
+
+        url = f"http://127.0.0.1:{self.port(VALIDATOR_METRICS_PORT)}/metrics"
+        try:
+            with urlopen(url, timeout=2) as resp:
+                return weights_line(resp.read().decode())
+        except OSError:
+            return ""
 
     async def head(self) -> int | None:
         from simnet.remote import SimAdmin, parse_sim
@@ -420,3 +432,27 @@ def main(argv: list[str]) -> int:
         return 1
     finally:
         demo.stop_all()
+
+
+def weights_line(exposition: str) -> str:
+    """``validator commits=3 (last #1204) reveals=2 (last #1211) unrevealed=1`` from the
+    validator's metrics; a block appears once there is one."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from common.metric_names import Runtime as R
+
+    got: dict[str, float] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            got[sample.name] = sample.value
+
+    def count(name: str, last: str) -> str:
+        n = int(got.get(name + "_total", 0))
+        block = got.get(last)
+        return f"{n}" if block is None else f"{n} (last #{int(block)})"
+
+    return (
+        f"validator commits={count(R.VALIDATOR_WEIGHT_COMMITS, R.VALIDATOR_LAST_COMMIT_BLOCK)}"
+        f" reveals={count(R.VALIDATOR_WEIGHT_REVEALS, R.VALIDATOR_LAST_REVEAL_BLOCK)}"
+        f" unrevealed={int(got.get(R.VALIDATOR_UNREVEALED_COMMITS, 0))}"
+    )

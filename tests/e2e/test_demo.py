@@ -56,6 +56,8 @@ def test_the_demo_runs_every_component_and_stops_cleanly_after_its_duration(tmp_
     # The chain's verdict, as the agent exports it, reached the progress lines.
     assert "miner-good-1 incentive=" in out
     assert "validator vtrust=" in out
+    # The validator's own weights story: commits it made and reveals it saw the chain make.
+    assert "validator commits=" in out and " reveals=" in out
     # Servers hold hotkeys only: no coldkey private key file is left in the demo's wallets.
     assert not list((tmp_path / "wallets").glob("*/coldkey"))
     assert list((tmp_path / "wallets").glob("*/coldkeypub.txt"))

@@ -202,14 +202,14 @@ async def test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_tw
         assert await poller.poll()
         # The head, one hash lookup for the pinned block and one at the last trusted block
         # (the same chain still?), two runtime calls per subnet, and once per poll whatever
-        # the subnets: all dynamic info (one runtime call) and three maps (Yuma3On,
-        # SubnetEpochConsensus, MinNonImmuneUids); the finalized head came pushed by the
-        # subscription opened before.
+        # the subnets: the mechanism counts (exporters/mechanisms.py), all dynamic info (one
+        # runtime call) and three maps (Yuma3On, SubnetEpochConsensus, MinNonImmuneUids,
+        # exporters/economics.py); the finalized head came pushed by the subscription.
         assert dict(sub.calls) == {
             "block_number": 1,
             "block_hash": 2,
+            "query_map": 1 + 3,
             "runtime_call": 2 * 3 + 1,
-            "query_map": 3,
         }
         assert val(reg, "bittensor_chain_finalized_block") == chain.finalized
         assert poller.snapshot.chain.finalized_source == "subscription"

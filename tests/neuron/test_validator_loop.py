@@ -26,11 +26,19 @@ POOR = bt.keyfiles.Keypair.create_from_uri("//taowatch/test/poor")
 
 
 class ScriptedChain:
-    """``execute`` answers from a script; everything else is unused by these tests."""
+    """``execute`` answers from a script; the commit-reveal switch is a plain attribute."""
 
-    def __init__(self, outcomes):
+    def __init__(self, outcomes, *, commit_reveal: bool = False):
         self.outcomes = list(outcomes)
         self.intents = []
+        self.commit_reveal = commit_reveal
+        self.subnets = self.hyperparameters = self
+
+    async def commit_reveal_enabled(self, netuid):
+        return self.commit_reveal
+
+    async def reveal_period(self, netuid):
+        return 1
 
     async def execute(self, intent, wallet, **kwargs):
         assert kwargs["wait_for_finalization"] is False
@@ -156,6 +164,31 @@ async def test_set_weights_outcomes_are_classified_and_counted():
     intent = chain.intents[-1]
     assert intent.uids == [1, 2] and intent.weights == pytest.approx([2 / 3, 1 / 3])
     assert validator.metrics.sample(R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK) == 123
+
+
+async def test_the_path_follows_the_chains_commit_reveal_switch_read_at_every_attempt():
+    committed = bt.ExtrinsicResult(success=True, extrinsic_id="130-0001", data={"reveal_round": 9})
+    chain = ScriptedChain(
+        [bt.ExtrinsicResult(success=True, extrinsic_id="120-0001"), committed], commit_reveal=False
+    )
+    validator = _validator(chain)
+    validator.board.sync(["a", "b", "c"])
+    validator.board.update([1, 2], [1.0, 0.5])
+    m = validator.metrics
+    assert m.sample(R.VALIDATOR_WEIGHT_COMMITS + "_total") == 0
+    assert m.sample(R.VALIDATOR_WEIGHT_REVEALS + "_total") == 0
+    assert await validator.set_weights(head=120) == "success"
+    assert type(chain.intents[-1]) is bt.SetWeights
+    assert m.sample(R.VALIDATOR_WEIGHT_COMMITS + "_total") == 0
+    assert m.sample(R.VALIDATOR_LAST_COMMIT_BLOCK) is None
+
+    chain.commit_reveal = True  # the owner switched it on between two attempts
+    assert await validator.set_weights(head=130) == "success"
+    assert type(chain.intents[-1]) is bt.CommitWeights
+    assert m.sample(R.VALIDATOR_WEIGHT_COMMITS + "_total") == 1
+    assert m.sample(R.VALIDATOR_LAST_COMMIT_BLOCK) == 130
+    assert m.sample(R.VALIDATOR_UNREVEALED_COMMITS) == 1
+    assert m.sample(R.VALIDATOR_SET_WEIGHTS + "_total", outcome="success") == 2
 
 
 async def test_nothing_is_submitted_before_any_miner_scored():

@@ -29,9 +29,9 @@ _COMMIT_REVEAL = (
 CONDITIONAL_NAMES: dict[str, str] = {
     "bittensor_validator_weight_commits_total": _COMMIT_REVEAL,
     "bittensor_validator_weight_reveals_total": _COMMIT_REVEAL,
-    "bittensor_validator_last_commit_block": _COMMIT_REVEAL,
-    "bittensor_validator_last_reveal_block": _COMMIT_REVEAL,
-    "bittensor_validator_unrevealed_commits": _COMMIT_REVEAL,
+    "bittensor_validator_last_weight_commit_block": _COMMIT_REVEAL,
+    "bittensor_validator_last_weight_reveal_block": _COMMIT_REVEAL,
+    "bittensor_validator_unrevealed_weight_commits": _COMMIT_REVEAL,
 }
 # (dashboard uid, panel title, refId) -> why that query may be empty in this system.
 MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {

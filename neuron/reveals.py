@@ -1,0 +1,105 @@
+"""Following this validator's commit-reveal commits to their reveals on chain.
+
+A commit is counted when its extrinsic is included. The chain reveals it later by itself (no
+call from us), so the reveal is observed, not made: each weights check while commits are
+outstanding reads the subnet's queue of timelocked commits (``TimelockedWeightCommits``, one
+read), and only when one of ours has left the queue reads the ``System.Events`` of the blocks
+since the last check for ``TimelockedWeightsRevealed(netuid, our hotkey)``: usually one block,
+so about one extra read per reveal. A commit that leaves the queue without that event was
+dropped by the chain (unreadable, or it failed the weight checks) and is not a reveal.
+
+The unrevealed gauge is the chain's count of our queued commits (read once at start-up too,
+so a restart keeps what the last run left pending), so it drains by itself when commits stop,
+whether they were revealed or dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import bittensor as bt
+
+REVEALED_EVENT = ("SubtensorModule", "TimelockedWeightsRevealed")
+# More blocks than this between two checks (a long chain outage) are not all scanned: a
+# reveal in the older ones is not counted, though the unrevealed gauge still drains.
+MAX_SCAN_BLOCKS = 32
+
+
+@dataclass(frozen=True)
+class CommitRevealState:
+    """What the metrics export, captured per scrape. None = not happened yet."""
+
+    last_commit_block: int | None = None
+    last_reveal_block: int | None = None
+    unrevealed: int = 0
+
+
+def _event_parts(record: Any) -> tuple[str, str, list]:
+    event = record.get("event", record) if isinstance(record, dict) else {}
+    attrs = event.get("attributes", record.get("attributes") if isinstance(record, dict) else None)
+    values = list(attrs.values()) if isinstance(attrs, dict) else list(attrs or [])
+    return str(event.get("module_id", "")), str(event.get("event_id", "")), values
+
+
+class RevealTracker:
+    """Our commits on one subnet, from commit to the chain's reveal."""
+
+    def __init__(self, client: bt.Client, netuid: int, hotkey: str):
+        self._client = client
+        self._netuid = netuid
+        self._hotkey = hotkey
+        self._outstanding: set[int] = set()  # commit blocks the chain had queued at last look
+        self._checked_at: int | None = None
+        self.last_commit_block: int | None = None
+        self.last_reveal_block: int | None = None
+        self.unrevealed = 0
+
+    def state(self) -> CommitRevealState:
+        return CommitRevealState(self.last_commit_block, self.last_reveal_block, self.unrevealed)
+
+    def committed(self, block: int) -> None:
+        self._outstanding.add(block)
+        self.last_commit_block = block
+        self.unrevealed = len(self._outstanding)
+        if self._checked_at is None:
+            self._checked_at = block - 1
+
+    async def observe(self, head: int) -> int:
+        """Reveals newly seen on chain up to ``head`` (0 while nothing is outstanding)."""
+        # The first look always reads the queue: a restarted validator picks up the commits
+        # its previous run left pending, so the gauge is the chain's count from the start.
+        if not self._outstanding and self._checked_at is not None:
+            self._checked_at = head
+            return 0
+        queue = await self._client.weights.timelocked_weight_commits(self._netuid)
+        queued = {
+            int(c["commit_block"])
+            for commits in queue.values()
+            for c in commits
+            if c["hotkey"] == self._hotkey
+        }
+        gone = self._outstanding - queued
+        since = self._checked_at if self._checked_at is not None else head
+        self._outstanding = queued
+        self.unrevealed = len(queued)
+        self._checked_at = head
+        if not gone:
+            return 0
+        blocks = await self._reveal_blocks(since, head)
+        revealed = min(len(gone), len(blocks))
+        if revealed:
+            self.last_reveal_block = max(blocks)
+        return revealed
+
+    async def _reveal_blocks(self, since: int, head: int) -> list[int]:
+        found = []
+        for block in range(max(since + 1, head - MAX_SCAN_BLOCKS + 1), head + 1):
+            records = await self._client.query(bt.storage.System.Events, block=block)
+            for record in records or []:
+                module, event, values = _event_parts(record)
+                if (module, event) != REVEALED_EVENT:
+                    continue
+                if self._hotkey in values and self._netuid in values:
+                    found.append(block)
+        return found

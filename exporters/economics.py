@@ -92,13 +92,17 @@ def _tao(value: Any) -> float | None:
 
 def subnet_rules(netuid: int, raw: Mapping[str, Any], wide: ChainWide | None) -> SubnetRules:
     """A subnet's rules from its metagraph record and the poll's chain-wide maps."""
+    # A storage map lists only the keys written; a subnet missing from one holds the
+    # runtime's default (Yuma3 off, Yuma consensus, the default floor). Without the maps
+    # (no ChainWide read) the switches are unknown and their gauges absent.
+    known = wide is not None
     wide = wide or ChainWide()
     return SubnetRules(
         commit_reveal=_bool(raw.get("commit_reveal_weights_enabled")),
         reveal_period_epochs=_int(raw.get("commit_reveal_period")),
-        yuma3=wide.yuma3.get(netuid),
+        yuma3=wide.yuma3.get(netuid, False) if known else None,
         liquid_alpha=_bool(raw.get("liquid_alpha_enabled")),
-        null_consensus=wide.null_consensus.get(netuid),
+        null_consensus=wide.null_consensus.get(netuid, False) if known else None,
         min_burn_tao=_tao(raw.get("min_burn")),
         max_burn_tao=_tao(raw.get("max_burn")),
         min_non_immune_uids=wide.min_non_immune_uids.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS),

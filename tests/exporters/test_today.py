@@ -15,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporters.chain import ColdkeyWatch, WatchPlan
+from exporters.economics import fold_chain_wide, is_null_consensus, rank_subnets, subnet_rules
 from simnet.economy import U64_MAX, EmissionSchedule, stake_weights, tier_shares
 from simnet.records import ChainFailure
 from simnet.state import RAO_PER_TAO, Chain
@@ -252,3 +253,27 @@ async def test_pruning_position_zero_is_the_neuron_the_next_registration_evicts(
     evicted = outcome[0]
     assert first == ([] if evicted is None else [evicted])
     assert sorted(positions.values()) == list(range(len(positions)))
+
+
+def test_a_subnet_missing_from_the_switch_maps_holds_the_runtimes_defaults():
+    wide = fold_chain_wide([], [(1, True)], [((2,), {"Null": None})], [(1, 4)])
+    one, two = subnet_rules(1, {}, wide), subnet_rules(2, {}, wide)
+    assert (one.yuma3, one.null_consensus, one.min_non_immune_uids) == (True, False, 4)
+    assert (two.yuma3, two.null_consensus, two.min_non_immune_uids) == (False, True, 10)
+    # Without the chain-wide reads the switches are unknown, not off.
+    assert subnet_rules(1, {}, None).yuma3 is None
+
+
+@pytest.mark.parametrize("decoded", ["Null", {"Null": None}, 1])
+def test_null_consensus_reads_in_every_shape_the_sdk_decodes_it(decoded):
+    assert is_null_consensus(decoded) and not is_null_consensus("Yuma")
+
+
+def test_with_fewer_than_33_subnets_the_first_tier_takes_the_whole_emission():
+    prices = {n: 1.0 / n for n in range(1, 11)}
+    standings = rank_subnets(prices)
+    assert {s.tier for s in standings.values()} == {1}
+    assert sum(s.share for s in standings.values()) == pytest.approx(1.0)
+    assert [standings[n].share for n in prices] == pytest.approx(
+        [tier_shares(prices)[n] for n in prices]
+    )

@@ -171,6 +171,8 @@ async def running_system(
                 "listen": {"host": "127.0.0.1", "port": ports["agent"]},
                 "watch": [{"netuid": NETUID, "hotkeys": list(hotkeys.values())}],
                 "export_all_neurons": [NETUID],
+                # A threshold far above the burn: the series exists, the alert stays silent.
+                "registration_cost_alert_tao": {NETUID: 1_000_000},
                 "state_file": str(workdir / "agent-state.json"),
             }
             if stand_in is not None:

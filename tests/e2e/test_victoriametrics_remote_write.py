@@ -86,6 +86,7 @@ async def test_victoriametrics_serves_every_dashboard_and_runs_the_alert_rules(t
             tmp_path,
             overrides=OVERRIDES,
             influx=True,
+            probe=True,
             stack_options={
                 "external_labels": {"replica": "a"},
                 "remote_write": [{"url": vm.write_url}],

@@ -75,9 +75,11 @@ def write_config(workdir: Path, name: str, config: dict) -> str:
     return str(path)
 
 
-async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict[str, str]:
+async def onboard_keys(
+    network: str, workdir: Path, stakes: dict[str, float]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Create, fund and register one wallet per name (stake > 0: AddStake that much); then
-    delete the coldkeys. Returns name -> hotkey ss58."""
+    delete the coldkeys. Returns (name -> hotkey ss58, name -> coldkey ss58)."""
     done = await simnet_onboard(
         network,
         workdir / "wallets",
@@ -85,7 +87,16 @@ async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict
         netuid=NETUID,
         stake_tao={name: tao for name, tao in stakes.items() if tao > 0},
     )
-    return {name: n.hotkey for name, n in done.items()}
+    return (
+        {name: n.hotkey for name, n in done.items()},
+        {name: n.coldkeypub for name, n in done.items()},
+    )
+
+
+async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict[str, str]:
+    """:func:`onboard_keys`, hotkeys only."""
+    hotkeys, _ = await onboard_keys(network, workdir, stakes)
+    return hotkeys
 
 
 @dataclass
@@ -161,7 +172,7 @@ async def running_system(
     stand_in = InfluxStandIn() if influx else None
     with running_simnet(block_time=block_time) as sim:
         try:
-            hotkeys = await onboard(
+            hotkeys, coldkeys = await onboard_keys(
                 sim.network, workdir, {"miner": 0, "validator": VALIDATOR_STAKE_TAO}
             )
             wallets = str(workdir / "wallets")
@@ -169,7 +180,11 @@ async def running_system(
             agent_cfg: dict[str, Any] = {
                 "chain": {"network": sim.network, "timeout_seconds": 5},
                 "listen": {"host": "127.0.0.1", "port": ports["agent"]},
-                "watch": [{"netuid": NETUID, "hotkeys": list(hotkeys.values())}],
+                "watch": [
+                    {"netuid": NETUID, "hotkeys": [hotkeys["miner"], hotkeys["validator"]]},
+                    # The validator's owner: its coldkey-swap series exist (at 0) from start-up.
+                    {"coldkey": coldkeys["validator"], "netuids": [NETUID]},
+                ],
                 "export_all_neurons": [NETUID],
                 # A threshold far above the burn: the series exists, the alert stays silent.
                 "registration_cost_alert_tao": {NETUID: 1_000_000},

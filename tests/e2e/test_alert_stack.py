@@ -34,7 +34,7 @@ from taowatch.stack import (
     free_port,
 )
 from tests.support import REPO
-from tests.support.system import job_names, onboard, spawn, stop, write_config
+from tests.support.system import job_names, onboard, probe_config, spawn, stop, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -294,6 +294,8 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
                     "watch": [{"netuid": NETUID, "hotkeys": [miner, validator]}],
                     "export_all_neurons": [NETUID],
                     "state_file": str(tmp_path / "agent-state.json"),
+                    # The probe's series are read by a rule too (BittensorAxonUnreachable).
+                    "probe": probe_config(tmp_path),
                 }
                 miner_cfg = {
                     "chain": chain,

@@ -99,6 +99,22 @@ async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict
     return hotkeys
 
 
+def probe_config(workdir: Path) -> dict[str, Any]:
+    """The agent's ``probe:`` section with a probe hotkey of its own (owner-only file), every
+    second: fast enough for a test to see a round within a few seconds."""
+    from bittensor.keyfiles import Keyfile, Keypair
+
+    key_file = workdir / "probe-hotkey"
+    prober = Keypair.create_from_uri("//taowatch/e2e/prober")
+    Keyfile(key_file, "probe").set_keypair(prober, encrypt=False, overwrite=True)
+    return {
+        "enabled": True,
+        "hotkey_file": str(key_file),
+        "interval_seconds": 1,
+        "timeout_seconds": 0.5,
+    }
+
+
 @dataclass
 class InfluxStandIn:
     """Accepts InfluxDB v2 line-protocol writes (204) and counts the lines; enough for the
@@ -204,17 +220,7 @@ async def running_system(
                     "flush_interval_seconds": 1,
                 }
             if probe:
-                from bittensor.keyfiles import Keyfile, Keypair
-
-                key_file = workdir / "probe-hotkey"
-                prober = Keypair.create_from_uri("//taowatch/e2e/prober")
-                Keyfile(key_file, "probe").set_keypair(prober, encrypt=False, overwrite=True)
-                agent_cfg["probe"] = {
-                    "enabled": True,
-                    "hotkey_file": str(key_file),
-                    "interval_seconds": 1,
-                    "timeout_seconds": 0.5,
-                }
+                agent_cfg["probe"] = probe_config(workdir)
             miner_cfg = {
                 "chain": chain,
                 "wallet": {"name": "miner", "hotkey": "default", "path": wallets},

@@ -10,16 +10,12 @@ subnet's price pages.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import bittensor as bt
 import bittensor_core
 import pytest
-from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
 
 from exporters.chain import ChainPoller, WatchPlan
 from simnet.state import RAO_PER_TAO, Chain
@@ -27,30 +23,12 @@ from simnet.testing import dev_wallet, sim_client, small_world
 from taowatch.receiver import PAGERDUTY, SLACK, Notification, Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings
 from tests.support.exporters import make_poller
+from tests.support.loopback import serving_registry
 
 pytestmark = pytest.mark.e2e
 
 DEADLINE = 60.0  # generous: a loaded CI machine, never a performance bound
 TAO = RAO_PER_TAO
-
-
-@contextlib.asynccontextmanager
-async def served(registry: CollectorRegistry) -> AsyncIterator[str]:
-    """The exporter's collector on a loopback /metrics, as the agent serves it."""
-
-    async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), content_type="text/plain")
-
-    app = web.Application()
-    app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
 
 
 async def seen(stack: Stack, poller: ChainPoller, chain: Chain) -> None:
@@ -106,7 +84,7 @@ async def test_a_validator_that_stops_committing_pages_after_the_warning_plus_th
     poller, _, registry = make_poller(chain, WatchPlan(hotkeys=((netuid, hotkey),)))
     settings_overrides = {**FAST_ALERTMANAGER, "weights_stale_for": "0s"}
     async with (
-        served(registry) as target,
+        serving_registry(registry) as target,
         Receiver() as receiver,
         Stack(
             StackSettings(targets={"taowatch-agent": [target]}, overrides=settings_overrides),
@@ -170,7 +148,7 @@ async def test_a_watched_subnet_pushed_out_of_its_emission_tier_pages():
         "subnet_no_emission_for": "0s",
     }
     async with (
-        served(registry) as target,
+        serving_registry(registry) as target,
         Receiver() as receiver,
         Stack(
             StackSettings(targets={"taowatch-agent": [target]}, overrides=overrides), receiver

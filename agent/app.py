@@ -87,6 +87,7 @@ def build_plan(config: AgentConfig) -> WatchPlan:
         rediscover_every_polls=config.poll.rediscover_every_polls,
         registration_window_blocks=config.poll.registration_window_blocks,
         stake_drop_ratio=config.poll.stake_drop_ratio,
+        registration_cost_alert_tao=tuple(sorted(config.registration_cost_alert_tao.items())),
         shard_index=config.shard.index,
         shard_count=config.shard.count,
     )

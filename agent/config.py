@@ -212,6 +212,9 @@ class AgentConfig(StrictModel):
     health: HealthConfig = HealthConfig()
     watch: list[WatchEntry] = []
     export_all_neurons: list[NetUid] = []
+    # Operator-set registration cost (TAO) per subnet above which
+    # BittensorSubnetRegistrationCostHigh warns; a subnet left out is never alerted on.
+    registration_cost_alert_tao: dict[NetUid, Annotated[float, Field(gt=0)]] = {}
     # Every agent of a fleet gets the same watch list and export_all_neurons; each keeps
     # only its shard's subnets.
     shard: ShardConfig = ShardConfig()

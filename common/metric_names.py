@@ -25,7 +25,9 @@ class Exporter(StrEnum):
     NEURON_DIVIDENDS = "bittensor_neuron_dividends"
     NEURON_EMISSION_ALPHA = "bittensor_neuron_emission_alpha"
     NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"
-    NEURON_STAKE_TAO = "bittensor_neuron_stake_tao"
+    NEURON_STAKE_TAO = "bittensor_neuron_stake_tao"  # root (netuid 0) TAO stake
+    # alpha + tao_weight * root TAO: the stake the epoch weighs the hotkey by.
+    NEURON_STAKE_WEIGHT = "bittensor_neuron_stake_weight"
     NEURON_ACTIVE = "bittensor_neuron_active"
     NEURON_VALIDATOR_PERMIT = "bittensor_neuron_validator_permit"
     NEURON_LAST_UPDATE_BLOCK = "bittensor_neuron_last_update_block"
@@ -50,6 +52,26 @@ class Exporter(StrEnum):
     SUBNET_ALPHA_PRICE_TAO = "bittensor_subnet_alpha_price_tao"
     SUBNET_REGISTRATIONS_RECENT = "bittensor_subnet_registrations_recent"
     SUBNET_VALIDATOR_TRUST_MEDIAN = "bittensor_subnet_validator_trust_median"
+    # Today's chain rules per subnet (exporters/economics.py); booleans are 0/1.
+    SUBNET_COMMIT_REVEAL_ENABLED = "bittensor_subnet_commit_reveal_enabled"
+    SUBNET_REVEAL_PERIOD_EPOCHS = "bittensor_subnet_reveal_period_epochs"
+    SUBNET_YUMA3_ENABLED = "bittensor_subnet_yuma3_enabled"
+    SUBNET_LIQUID_ALPHA_ENABLED = "bittensor_subnet_liquid_alpha_enabled"
+    SUBNET_NULL_CONSENSUS = "bittensor_subnet_null_consensus"
+    SUBNET_MIN_BURN_TAO = "bittensor_subnet_min_burn_tao"
+    SUBNET_MAX_BURN_TAO = "bittensor_subnet_max_burn_tao"
+    SUBNET_MIN_NON_IMMUNE_UIDS = "bittensor_subnet_min_non_immune_uids"
+    SUBNET_IS_ROOT = "bittensor_subnet_is_root"
+    # The operator's threshold from the agent config; absent where none is set.
+    SUBNET_REGISTRATION_COST_ALERT_TAO = "bittensor_subnet_registration_cost_alert_tao"
+    # Emission tiers by EMA price, over every subnet of the chain (root excluded).
+    SUBNET_EMA_PRICE_TAO = "bittensor_subnet_ema_price_tao"
+    SUBNET_EMISSION_RANK = "bittensor_subnet_emission_rank"  # 1 = highest EMA price
+    SUBNET_EMISSION_TIER = "bittensor_subnet_emission_tier"  # 1, 2; 0 = no emission
+    SUBNET_EMISSION_SHARE = "bittensor_subnet_emission_share"  # of the block's TAO, 0..1
+    # Ranks left before the subnet falls out of its tier (0 = at the tier's last rank).
+    SUBNET_EMISSION_TIER_MARGIN_RANKS = "bittensor_subnet_emission_tier_margin_ranks"
+    CHAIN_SUBNETS_RANKED = "bittensor_chain_subnets_ranked"
 
     # Chain. No labels.
     CHAIN_HEAD_BLOCK = "bittensor_chain_head_block"

@@ -1,7 +1,7 @@
-"""The chain poller: one pinned block per poll, two runtime calls per subnet, one snapshot swap.
+"""The chain poller: one pinned block, two runtime calls per subnet plus four chain-wide reads.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/exporters/test_poll.py::test_a_poll_costs_two_runtime_calls_per_subnet_plus_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
@@ -12,21 +12,26 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
   that check fails or there is no trusted block yet),
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
-  and subnet parameters).
+  and subnet parameters),
+* 4 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
+  (every subnet's EMA price: ranking one subnet for its emission tier needs them all) and
+  ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus) and
+  ``MinNonImmuneUids`` (the pruning floor), the three switches the metagraph lacks. Per
+  subnet these would cost 3 reads each; as maps they cost 3 per poll.
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
 poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
 than one mechanism (none on single-mechanism subnets).
 
 So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
-3 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, two
-reads per subnet and one per multi-mechanism subnet; ``at(head)`` is the memoized hash). The
-finalized head costs nothing per poll: each endpoint's ``FinalityWatcher``
-(``exporters/finality.py``) holds a finalized-heads subscription open, and the poll takes its
-latest number (absent until the first header). Only when that stream has delivered nothing
-for ``finality_stale_blocks`` block times (hung, or reconnecting) does a poll add 1
-``finalized_block_number`` read, on every such poll until the stream speaks again, so a quiet
-stream never passes for a fresh one.
+7 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
+four chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
+is the memoized hash). The finalized head costs nothing per poll: each endpoint's
+``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
+the poll takes its latest number (absent until the first header). Only when that stream has
+delivered nothing for ``finality_stale_blocks`` block times (hung, or reconnecting) does a
+poll add 1 ``finalized_block_number`` read, on every such poll until the stream speaks again,
+so a quiet stream never passes for a fresh one.
 
 The first poll on a connection also pays ``connect`` (which reads the token symbols unless
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other
@@ -63,56 +68,14 @@ from exporters.deregistration import (
     DeregistrationTracker,
     judge_chain,
 )
+from exporters.economics import read_chain_wide
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
+from exporters.watch_plan import ColdkeyWatch, WatchPlan
 
-
-@dataclass(frozen=True)
-class ColdkeyWatch:
-    coldkey: str
-    # None: every subnet the coldkey has a hotkey on (discovered); else only these subnets.
-    netuids: tuple[int, ...] | None = None
-
-    @property
-    def source(self) -> str:
-        return f"coldkey:{self.coldkey}"
-
-
-@dataclass(frozen=True)
-class WatchPlan:
-    """What to read and export; built from the agent's config."""
-
-    hotkeys: tuple[tuple[int, str], ...] = ()
-    coldkeys: tuple[ColdkeyWatch, ...] = ()
-    export_all: frozenset[int] = frozenset()
-    rediscover_every_polls: int = 100
-    registration_window_blocks: int | None = None
-    # A drop of the stake by at least this fraction between two polls is recorded as a change.
-    stake_drop_ratio: float = 0.05
-    # Several agents split the subnets: this one reads netuid n only if n % count == index.
-    shard_index: int = 0
-    shard_count: int = 1
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.shard_index < self.shard_count:
-            raise ValueError(
-                f"shard index {self.shard_index} is not in 0..{self.shard_count - 1}: "
-                "number the agents 0 to count-1"
-            )
-
-    def owns(self, netuid: int) -> bool:
-        """Whether this agent's shard reads ``netuid``. Modulo, not a hash: adjacent
-        netuids land on different shards, so the split stays even as subnets are added,
-        and an operator can tell a subnet's shard by heart."""
-        return netuid % self.shard_count == self.shard_index
-
-    def fixed_netuids(self) -> set[int]:
-        out = {n for n, _ in self.hotkeys} | set(self.export_all)
-        for cw in self.coldkeys:
-            out |= set(cw.netuids or ())
-        return {n for n in out if self.owns(n)}
+__all__ = ["ChainPoller", "Change", "ColdkeyWatch", "PollStatus", "WatchPlan"]
 
 
 @dataclass(frozen=True)
@@ -366,10 +329,12 @@ class ChainPoller:
         stale_after = self.finality_stale_blocks * (ep.block_time or DEFAULT_BLOCK_TIME)
         if watcher is not None and watcher.fresh(stale_after):
             finalized, source = watcher.latest, "subscription"
-            reads = await asyncio.gather(*(read_subnet(n) for n in netuids))
+            wide, *reads = await asyncio.gather(
+                read_chain_wide(snap), *(read_subnet(n) for n in netuids)
+            )
         else:
-            finalized, *reads = await asyncio.gather(
-                client.finalized_block(), *(read_subnet(n) for n in netuids)
+            finalized, wide, *reads = await asyncio.gather(
+                client.finalized_block(), read_chain_wide(snap), *(read_subnet(n) for n in netuids)
             )
             source = "read"
         now = self._clock()
@@ -381,6 +346,7 @@ class ChainPoller:
                     neurons,
                     mg,
                     registration_window_blocks=self.plan.registration_window_blocks,
+                    chain_wide=wide,
                 ),
                 mechanism_incentives=per_mechanism if mg is not None else (),
             )
@@ -406,6 +372,10 @@ class ChainPoller:
             export_all=frozenset(n for n in self.plan.export_all if self.plan.owns(n)),
             deregistrations=MappingProxyType(self.tracker.counts()),
             events=events,
+            chain_wide=wide,
+            registration_cost_alert_tao=MappingProxyType(
+                dict(self.plan.registration_cost_alert_tao)
+            ),
         )
         try:
             self.tracker.save()

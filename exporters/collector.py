@@ -28,6 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from common.metric_names import Exporter as N
 from exporters.chain import PollStatus
+from exporters.economy_series import economy_specs
 from exporters.mechanisms import mechanism_family
 from exporters.snapshot import ChainSnapshot, NeuronView
 
@@ -70,6 +71,10 @@ def _single(name: str, help_: str, value: float, kind: str = "gauge") -> Family:
     return Family(name, kind, help_, (), _NO_LABELS, (float(value),))
 
 
+# Scores a root (netuid 0) neuron never earns: root has no miners, so these are left out
+# there rather than exported as zeros an alert would read as "earning nothing".
+_NOT_ON_ROOT = frozenset({"rank", "trust", "consensus", "incentive"})
+
 # (name, help, NeuronView attribute) for the plain per-neuron gauges.
 _NEURON_GAUGES: tuple[tuple[str, str, str], ...] = (
     (
@@ -94,7 +99,17 @@ _NEURON_GAUGES: tuple[tuple[str, str, str], ...] = (
         "emission_alpha",
     ),
     (N.NEURON_STAKE_ALPHA, "Alpha staked on the hotkey on this subnet.", "stake_alpha"),
-    (N.NEURON_STAKE_TAO, "TAO (root) stake of the hotkey.", "stake_tao"),
+    (
+        N.NEURON_STAKE_TAO,
+        "TAO staked on the hotkey on the root subnet (netuid 0); the same on every subnet.",
+        "stake_tao",
+    ),
+    (
+        N.NEURON_STAKE_WEIGHT,
+        "Stake the chain's epoch weighs the hotkey by on this subnet: alpha stake + "
+        "tao_weight x root TAO stake (the metagraph's total_stake).",
+        "stake_weight",
+    ),
     (N.NEURON_ACTIVE, "1 if the chain counts the neuron as active, else 0.", "active"),
     (
         N.NEURON_VALIDATOR_PERMIT,
@@ -174,7 +189,13 @@ class ChainCollector:
         # Local: exporters.event_families builds on this module's Family.
         from exporters.event_families import event_families
 
-        return _neurons(snapshot) + _subnets(snapshot) + _chain(snapshot) + event_families(snapshot)
+        return (
+            _neurons(snapshot)
+            + _subnets(snapshot)
+            + [Family(*spec) for spec in economy_specs(snapshot)]
+            + _chain(snapshot)
+            + event_families(snapshot)
+        )
 
     @staticmethod
     def status_families(snapshot: ChainSnapshot | None, status: PollStatus) -> list[Family]:
@@ -231,26 +252,23 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
             [float(v.uid) for v in neurons],
         )
     )
+    on_root = [v.netuid == 0 for v in neurons]
     for name, help_, attr in _NEURON_GAUGES:
-        out.append(
-            Family(
-                name,
-                "gauge",
-                _cached(help_),
-                NEURON_LABELS,
-                labels,
-                # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
-                list(map(float, map(attrgetter(attr), neurons))),
-            )
-        )
+        # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
+        values: list[float | None] = list(map(float, map(attrgetter(attr), neurons)))
+        if attr in _NOT_ON_ROOT and any(on_root):
+            values = [None if r else v for v, r in zip(values, on_root, strict=True)]
+        out.append(Family(name, "gauge", _cached(help_), NEURON_LABELS, labels, values))
     out.append(
         Family(
             N.NEURON_PRUNING_POSITION,
             "gauge",
             _cached(
-                "Place in the subnet's eviction order among non-immune neurons (0 = replaced by "
-                "the next registration): lowest emission first, then older registration, then "
-                "lower uid. Absent while the neuron is immune."
+                "Place in the subnet's eviction order, by the chain's pruning rule (0 = replaced "
+                "by the next registration into a full subnet): lowest emission first, then "
+                "older registration, then lower uid, among the non-immune neurons while more "
+                "than min_non_immune_uids remain, else among the immune ones. Absent for the "
+                "owner's hotkey, on root, and for a neuron outside that pool."
             ),
             NEURON_LABELS,
             labels,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from exporters.economics import ROOT_NETUID, ChainWide, SubnetRules, subnet_rules
+
 U16_MAX = 65535
 RAO_PER_TOKEN = 1e9
 
@@ -49,12 +51,16 @@ class NeuronView:
     validator_trust: float
     emission_alpha: float
     stake_alpha: float
+    # Root (netuid 0) TAO stake of the hotkey.
     stake_tao: float
+    # alpha + tao_weight * root TAO, the stake the chain's epoch weighs the hotkey by
+    # (the metagraph's ``total_stake``).
+    stake_weight: float
     axon: Axon | None
     immunity_remaining_blocks: int
     blocks_since_last_update: int
-    # Place in the eviction order among non-immune neurons (0 = evicted by the next
-    # registration); None while immune, because an immune neuron cannot be evicted.
+    # Place in the eviction order (0 = evicted by the next registration into a full subnet);
+    # None for a neuron the next registrations cannot evict (see ``pruning_order``).
     pruning_position: int | None
     # Place among the subnet's validators (``acts_as_validator``) by validator trust
     # (0 = highest); None for a neuron that is not one (no permit, or never set weights).
@@ -83,6 +89,7 @@ class SubnetView:
     registrations_recent: int = 0
     registration_window_blocks: int = 0
     validator_trust_median: float | None = None
+    rules: SubnetRules = field(default_factory=SubnetRules)
     # exporters.mechanisms: per mechid, each uid's incentive; empty with one mechanism.
     mechanism_incentives: tuple[tuple[float, ...], ...] = ()
     neurons: tuple[NeuronView, ...] = ()
@@ -91,6 +98,11 @@ class SubnetView:
     @property
     def num_neurons(self) -> int:
         return len(self.neurons)
+
+    @property
+    def is_root(self) -> bool:
+        """Netuid 0 holds TAO stake and root validators: no miners, incentive or eviction."""
+        return self.netuid == ROOT_NETUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +145,13 @@ class ChainSnapshot:
     export_all: frozenset[int] = frozenset()
     # (netuid, hotkey) -> deregistrations seen so far (persisted across restarts).
     deregistrations: Mapping[tuple[int, str], int] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # Every subnet's switches and emission standing (exporters/economics.py); None when the
+    # poll could not read them.
+    chain_wide: ChainWide | None = None
+    # netuid -> the operator's registration-cost alert threshold in TAO (agent config).
+    registration_cost_alert_tao: Mapping[int, float] = field(
         default_factory=lambda: MappingProxyType({})
     )
     # Set ("rewound" or "changed") when the endpoint's chain is not the trusted one: the
@@ -187,15 +206,23 @@ def _optional_int(raw: Mapping[str, Any], key: str) -> int | None:
     return None if value is None else int(value)
 
 
-def pruning_order(rows: Sequence[tuple[int, int, int]]) -> dict[int, int]:
-    """Eviction order among non-immune neurons, as the chain picks the one to replace.
+def pruning_order(
+    rows: Sequence[tuple[int, int, int, bool]], min_non_immune_uids: int
+) -> dict[int, int]:
+    """Eviction order, by the chain's ``get_neuron_to_prune``.
 
-    ``rows`` are ``(uid, emission_rao, block_at_registration)``; the result maps uid to its
-    position (0 = replaced by the next registration): lowest emission first, then the older
-    registration, then the lower uid.
+    ``rows`` are ``(uid, emission_rao, block_at_registration, immune)`` for every neuron
+    except the owner-immune ones (never candidates). While more than
+    ``min_non_immune_uids`` non-immune neurons exist the next registration evicts among
+    them; otherwise among the immune ones (and with none immune, nobody goes). Within that
+    pool: lowest emission first, then the older registration, then the lower uid. The result
+    maps uid to its position (0 = replaced by the next registration); neurons outside the
+    pool have none, because the next registration cannot evict them.
     """
-    ordered = sorted(rows, key=lambda r: (r[1], r[2], r[0]))
-    return {uid: pos for pos, (uid, _, _) in enumerate(ordered)}
+    free = [r for r in rows if not r[3]]
+    pool = free if len(free) > min_non_immune_uids else [r for r in rows if r[3]]
+    ordered = sorted(pool, key=lambda r: (r[1], r[2], r[0]))
+    return {r[0]: pos for pos, r in enumerate(ordered)}
 
 
 def acts_as_validator(validator_permit: bool, last_update: int, registered_at: int) -> bool:
@@ -218,6 +245,7 @@ def build_subnet(
     metagraph: Any | None,
     *,
     registration_window_blocks: int | None = None,
+    chain_wide: ChainWide | None = None,
 ) -> SubnetView:
     """Fold ``neurons.all`` and ``subnets.metagraph`` (both read at ``block``) into a view.
 
@@ -255,12 +283,20 @@ def build_subnet(
 
     owner = str(metagraph.owner_hotkey or "")
     # The subnet owner's hotkey is never evicted, whatever its age.
-    prunable = [
-        (n.uid, int(n.raw.get("emission") or 0), reg_block(m))
-        for n, m in rows
-        if immunity_left(m) == 0 and n.hotkey != owner
-    ]
-    positions = pruning_order(prunable)
+    rules = subnet_rules(netuid, raw, chain_wide)
+    # Root has no registrations to evict by: no positions there.
+    positions = (
+        {}
+        if netuid == ROOT_NETUID
+        else pruning_order(
+            [
+                (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
+                for n, m in rows
+                if n.hotkey != owner
+            ],
+            rules.min_non_immune_uids,
+        )
+    )
 
     validators = sorted(
         (
@@ -297,6 +333,9 @@ def build_subnet(
                     _tokens(_rao(m.alpha_stake)) if m is not None else _tokens(_rao(n.total_stake))
                 ),
                 stake_tao=_tokens(_rao(m.tao_stake)) if m is not None else 0.0,
+                stake_weight=(
+                    _tokens(_rao(m.total_stake)) if m is not None else _tokens(_rao(n.total_stake))
+                ),
                 axon=parse_axon(r.get("axon_info")),
                 immunity_remaining_blocks=immunity_left(m),
                 blocks_since_last_update=max(0, block - int(n.last_update)),
@@ -323,6 +362,7 @@ def build_subnet(
         registrations_recent=registrations_recent,
         registration_window_blocks=window,
         validator_trust_median=vtrust_median,
+        rules=rules,
         neurons=tuple(views),
         by_hotkey=MappingProxyType({v.hotkey: v for v in views}),
     )

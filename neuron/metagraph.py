@@ -27,7 +27,8 @@ class Peer:
     uid: int
     hotkey: str
     coldkey: str
-    stake: float  # the subnet's alpha units (metagraph total stake)
+    # The stake weight the epoch uses (metagraph total_stake): alpha + tao_weight x root TAO.
+    stake: float
     validator_permit: bool
     axon: str | None  # "ip:port" or None when nothing is served
     last_update: int

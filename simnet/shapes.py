@@ -346,7 +346,10 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
         "MaxWeightsLimit": _per_subnet(lambda s, r: s.max_weights_limit, U16_MAX),
         "WeightsVersionKey": _per_subnet(lambda s, r: s.weights_version, 0),
         "CommitRevealWeightsEnabled": _per_subnet(lambda s, r: s.commit_reveal, False),
-        "SubnetEpochConsensus": _per_subnet(lambda s, r: "Yuma", "Yuma"),
+        "SubnetEpochConsensus": _per_subnet(
+            lambda s, r: "Null" if s.null_consensus_enabled else "Yuma", "Yuma"
+        ),
+        "Yuma3On": _per_subnet(lambda s, r: s.yuma3_on, False),
         "LastEpochBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
         "LastMechansimStepBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
         "BlocksSinceLastStep": _per_subnet(lambda s, r: r.number - s.last_epoch_block, 0),

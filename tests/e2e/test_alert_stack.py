@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 import yaml
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from simnet.process import running_simnet, start_simnet
@@ -34,7 +33,8 @@ from taowatch.stack import (
     free_port,
 )
 from tests.support import REPO
-from tests.support.system import job_names, onboard, spawn, stop, write_config
+from tests.support.loopback import serving_metrics
+from tests.support.system import job_names, onboard, probe_config, spawn, stop, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -62,22 +62,12 @@ class FakeExporter:
             ]
         )
 
-    async def handle(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.exposition(), content_type="text/plain")
-
 
 @pytest.fixture
 async def fake_target() -> AsyncIterator[tuple[FakeExporter, str]]:
     exporter = FakeExporter()
-    app = web.Application()
-    app.router.add_get("/metrics", exporter.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield exporter, f"127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving_metrics(exporter.exposition) as target:
+        yield exporter, target
 
 
 def _is(service: str, status: str, alertname: str):
@@ -294,6 +284,8 @@ async def test_on_simnet_a_deregistered_miner_and_a_validators_stake_drop_page_a
                     "watch": [{"netuid": NETUID, "hotkeys": [miner, validator]}],
                     "export_all_neurons": [NETUID],
                     "state_file": str(tmp_path / "agent-state.json"),
+                    # The probe's series are read by a rule too (BittensorAxonUnreachable).
+                    "probe": probe_config(tmp_path),
                 }
                 miner_cfg = {
                     "chain": chain,

@@ -15,8 +15,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from aiohttp import web
-from prometheus_client import generate_latest
 
 from exporters.chain import ColdkeyWatch, WatchPlan
 from simnet.scenario import World, load_scenario
@@ -26,6 +24,8 @@ from taowatch.chain_events import event_line
 from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK, Notification, Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings
 from tests.support.exporters import event_poller
+from tests.support.loopback import serving_registry
+from tests.support.scenarios import EVENTS_SUBNET
 
 pytestmark = pytest.mark.e2e
 
@@ -33,22 +33,9 @@ DEADLINE = 60.0  # generous: a loaded CI machine, never a performance bound
 QUIET_BLOCKS = 300  # an hour of 12 s blocks with nothing happening
 E = QUIET_BLOCKS + 10  # the first event's block
 
-SCENARIO = f"""
-subnets:
-  - netuid: 1
-    tempo: 10
-    max_uids: 6
-    immunity_period: 5
-    weights_rate_limit: 2
-    burn_tao: 1
-    min_burn_tao: 0.5
-    max_burn_tao: 100
-    neurons:
-      - {{name: v1, role: validator, stake_tao: 100, every: 3}}
-      - {{name: v2, role: validator, stake_tao: 50, every: 3}}
-      - {{name: m1, role: miner, quality: 0.9}}
-      - {{name: m2, role: miner, quality: 0.1}}
-events:
+SCENARIO = (
+    EVENTS_SUBNET
+    + f"""events:
   - {{at: {E}, coldkey_swap: {{coldkey: v1, action: announce, new_coldkey: "//Eve"}}}}
   - {{at: {E + 5}, coldkey_swap: {{coldkey: v2, action: announce, new_coldkey: "//Ferdie"}}}}
   - {{at: {E + 10}, coldkey_swap: {{coldkey: v2, action: dispute}}}}
@@ -60,6 +47,7 @@ events:
   - {{at: {E + 40}, registration_burst: {{netuid: 1, count: 4}}}}
   - {{at: {E + 45}, coldkey_swap: {{coldkey: v1, action: execute}}}}
 """
+)
 
 EVENT_ALERTS = (
     "BittensorColdkeySwapAnnounced",
@@ -93,9 +81,6 @@ async def exporter(world: World) -> AsyncIterator[tuple[Callable, str]]:
     )
     poller, _, registry = event_poller(world.chain, plan)
 
-    async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), content_type="text/plain")
-
     async def advance(blocks: int = 1) -> None:
         for _ in range(blocks):
             world.chain.step()
@@ -103,15 +88,8 @@ async def exporter(world: World) -> AsyncIterator[tuple[Callable, str]]:
             await asyncio.sleep(0)
 
     await advance()
-    app = web.Application()
-    app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield advance, f"127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving_registry(registry) as target:
+        yield advance, target
     await poller.close()
 
 

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from aiohttp import web
 
 from taowatch.receiver import DISCORD, PAGERDUTY, SLACK, TELEGRAM, Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings
+from tests.support.loopback import serving_metrics
 
 pytestmark = pytest.mark.e2e
 
@@ -46,22 +46,12 @@ class ProbingAgent:
             ]
         )
 
-    async def handle(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.exposition(), content_type="text/plain")
-
 
 @pytest.fixture
 async def probing_agent() -> AsyncIterator[tuple[ProbingAgent, str]]:
     agent = ProbingAgent()
-    app = web.Application()
-    app.router.add_get("/metrics", agent.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield agent, f"127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving_metrics(agent.exposition) as target:
+        yield agent, target
 
 
 def _alert(service: str, status: str):

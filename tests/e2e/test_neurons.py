@@ -11,32 +11,24 @@ a while and checks the validator counts it and recovers.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
-import yaml
 from bittensor.keyfiles import Keypair
 from prometheus_client.parser import text_string_to_metric_families
 
 from common.chain import make_client
 from common.metric_names import Runtime as R
 from neuron.auth import sign_request
-from simnet.process import running_simnet
-from simnet.scenario import neuron_coldkey, neuron_keypair
-from taowatch.stack import free_port
-from tests.support.neuron import write_wallet
+from simnet.scenario import neuron_keypair
+from tests.support.neuron_processes import miners_and_validator
 from tests.support.scenarios import VALIDATOR_NAME, one_validator_scenario
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 NETUID = 1
-ALICE = Keypair.create_from_uri("//Alice")
 GOOD = Keypair.create_from_uri("//taowatch/e2e/good")
 POOR = Keypair.create_from_uri("//taowatch/e2e/poor")
 VALIDATOR = neuron_keypair(VALIDATOR_NAME)
@@ -71,78 +63,13 @@ async def try_scrape(port: int):
         return None
 
 
-@pytest.fixture
-def processes(tmp_path):
-    started: list[tuple[str, subprocess.Popen, Path]] = []
-
-    def start(role: str, name: str, config: dict) -> subprocess.Popen:
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(config))
-        log = tmp_path / f"{name}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "taowatch.cli", role, "--config", str(path)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"),
-            )
-        started.append((name, proc, log))
-        return proc
-
-    yield start
-    for name, proc, log in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if os.environ.get("TAOWATCH_TEST_SHOW_LOGS"):
-            print(f"--- {name} ---\n{log.read_text()[-4000:]}")
-
-
 async def test_real_neurons_move_incentive_and_their_metrics_agree(tmp_path, processes):
-    scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(yaml.safe_dump(SCENARIO))
-    wallets = tmp_path / "wallets"
-    write_wallet(wallets, "validator", VALIDATOR, neuron_coldkey(VALIDATOR_NAME))
-    write_wallet(wallets, "good", GOOD, ALICE)
-    write_wallet(wallets, "poor", POOR, ALICE)
-
-    with running_simnet(scenario=scenario, block_time=0.25) as sim:
-        async with sim.admin as admin:
-            good_uid = await admin.register(NETUID, GOOD.ss58_address, ALICE.ss58_address)
-            poor_uid = await admin.register(NETUID, POOR.ss58_address, ALICE.ss58_address)
-        ports = {name: (free_port(), free_port()) for name in ("good", "poor", "validator")}
-
-        def common(name: str) -> dict:
-            return {
-                "chain": {"network": sim.network, "netuid": NETUID},
-                "wallet": {"name": name, "path": str(wallets)},
-                "metrics": {"port": ports[name][1]},
-                "metagraph": {"sync_interval_seconds": 1.0, "retry_seconds": 0.5},
-            }
-
-        for name in ("good", "poor"):
-            processes(
-                "miner",
-                name,
-                {
-                    **common(name),
-                    "axon": {"port": ports[name][0]},
-                    "task": {"quality": name, "poor_wrong_fraction": 0.6},
-                },
-            )
-        validator = processes(
-            "validator",
-            "validator",
-            {
-                **common("validator"),
-                "query": {"step_interval_seconds": 0.3, "timeout_seconds": 2, "size": 32},
-                "set_weights": {"check_interval_seconds": 0.25},
-            },
-        )
+    async with miners_and_validator(
+        tmp_path, processes, scenario=SCENARIO, netuid=NETUID, good=GOOD, poor=POOR
+    ) as neurons:
+        sim, ports = neurons.sim, neurons.ports
+        good_uid, poor_uid = neurons.good_uid, neurons.poor_uid
+        validator = neurons.validator
         metrics = {name: ports[name][1] for name in ports}
 
         client = make_client(sim.network)

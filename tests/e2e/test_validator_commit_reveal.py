@@ -7,21 +7,13 @@ off and the same process sets plain weights, reading the switch from the chain."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import yaml
 from bittensor.keyfiles import Keypair
 
 from common.chain import make_client
 from common.metric_names import Runtime as R
-from simnet.process import running_simnet
-from simnet.scenario import neuron_coldkey, neuron_keypair
-from taowatch.stack import free_port
-from tests.support.neuron import write_wallet
+from simnet.scenario import neuron_keypair
+from tests.support.neuron_processes import miners_and_validator
 from tests.support.scenarios import VALIDATOR_NAME, one_validator_scenario
 from tests.support.waiting import eventually
 
@@ -29,7 +21,6 @@ pytestmark = pytest.mark.e2e
 
 NETUID = 1
 TEMPO = 10
-ALICE = Keypair.create_from_uri("//Alice")
 GOOD = Keypair.create_from_uri("//taowatch/e2e/cr-good")
 POOR = Keypair.create_from_uri("//taowatch/e2e/cr-poor")
 VALIDATOR = neuron_keypair(VALIDATOR_NAME)
@@ -65,79 +56,14 @@ async def scrape(port: int) -> dict:
     }
 
 
-@pytest.fixture
-def processes(tmp_path):
-    started: list[tuple[str, subprocess.Popen, Path]] = []
-
-    def start(role: str, name: str, config: dict) -> None:
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(config))
-        log = tmp_path / f"{name}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "taowatch.cli", role, "--config", str(path)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=dict(os.environ, PYTHONUNBUFFERED="1"),
-            )
-        started.append((name, proc, log))
-
-    yield start
-    for name, proc, log in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if os.environ.get("TAOWATCH_TEST_SHOW_LOGS"):
-            print(f"--- {name} ---\n{log.read_text()[-4000:]}")
-
-
 async def test_the_validator_commits_the_chain_reveals_and_the_metrics_tell_them_apart(
     tmp_path, processes
 ):
-    scenario = tmp_path / "scenario.yaml"
-    scenario.write_text(yaml.safe_dump(SCENARIO))
-    wallets = tmp_path / "wallets"
-    write_wallet(wallets, "validator", VALIDATOR, neuron_coldkey(VALIDATOR_NAME))
-    write_wallet(wallets, "good", GOOD, ALICE)
-    write_wallet(wallets, "poor", POOR, ALICE)
-
-    with running_simnet(scenario=scenario, block_time=0.25) as sim:
-        async with sim.admin as admin:
-            good_uid = await admin.register(NETUID, GOOD.ss58_address, ALICE.ss58_address)
-            poor_uid = await admin.register(NETUID, POOR.ss58_address, ALICE.ss58_address)
-        ports = {name: (free_port(), free_port()) for name in ("good", "poor", "validator")}
-
-        def common(name: str) -> dict:
-            return {
-                "chain": {"network": sim.network, "netuid": NETUID},
-                "wallet": {"name": name, "path": str(wallets)},
-                "metrics": {"port": ports[name][1]},
-                "metagraph": {"sync_interval_seconds": 1.0, "retry_seconds": 0.5},
-            }
-
-        for name in ("good", "poor"):
-            processes(
-                "miner",
-                name,
-                {
-                    **common(name),
-                    "axon": {"port": ports[name][0]},
-                    "task": {"quality": name, "poor_wrong_fraction": 0.6},
-                },
-            )
-        processes(
-            "validator",
-            "validator",
-            {
-                **common("validator"),
-                "query": {"step_interval_seconds": 0.3, "timeout_seconds": 2, "size": 32},
-                "set_weights": {"check_interval_seconds": 0.25},
-            },
-        )
+    async with miners_and_validator(
+        tmp_path, processes, scenario=SCENARIO, netuid=NETUID, good=GOOD, poor=POOR
+    ) as neurons:
+        sim, ports = neurons.sim, neurons.ports
+        good_uid, poor_uid = neurons.good_uid, neurons.poor_uid
         metrics_port = ports["validator"][1]
 
         async def validator_metrics() -> dict:

@@ -125,6 +125,7 @@ def hostile_source() -> SimpleNamespace:
             emission_alpha=123456.789,
             stake_alpha=2.5e7,
             stake_tao=float("inf"),
+            stake_weight=2.5e7,
             axon=Axon("::1", 8091),
             immunity_remaining_blocks=0,
             blocks_since_last_update=1_000_000,

@@ -7,7 +7,6 @@ import json
 import time
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from common.metric_names import Runtime as R
 from neuron.admission import PriorityGate, QueueFull, QueueTimeout, RateLimiter
@@ -16,28 +15,11 @@ from tests.support.neuron import (
     SMALL,
     STRANGER,
     CountingEcho,
-    make_axon,
     signed,
 )
 from tests.support.waiting import eventually
 
 BODY = json.dumps({"payload": "hello"}).encode()
-
-
-@pytest.fixture
-async def served():
-    clients = []
-
-    async def serve(**kwargs):
-        axon, metrics = make_axon(**kwargs)
-        client = TestClient(TestServer(axon.app()))
-        await client.start_server()
-        clients.append(client)
-        return client, axon, metrics
-
-    yield serve
-    for client in clients:
-        await client.close()
 
 
 def refused(metrics, reason: str) -> float:

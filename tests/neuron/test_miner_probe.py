@@ -3,7 +3,6 @@ of the caller, or a refusal count; forgeries and replays still refused."""
 
 from __future__ import annotations
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from bittensor.keyfiles import Keypair
 
@@ -13,23 +12,7 @@ from neuron.metrics import RefusalReason
 from neuron.miner import Miner
 from neuron.runtime import build_runtime
 from neuron.wallet import HotkeyWallet
-from tests.support.neuron import MINER, STRANGER, VALIDATOR, make_axon, probe_headers
-
-
-@pytest.fixture
-async def served():
-    clients = []
-
-    async def serve(**kwargs):
-        axon, metrics = make_axon(**kwargs)
-        client = TestClient(TestServer(axon.app()))
-        await client.start_server()
-        clients.append(client)
-        return client, axon, metrics
-
-    yield serve
-    for client in clients:
-        await client.close()
+from tests.support.neuron import MINER, STRANGER, VALIDATOR, probe_headers
 
 
 def refusals(metrics) -> float:

@@ -9,6 +9,7 @@ import pytest
 from simnet.records import ChainFailure
 from simnet.testing import sim_client
 from simnet.timelock import WeightsPayload
+from tests.support.epochs import blocks_to_next_epoch
 
 # A real drand quicknet pulse, the test vector in subtensor's pallets/drand tests.
 QUICKNET_ROUND_1000 = (
@@ -33,14 +34,6 @@ def escrowed(world, monkeypatch):
         bittensor_core, "get_encrypted_commit_v2", world.chain.timelock_escrow.wrap(real)
     )
     return world
-
-
-def blocks_to_next_epoch(chain, netuid: int) -> int:
-    sn = chain.subnet(netuid)
-    b = chain.head + 1
-    while (b + netuid + 1) % (sn.tempo + 1):
-        b += 1
-    return b - chain.head
 
 
 async def test_set_weights_on_a_commit_reveal_subnet_sends_the_runtimes_timelocked_commit(

@@ -14,6 +14,7 @@ from simnet.remote import SimBackend
 from simnet.server import SimnetServer
 from simnet.substrate import SimSubstrate
 from simnet.timelock import WeightsPayload
+from tests.support.epochs import blocks_to_next_epoch
 
 
 @pytest.fixture
@@ -30,14 +31,6 @@ def world(world, monkeypatch):
 @pytest.fixture
 async def served(world, aiohttp_server):
     return await aiohttp_server(SimnetServer(SimSubstrate(world.chain)).app())
-
-
-def blocks_to_next_epoch(chain, netuid: int) -> int:
-    sn = chain.subnet(netuid)
-    b = chain.head + 1
-    while (b + netuid + 1) % (sn.tempo + 1):
-        b += 1
-    return b - chain.head
 
 
 async def test_a_commit_through_a_sim_address_is_opened_by_the_served_chain_at_the_reveal(

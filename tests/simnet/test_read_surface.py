@@ -89,3 +89,15 @@ async def test_the_metagraph_carries_collateral_and_the_stake_columns(world):
         mg = await client.subnets.metagraph(world.netuid)
     assert all(n.collateral_locked is not None and n.collateral_locked.rao == 0 for n in mg.neurons)
     assert all(n.total_stake.rao == n.alpha_stake.rao for n in mg.neurons)
+
+
+async def test_the_epoch_consensus_and_yuma3_switches_read_as_the_runtime_stores_them(world):
+    chain = world.chain
+    chain.set_hyperparameter(world.netuid, "null_consensus_enabled", True)
+    chain.step()
+    storage = bt.storage.SubtensorModule
+    async with sim_client(chain) as client:
+        consensus = dict(await client.query_map(storage.SubnetEpochConsensus))
+        yuma3 = dict(await client.query_map(storage.Yuma3On))
+    assert consensus[world.netuid] == "Null"
+    assert yuma3[world.netuid] == chain.subnet(world.netuid).yuma3_on

@@ -11,23 +11,7 @@ from simnet.governance import DEFAULT_TAKE
 from simnet.scenario import World, load_scenario
 from simnet.state import Chain
 from simnet.testing import dev_keypair, sim_client
-
-SUBNET = """
-subnets:
-  - netuid: 1
-    tempo: 10
-    max_uids: 6
-    immunity_period: 5
-    weights_rate_limit: 2
-    burn_tao: 1
-    min_burn_tao: 0.5
-    max_burn_tao: 100
-    neurons:
-      - {name: v1, role: validator, stake_tao: 100, every: 3}
-      - {name: v2, role: validator, stake_tao: 50, every: 3}
-      - {name: m1, role: miner, quality: 0.9}
-      - {name: m2, role: miner, quality: 0.1}
-"""
+from tests.support.scenarios import EVENTS_SUBNET
 
 
 def write(tmp_path, text):
@@ -38,7 +22,7 @@ def write(tmp_path, text):
 
 def world_with(tmp_path, events: str) -> tuple[Chain, World]:
     chain = Chain(block_time=1)
-    world = World(chain, load_scenario(write(tmp_path, SUBNET + events))).build()
+    world = World(chain, load_scenario(write(tmp_path, EVENTS_SUBNET + events))).build()
     return chain, world
 
 
@@ -225,5 +209,5 @@ def test_burst_keys_are_fresh_per_registration_and_reproducible_from_the_seed(tm
 )
 def test_a_malformed_event_names_its_field(tmp_path, event, expected):
     with pytest.raises(ConfigError) as err:
-        load_scenario(write(tmp_path, SUBNET + f"events:\n  - {event}\n"))
+        load_scenario(write(tmp_path, EVENTS_SUBNET + f"events:\n  - {event}\n"))
     assert expected in str(err.value)

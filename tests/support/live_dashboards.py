@@ -18,12 +18,20 @@ from tests.support.system import DEADLINE
 
 DASHBOARDS = REPO / "grafana" / "dashboards"
 
-# Names a dashboard may use that a healthy system need not have: none today. (The InfluxDB
-# sink's metrics exist because the test turns the sink on; ALERTS exists because the Watchdog
-# always fires and the test makes a real alert fire.)
-CONDITIONAL_NAMES: dict[str, str] = {}
+# Names a dashboard may use that a healthy system need not have. (The InfluxDB sink's metrics
+# exist because the test turns the sink on; ALERTS exists because the Watchdog always fires and
+# the test makes a real alert fire.)
+_NO_PRUNING = (
+    "the last pruned neuron's emission exists once the agent has seen a pruning on a watched "
+    "subnet; this system's subnet never fills, so nobody is pruned"
+)
+CONDITIONAL_NAMES: dict[str, str] = {
+    "bittensor_subnet_last_deregistered_emission_alpha": _NO_PRUNING,
+}
 # (dashboard uid, panel title, refId) -> why that query may be empty in this system.
-MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {}
+MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {
+    ("taowatch-subnet", "Served axons and the last pruned emission", "B"): _NO_PRUNING,
+}
 
 
 async def _names(prometheus_url: str) -> set[str]:
@@ -82,6 +90,8 @@ async def make_every_dashboard_series_exist(system) -> None:
         # The validator has queried the miner, set weights, and an epoch paid on them.
         f'bittensor_validator_queries_total{{hotkey="{validator}"}} > 0',
         f'bittensor_validator_set_weights_total{{hotkey="{validator}",outcome="success"}} > 0',
+        # On the default world's commit-reveal subnet: the validator saw its commit revealed.
+        "bittensor_validator_weight_reveals_total > 0",
         f'bittensor_neuron_incentive{{hotkey="{miner}"}} > 0',
         f'bittensor_neuron_validator_trust{{hotkey="{validator}"}} > 0',
         f'bittensor_neuron_dividends{{hotkey="{validator}"}} > 0',

@@ -1,5 +1,6 @@
-"""Simnet scenarios the process-level tests start: a subnet whose only genesis neuron is a
-staked validator that sets no weights of its own, so the neurons under test decide them."""
+"""Simnet scenarios the tests share: for the process-level tests a subnet whose only genesis
+neuron is a staked validator that sets no weights of its own, so the neurons under test decide
+them; for the event tests a small subnet of two validators and two miners."""
 
 from __future__ import annotations
 
@@ -38,3 +39,23 @@ def one_validator_scenario(name: str, netuid: int, **subnet: Any) -> dict[str, A
             }
         ],
     }
+
+
+EVENTS_SUBNET = """
+subnets:
+  - netuid: 1
+    tempo: 10
+    max_uids: 6
+    immunity_period: 5
+    weights_rate_limit: 2
+    burn_tao: 1
+    min_burn_tao: 0.5
+    max_burn_tao: 100
+    neurons:
+      - {name: v1, role: validator, stake_tao: 100, every: 3}
+      - {name: v2, role: validator, stake_tao: 50, every: 3}
+      - {name: m1, role: miner, quality: 0.9}
+      - {name: m2, role: miner, quality: 0.1}
+"""
+"""Scenario YAML without events: two free slots for a registration burst, a burn with room to
+move both ways; append an ``events:`` list naming v1, v2, m1 and m2."""

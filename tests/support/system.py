@@ -75,9 +75,11 @@ def write_config(workdir: Path, name: str, config: dict) -> str:
     return str(path)
 
 
-async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict[str, str]:
+async def onboard_keys(
+    network: str, workdir: Path, stakes: dict[str, float]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Create, fund and register one wallet per name (stake > 0: AddStake that much); then
-    delete the coldkeys. Returns name -> hotkey ss58."""
+    delete the coldkeys. Returns (name -> hotkey ss58, name -> coldkey ss58)."""
     done = await simnet_onboard(
         network,
         workdir / "wallets",
@@ -85,7 +87,32 @@ async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict
         netuid=NETUID,
         stake_tao={name: tao for name, tao in stakes.items() if tao > 0},
     )
-    return {name: n.hotkey for name, n in done.items()}
+    return (
+        {name: n.hotkey for name, n in done.items()},
+        {name: n.coldkeypub for name, n in done.items()},
+    )
+
+
+async def onboard(network: str, workdir: Path, stakes: dict[str, float]) -> dict[str, str]:
+    """:func:`onboard_keys`, hotkeys only."""
+    hotkeys, _ = await onboard_keys(network, workdir, stakes)
+    return hotkeys
+
+
+def probe_config(workdir: Path) -> dict[str, Any]:
+    """The agent's ``probe:`` section with a probe hotkey of its own (owner-only file), every
+    second: fast enough for a test to see a round within a few seconds."""
+    from bittensor.keyfiles import Keyfile, Keypair
+
+    key_file = workdir / "probe-hotkey"
+    prober = Keypair.create_from_uri("//taowatch/e2e/prober")
+    Keyfile(key_file, "probe").set_keypair(prober, encrypt=False, overwrite=True)
+    return {
+        "enabled": True,
+        "hotkey_file": str(key_file),
+        "interval_seconds": 1,
+        "timeout_seconds": 0.5,
+    }
 
 
 @dataclass
@@ -164,7 +191,7 @@ async def running_system(
     stand_in = InfluxStandIn() if influx else None
     with running_simnet(block_time=block_time, scenario=scenario) as sim:
         try:
-            hotkeys = await onboard(
+            hotkeys, coldkeys = await onboard_keys(
                 sim.network, workdir, {"miner": 0, "validator": VALIDATOR_STAKE_TAO}
             )
             wallets = str(workdir / "wallets")
@@ -173,10 +200,14 @@ async def running_system(
                 "chain": {"network": sim.network, "timeout_seconds": 5},
                 "listen": {"host": "127.0.0.1", "port": ports["agent"]},
                 "watch": [
-                    {"netuid": NETUID, "hotkeys": list(hotkeys.values())},
+                    {"netuid": NETUID, "hotkeys": [hotkeys["miner"], hotkeys["validator"]]},
+                    # The validator's owner: its coldkey-swap series exist (at 0) from start-up.
+                    {"coldkey": coldkeys["validator"], "netuids": [NETUID]},
                     *(extra_watch or []),
                 ],
                 "export_all_neurons": [NETUID],
+                # A threshold far above the burn: the series exists, the alert stays silent.
+                "registration_cost_alert_tao": {NETUID: 1_000_000},
                 "state_file": str(workdir / "agent-state.json"),
             }
             if stand_in is not None:
@@ -193,17 +224,7 @@ async def running_system(
                     "flush_interval_seconds": 1,
                 }
             if probe:
-                from bittensor.keyfiles import Keyfile, Keypair
-
-                key_file = workdir / "probe-hotkey"
-                prober = Keypair.create_from_uri("//taowatch/e2e/prober")
-                Keyfile(key_file, "probe").set_keypair(prober, encrypt=False, overwrite=True)
-                agent_cfg["probe"] = {
-                    "enabled": True,
-                    "hotkey_file": str(key_file),
-                    "interval_seconds": 1,
-                    "timeout_seconds": 0.5,
-                }
+                agent_cfg["probe"] = probe_config(workdir)
             miner_cfg = {
                 "chain": chain,
                 "wallet": {"name": "miner", "hotkey": "default", "path": wallets},

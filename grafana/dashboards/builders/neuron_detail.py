@@ -170,8 +170,9 @@ def build(knobs: c.Knobs):
         )
         .with_panel(
             c.timeseries_panel(
-                "Stake",
-                "Stake on the hotkey in TAO. Yellow markers: every stake change.",
+                "Stake (root TAO)",
+                "TAO staked on the hotkey on the root subnet (netuid 0). Yellow markers: every "
+                "stake change.",
                 c.TAO,
                 c.query(c.series(E.NEURON_STAKE_TAO), "stake (TAO)"),
                 stepped=True,
@@ -180,10 +181,17 @@ def build(knobs: c.Knobs):
         )
         .with_panel(
             c.timeseries_panel(
-                "Stake (alpha)",
-                "Stake on the hotkey in the subnet's alpha token.",
+                "Stake by kind",
+                "Alpha stake on this subnet, the root TAO stake's part of the stake weight "
+                "(tao_weight x root TAO), and their sum: the stake weight the chain's epoch "
+                "uses for permits and consensus.",
                 c.ALPHA,
-                c.query(c.series(E.NEURON_STAKE_ALPHA), "stake (alpha)"),
+                c.query(c.series(E.NEURON_STAKE_ALPHA), "alpha"),
+                c.query(
+                    f"{c.series(E.NEURON_STAKE_WEIGHT)} - {c.series(E.NEURON_STAKE_ALPHA)}",
+                    "root TAO (weighted)",
+                ),
+                c.query(c.series(E.NEURON_STAKE_WEIGHT), "stake weight"),
                 stepped=True,
                 width=6,
             )

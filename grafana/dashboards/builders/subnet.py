@@ -104,9 +104,15 @@ def build(knobs: c.Knobs):
         dash.with_panel(
             c.timeseries_panel(
                 "Registration cost",
-                "TAO burned to register on the subnet now.",
+                "TAO burned to register on the subnet now, between the chain's min and max "
+                "burn, and the operator's alert threshold (agent config "
+                "registration_cost_alert_tao; BittensorSubnetRegistrationCostHigh fires "
+                "above it) where one is set.",
                 c.TAO,
                 c.query(_subnet(E.SUBNET_REGISTRATION_COST_TAO), _LEGEND),
+                c.query(_subnet(E.SUBNET_REGISTRATION_COST_ALERT_TAO), "sn{{netuid}} threshold"),
+                c.query(_subnet(E.SUBNET_MIN_BURN_TAO), "sn{{netuid}} min burn"),
+                c.query(_subnet(E.SUBNET_MAX_BURN_TAO), "sn{{netuid}} max burn"),
                 min_value=0,
                 stepped=True,
                 width=8,
@@ -136,6 +142,9 @@ def build(knobs: c.Knobs):
         )
     )
 
+    dash = _emission(dash, knobs)
+    dash = _rules(dash)
+
     dash = dash.with_row(c.row("Chain events"))
     for panel in _events.subnet_panels():
         dash = dash.with_panel(panel)
@@ -145,11 +154,12 @@ def build(knobs: c.Knobs):
     dash = dash.with_panel(
         c.table_panel(
             "Bottom of the eviction order",
-            f"The {_BOTTOM} non-immune neurons closest to eviction on each subnet (position "
-            "0 is pruned by the next registration), with what put them there: the chain "
-            "evicts the lowest emission first, then the oldest registration, then the lowest "
-            "UID. Covers every neuron when the agent exports whole subnets, the watched ones "
-            "otherwise.",
+            f"The {_BOTTOM} neurons closest to eviction on each subnet (position 0 is pruned "
+            "by the next registration), with what put them there: the chain evicts the "
+            "lowest emission first, then the oldest registration, then the lowest UID, "
+            "among non-immune neurons while more than the subnet's floor of non-immune "
+            "UIDs remain, else among the immune ones; the owner's hotkey never. Covers "
+            "every neuron when the agent exports whole subnets, the watched ones otherwise.",
             [
                 (
                     "Position",
@@ -182,3 +192,109 @@ def build(knobs: c.Knobs):
         )
     )
     return dash
+
+
+def _emission(dash, knobs: c.Knobs):
+    """Rank, tier and share by EMA price: where the subnet stands for TAO emission."""
+    margin = knobs.threshold("emission_tier_margin_ranks")
+    dash = dash.with_row(c.row("Emission tier"))
+    return (
+        dash.with_panel(
+            c.stat_panel(
+                "Emission tier",
+                "1 = ranks 1-32 by EMA price (75% of the block's TAO), 2 = ranks 33-64 (25%), "
+                "0 = no emission (BittensorSubnetNoEmission pages).",
+                c.NONE,
+                c.query(_subnet(E.SUBNET_EMISSION_TIER), _LEGEND),
+                thresholds=c.steps(c.RED, (1, c.GREEN)),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Ranks left in the tier",
+                "Ranks the subnet can fall before it leaves its tier; "
+                "BittensorSubnetEmissionTierAtRisk warns at or below the alert's margin.",
+                c.COUNT,
+                c.query(_subnet(E.SUBNET_EMISSION_TIER_MARGIN_RANKS), _LEGEND),
+                thresholds=c.steps(c.ORANGE, (margin + 1, c.GREEN)),
+            )
+        )
+        .with_panel(
+            c.stat_panel(
+                "Emission share",
+                "Share of the block's TAO emission the subnet receives now.",
+                c.RATIO,
+                c.query(_subnet(E.SUBNET_EMISSION_SHARE), _LEGEND),
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Emission rank",
+                "Place among all subnets (root excluded) by EMA price, 1 = highest. Ranks 32 "
+                "and 64 are the tier edges (dashed).",
+                c.NONE,
+                c.query(_subnet(E.SUBNET_EMISSION_RANK), _LEGEND),
+                c.query(f"max({E.CHAIN_SUBNETS_RANKED})", "subnets ranked"),
+                thresholds=c.steps(c.GREEN, (33, c.ORANGE), (65, c.RED)),
+                min_value=1,
+                stepped=True,
+                width=12,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "EMA price against spot price",
+                "The ranking sorts by the EMA price, which follows the spot price slowly: a "
+                "spot price below the EMA means the rank is still falling.",
+                "suffix: TAO/alpha",
+                c.query(_subnet(E.SUBNET_EMA_PRICE_TAO), "sn{{netuid}} EMA"),
+                c.query(_subnet(E.SUBNET_ALPHA_PRICE_TAO), "sn{{netuid}} spot"),
+                min_value=0,
+                width=12,
+            )
+        )
+    )
+
+
+def _rules(dash):
+    """The switches that change what the subnet's other numbers mean."""
+    flags = c.value_mappings({0: ("off", c.BLUE), 1: ("on", c.GREEN)})
+    dash = dash.with_row(c.row("Consensus rules"))
+    for title, description, name in (
+        (
+            "Commit-reveal",
+            "Weights are committed timelocked and revealed reveal-period epochs later: the "
+            "weights-stale alert waits that long on top.",
+            E.SUBNET_COMMIT_REVEAL_ENABLED,
+        ),
+        (
+            "Yuma3",
+            "The epoch's Yuma3 bonds and dividends branch.",
+            E.SUBNET_YUMA3_ENABLED,
+        ),
+        (
+            "Liquid alpha",
+            "Liquid alpha (acts in the Yuma3 branch only).",
+            E.SUBNET_LIQUID_ALPHA_ENABLED,
+        ),
+        (
+            "Null consensus",
+            "Miners are paid equally and no epoch runs on weights: weight and vtrust alerts "
+            "stay silent here.",
+            E.SUBNET_NULL_CONSENSUS,
+        ),
+    ):
+        dash = dash.with_panel(
+            c.stat_panel(
+                title, description, c.NONE, c.query(_subnet(name), _LEGEND), mappings=flags
+            )
+        )
+    return dash.with_panel(
+        c.stat_panel(
+            "Reveal period",
+            "Epochs between a weight commit and its reveal.",
+            c.COUNT,
+            c.query(_subnet(E.SUBNET_REVEAL_PERIOD_EPOCHS), _LEGEND),
+            width=8,
+        )
+    )

@@ -117,6 +117,8 @@ def build(knobs: c.Knobs):
         )
     )
 
+    dash = _commit_reveal(dash)
+
     dash = dash.with_row(c.row("Trust"))
     dash = (
         dash.with_panel(
@@ -181,9 +183,11 @@ def build(knobs: c.Knobs):
         .with_panel(
             c.stat_panel(
                 "Stake",
-                "Stake on the validator hotkey in the subnet's alpha.",
+                "Alpha stake on the validator hotkey, and its stake weight (alpha + "
+                "tao_weight x root TAO), which the chain's permits and consensus use.",
                 c.ALPHA,
-                c.query(c.series(E.NEURON_STAKE_ALPHA), "{{hotkey}}"),
+                c.query(c.series(E.NEURON_STAKE_ALPHA), "{{hotkey}} alpha"),
+                c.query(c.series(E.NEURON_STAKE_WEIGHT), "{{hotkey}} weight"),
                 width=6,
             )
         )
@@ -253,3 +257,55 @@ def build(knobs: c.Knobs):
         )
     )
     return dash
+
+
+def _commit_reveal(dash):
+    """Commits against reveals, from the validator runtime's own metrics."""
+    head = f"scalar(max({E.CHAIN_HEAD_BLOCK}))"
+    dash = dash.with_row(c.row("Commit-reveal"))
+    return (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Commits and reveals",
+                "Weight commits the validator made and reveals the chain was seen to make, "
+                "per interval. On a commit-reveal subnet each commit is revealed "
+                "reveal-period epochs later; commits without reveals mean the reveals fail.",
+                c.COUNT,
+                c.query(c.increase(R.VALIDATOR_WEIGHT_COMMITS, "hotkey"), "{{hotkey}} commits"),
+                c.query(c.increase(R.VALIDATOR_WEIGHT_REVEALS, "hotkey"), "{{hotkey}} reveals"),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Blocks since the last commit and reveal",
+                "Blocks since the validator's last weight commit and last observed reveal. "
+                "The reveal trails the commit by the reveal period; both growing means "
+                "commits stopped.",
+                c.BLOCKS,
+                c.query(
+                    f"{head} - max by (netuid, hotkey) ({c.series(R.VALIDATOR_LAST_COMMIT_BLOCK)})",
+                    "{{hotkey}} commit",
+                ),
+                c.query(
+                    f"{head} - max by (netuid, hotkey) ({c.series(R.VALIDATOR_LAST_REVEAL_BLOCK)})",
+                    "{{hotkey}} reveal",
+                ),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Unrevealed commits",
+                "Weight commits made and not yet revealed: at most about the reveal period's "
+                "worth while all is well.",
+                c.COUNT,
+                c.query(c.series(R.VALIDATOR_UNREVEALED_COMMITS), "{{hotkey}}"),
+                min_value=0,
+                stepped=True,
+                width=8,
+            )
+        )
+    )

@@ -24,7 +24,9 @@ def role_render(chat: bool) -> dict:
     template = (ROLE / "templates" / "alertmanager.yml.j2").read_text()
     env = jinja2.Environment()
     env.filters.update(regex_replace=regex_replace, bool=to_bool)
-    env.globals["lookup"] = lambda *_: source
+    # Ansible's file lookup strips trailing whitespace (rstrip=True): the last block of the
+    # template then ends without a newline, which the role's patterns must still match.
+    env.globals["lookup"] = lambda *_: source.rstrip()
     env.globals["ansible_managed"] = "managed"
     env.filters["comment"] = lambda text: f"# {text}"
     placeholders = {k: v for k, v in gen.load_thresholds().items() if k.startswith("alertmanager_")}

@@ -19,50 +19,20 @@ Example exposition (one watched hotkey on subnet 1)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from operator import attrgetter
 from typing import Protocol
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from common.metric_names import Exporter as N
 from exporters.chain import PollStatus
 from exporters.economy_series import economy_specs
+from exporters.family import Family, cached
 from exporters.mechanisms import mechanism_family
 from exporters.snapshot import ChainSnapshot, NeuronView
 
-CACHED = "Cached: read from the chain once per poll (every block by default)."
-
 NEURON_LABELS = ("netuid", "hotkey", "uid")
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    """One metric family as plain data: what both the collector and the formatter render.
-
-    ``values[i]`` belongs to ``label_values[i]``; None means "no sample for this label set"
-    (e.g. no pruning position while immune). Families over the same neurons share one
-    ``label_values`` sequence object, so the formatter escapes each label set once per
-    render instead of once per family. ``name`` carries no ``_total``: counters get it on
-    the wire, as prometheus-client does.
-    """
-
-    name: str
-    kind: str  # "gauge" or "counter"
-    help: str
-    label_names: tuple[str, ...]
-    label_values: Sequence[tuple[str, ...]]
-    values: Sequence[float | None]
-
-    def to_metric(self) -> Metric:
-        cls = CounterMetricFamily if self.kind == "counter" else GaugeMetricFamily
-        metric = cls(self.name, self.help, labels=list(self.label_names))
-        for labels, value in zip(self.label_values, self.values, strict=True):
-            if value is not None:
-                metric.add_metric(list(labels), value)
-        return metric
-
 
 _NO_LABELS: tuple[tuple[str, ...], ...] = ((),)
 
@@ -148,10 +118,6 @@ class SnapshotSource(Protocol):
     def status(self) -> PollStatus: ...
 
 
-def _cached(help_: str) -> str:
-    return f"{help_} {CACHED}"
-
-
 def _f(value: float | None) -> float | None:
     return None if value is None else float(value)
 
@@ -213,7 +179,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
         Family(
             N.NEURON_REGISTERED,
             "gauge",
-            _cached("1 if the watched hotkey holds a uid on the subnet, else 0."),
+            cached("1 if the watched hotkey holds a uid on the subnet, else 0."),
             watch_labels,
             watched,
             [1.0 if w.registered else 0.0 for w in snap.watched],
@@ -221,7 +187,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
         Family(
             N.NEURON_DEREGISTRATIONS,
             "counter",
-            _cached(
+            cached(
                 "Times the watched hotkey was seen losing its uid on the subnet (persisted "
                 "across agent restarts). Counted only from successful reads."
             ),
@@ -246,7 +212,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
         Family(
             N.NEURON_UID,
             "gauge",
-            _cached("The uid the hotkey holds on the subnet (value = uid; coldkey is the owner)."),
+            cached("The uid the hotkey holds on the subnet (value = uid; coldkey is the owner)."),
             (*NEURON_LABELS, "coldkey"),
             [(*lab, v.coldkey) for v, lab in zip(neurons, labels, strict=True)],
             [float(v.uid) for v in neurons],
@@ -258,12 +224,12 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
         values: list[float | None] = list(map(float, map(attrgetter(attr), neurons)))
         if attr in _NOT_ON_ROOT and any(on_root):
             values = [None if r else v for v, r in zip(values, on_root, strict=True)]
-        out.append(Family(name, "gauge", _cached(help_), NEURON_LABELS, labels, values))
+        out.append(Family(name, "gauge", cached(help_), NEURON_LABELS, labels, values))
     out.append(
         Family(
             N.NEURON_PRUNING_POSITION,
             "gauge",
-            _cached(
+            cached(
                 "Place in the subnet's eviction order, by the chain's pruning rule (0 = replaced "
                 "by the next registration into a full subnet): lowest emission first, then "
                 "older registration, then lower uid, among the non-immune neurons while more "
@@ -279,7 +245,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
         Family(
             N.NEURON_VALIDATOR_TRUST_RANK,
             "gauge",
-            _cached(
+            cached(
                 "Place among the subnet's validators by validator trust (0 = highest). A "
                 "validator holds a permit and has set weights since registering (last update "
                 "after the registration block); absent for any other neuron, e.g. a miner "
@@ -295,7 +261,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
         Family(
             N.NEURON_AXON_INFO,
             "gauge",
-            _cached("The axon the neuron serves (ip and port as labels; value always 1)."),
+            cached("The axon the neuron serves (ip and port as labels; value always 1)."),
             (*NEURON_LABELS, "ip", "port"),
             [(*lab, v.axon.ip, str(v.axon.port)) for v, lab in served],  # type: ignore[union-attr]
             [1.0] * len(served),
@@ -362,7 +328,7 @@ def _subnets(snap: ChainSnapshot) -> list[Family]:
         Family(
             name,
             "gauge",
-            _cached(help_),
+            cached(help_),
             ("netuid",),
             labels,
             [_f(getattr(s, attr)) for s in views],
@@ -377,9 +343,7 @@ def _subnets(snap: ChainSnapshot) -> list[Family]:
 def _chain(snap: ChainSnapshot) -> list[Family]:
     c = snap.chain
     out = [
-        _single(
-            N.CHAIN_HEAD_BLOCK, _cached("Chain head block at the last successful poll."), c.head
-        )
+        _single(N.CHAIN_HEAD_BLOCK, cached("Chain head block at the last successful poll."), c.head)
     ]
     if c.finalized is not None:
         out.append(
@@ -405,7 +369,7 @@ def _chain(snap: ChainSnapshot) -> list[Family]:
     out.append(
         _single(
             N.CHAIN_HEAD_TIMESTAMP_SECONDS,
-            _cached(
+            cached(
                 "Unix time at which this agent first saw the current head; it stops advancing "
                 "when the chain stalls."
             ),

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from common.metric_names import Exporter as N
+from exporters.family import CACHED
 from exporters.snapshot import ChainSnapshot, SubnetView
 
 Spec = tuple[str, str, str, tuple[str, ...], Sequence[tuple[str, ...]], Sequence[float | None]]
-
-CACHED = "Cached: read from the chain once per poll (every block by default)."
 
 
 def _num(value: Any) -> float | None:

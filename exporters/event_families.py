@@ -8,8 +8,8 @@ action, each watched hotkey, each tracked hyperparameter of a read subnet), so t
 from __future__ import annotations
 
 from common.metric_names import Events as E
-from exporters.collector import CACHED, Family
 from exporters.events import EventsView
+from exporters.family import CACHED, Family
 from exporters.snapshot import ChainSnapshot
 
 

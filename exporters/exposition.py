@@ -33,7 +33,7 @@ from prometheus_client.openmetrics import exposition as om_exposition
 from prometheus_client.utils import floatToGoString
 from zlib_ng import zlib_ng
 
-from exporters.collector import Family
+from exporters.family import Family
 
 TEXT = "text"
 OPENMETRICS = "openmetrics"

@@ -17,6 +17,7 @@ from typing import Any
 import bittensor as bt
 
 from common.metric_names import Exporter as N
+from exporters.family import Family, cached
 from exporters.snapshot import U16_MAX, ChainSnapshot, NeuronView
 
 GLOBAL_MAX_SUBNET_COUNT = 4096  # storage index = mechid * 4096 + netuid
@@ -70,14 +71,12 @@ def mechanism_samples(
     return labels, values
 
 
-def mechanism_family(snap: ChainSnapshot, neurons: Sequence[NeuronView]) -> Any:
-    from exporters.collector import Family, _cached
-
+def mechanism_family(snap: ChainSnapshot, neurons: Sequence[NeuronView]) -> Family:
     labels, values = mechanism_samples(snap, neurons)
     return Family(
         N.NEURON_MECHANISM_INCENTIVE,
         "gauge",
-        _cached(
+        cached(
             "Incentive in one mechanism (sub-subnet) of the subnet, 0..1; only on subnets "
             "that run more than one. bittensor_neuron_incentive is mechanism 0's."
         ),

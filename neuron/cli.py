@@ -98,7 +98,8 @@ def _main(role: str, argv: list[str]) -> int:
 
 
 async def _run(role: str, config: CommonConfig, wallet, source: str) -> int:
-    from neuron.runtime import build_neuron, chain_client
+    from neuron.build import build_neuron
+    from neuron.runtime import chain_client
 
     log = structlog.get_logger(f"neuron.{role}")
     client = chain_client(config.chain)

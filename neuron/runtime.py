@@ -4,7 +4,7 @@
 client into a :class:`NeuronRuntime`: the logger bound to the neuron's netuid and hotkey, its
 metrics, its metagraph sync, and the lifecycle both roles need (the loopback metrics listener,
 background tasks, cleanups in reverse order). ``Miner`` and ``Validator`` take a runtime and add
-only what is theirs; :func:`build_neuron` is what the CLI calls.
+only what is theirs; ``neuron.build.build_neuron``, above all three, picks between them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import bittensor as bt
 import structlog
@@ -24,10 +24,6 @@ from neuron.metagraph import MetagraphSync
 from neuron.metrics import NeuronMetrics, RuntimeState, metrics_app
 from neuron.serving import start_site
 from neuron.wallet import HotkeyWallet
-
-if TYPE_CHECKING:
-    from neuron.miner import Miner
-    from neuron.validator import Validator
 
 Role = Literal["miner", "validator"]
 NeuronConfig = MinerConfig | ValidatorConfig
@@ -145,21 +141,3 @@ def build_runtime(
         metagraph=metagraph,
         log=log,
     )
-
-
-def build_neuron(
-    config: NeuronConfig,
-    wallet: HotkeyWallet,
-    client: bt.Client,
-    *,
-    log: structlog.typing.FilteringBoundLogger | None = None,
-) -> Miner | Validator:
-    """The miner or validator the config describes, wired by :func:`build_runtime`."""
-    runtime = build_runtime(config, wallet, client, log=log)
-    if runtime.role == "miner":
-        from neuron.miner import Miner
-
-        return Miner(runtime)
-    from neuron.validator import Validator
-
-    return Validator(runtime)

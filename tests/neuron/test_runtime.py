@@ -9,10 +9,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from common.metric_names import Runtime as R
 from neuron.auth import Refusal
+from neuron.build import build_neuron
 from neuron.config import MinerConfig, ValidatorConfig
 from neuron.metrics import SET_WEIGHTS_OUTCOMES, QueryOutcome, RefusalReason
 from neuron.miner import Miner
-from neuron.runtime import build_neuron
 from neuron.validator import Validator, classify_failure
 from neuron.wallet import HotkeyWallet
 from tests.support.neuron import MINER, SMALL, VALIDATOR

@@ -1,50 +1,14 @@
-"""Accounts: free balances, nonces and which coldkey owns each hotkey.
+"""Accounts: every change to the account maps, each one reported to the ledger.
 
-:class:`AccountBook` is the live state and its frozen snapshot for sealed blocks;
-:class:`Balances` is every change to it (funding, transfers, debits, fees, nonces), each one
-reported to the ledger so the head record shows it.
+:class:`Balances` is every change to :class:`~simnet.account_book.AccountBook` (funding,
+transfers, debits, fees, nonces), each one reported to the ledger so the head record shows it.
 """
 
 from __future__ import annotations
 
-from types import MappingProxyType
-from typing import TYPE_CHECKING
-
-from simnet.records import EXISTENTIAL_DEPOSIT_RAO, Accounts, ChainFailure
-
-if TYPE_CHECKING:
-    from simnet.ledger import Ledger
-
-
-class AccountBook:
-    """The live account maps. Change them through :class:`Balances`, which tells the ledger."""
-
-    def __init__(self) -> None:
-        self.balances: dict[str, int] = {}
-        self.nonces: dict[str, int] = {}
-        self.owner: dict[str, str] = {}  # hotkey -> coldkey
-        self.owned: dict[str, list[str]] = {}  # coldkey -> hotkeys, in registration order
-        self.takes: dict[str, int] = {}  # hotkey -> delegate take, u16 parts
-        self.swap_announcements: dict[str, tuple[int, str]] = {}
-        self.swap_disputes: dict[str, int] = {}
-        self._frozen: Accounts | None = None
-
-    def changed(self) -> None:
-        self._frozen = None
-
-    def frozen(self) -> Accounts:
-        """The snapshot a sealed block keeps; rebuilt only after a change."""
-        if self._frozen is None:
-            self._frozen = Accounts(
-                balances=MappingProxyType(dict(self.balances)),
-                nonces=MappingProxyType(dict(self.nonces)),
-                owner=MappingProxyType(dict(self.owner)),
-                owned=MappingProxyType({k: tuple(v) for k, v in self.owned.items()}),
-                takes=MappingProxyType(dict(self.takes)),
-                swap_announcements=MappingProxyType(dict(self.swap_announcements)),
-                swap_disputes=MappingProxyType(dict(self.swap_disputes)),
-            )
-        return self._frozen
+from simnet.account_book import AccountBook
+from simnet.ledger import Ledger
+from simnet.records import EXISTENTIAL_DEPOSIT_RAO, ChainFailure
 
 
 class Balances:

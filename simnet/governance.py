@@ -31,7 +31,8 @@ from bittensor.sp_core import ss58_decode
 from simnet.records import ChainFailure
 
 if TYPE_CHECKING:
-    from simnet.accounts import AccountBook, Balances
+    from simnet.account_book import AccountBook
+    from simnet.accounts import Balances
     from simnet.ledger import Ledger
     from simnet.subnets import Subnets
 

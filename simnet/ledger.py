@@ -21,7 +21,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from simnet.accounts import AccountBook
+from simnet.account_book import AccountBook
 from simnet.records import BlockRecord, BlockUnavailable, EventRecord, Receipt, Subnet
 
 

@@ -6,7 +6,8 @@ matters to monitoring:
 
 * :mod:`simnet.ledger` — block numbers and hashes, finality, events, the sealed history.
 * :mod:`simnet.production` — what a block does, in order.
-* :mod:`simnet.accounts` — balances, nonces, hotkey ownership.
+* :mod:`simnet.account_book` and :mod:`simnet.accounts` — balances, nonces, hotkey ownership,
+  and every change to them.
 * :mod:`simnet.subnets` — subnets and their hyperparameters.
 * :mod:`simnet.registration` — burned registration, eviction and immunity.
 * :mod:`simnet.stake` — alpha positions and the constant-product pool.
@@ -44,7 +45,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from simnet.accounts import AccountBook, Balances
+from simnet.account_book import AccountBook
+from simnet.accounts import Balances
 from simnet.commit_reveal import CommitReveal
 from simnet.dispatch import FREE_CALLS, CallTable
 from simnet.economy import Economy, EmissionSchedule

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from simnet.epoch import run_subnet_epoch
 from simnet.mechanisms import run_mechanism_epochs, u16_split
 from simnet.state import RAO_PER_TAO, Chain
+from simnet.subnet_epoch import run_subnet_epoch
 from simnet.subnets import legacy_rules
 
 UIDS, VALIDATORS, REPEATS = 128, 16, 200

@@ -37,14 +37,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from simnet.records import NULL_ACCOUNT, RAO_PER_TAO, Subnet
+from simnet.records import RAO_PER_TAO, Subnet
+from simnet.subnets import DEFAULT_TAO_WEIGHT
 
 if TYPE_CHECKING:
     from simnet.ledger import Ledger
     from simnet.subnets import Subnets
 
 U64_MAX = 2**64 - 1
-DEFAULT_TAO_WEIGHT = 971_718_665_099_567_868
 MAX_SUPPLY_RAO = 21_000_000 * RAO_PER_TAO
 TIERS = ((32, 0.75), (32, 0.25))  # (subnets in the tier, its share of the block's TAO)
 
@@ -192,29 +192,3 @@ def stake_weights(root: Subnet | None, sn: Subnet) -> dict[str, float]:
     for hk, tao in root.alpha_by_hotkey().items():
         out[hk] = out.get(hk, 0.0) + w * tao
     return out
-
-
-def root_subnet(netuid_zero_params: Mapping[str, int]) -> Subnet:
-    """The root subnet's record: TAO stake only, price 1, no neurons of its own."""
-    return Subnet(
-        netuid=0,
-        tempo=int(netuid_zero_params.get("tempo", 360)),
-        max_uids=64,
-        max_validators=64,
-        immunity_period=0,
-        activity_cutoff=5000,
-        burn_rao=0,
-        weights_rate_limit=100,
-        min_allowed_weights=0,
-        commit_reveal=False,
-        owner_coldkey=NULL_ACCOUNT,
-        owner_hotkey=NULL_ACCOUNT,
-        emission_per_block_rao=0,
-        tao_in=1,
-        alpha_in=1,
-        registered_at=int(netuid_zero_params.get("registered_at", 0)),
-        name="root",
-        symbol="\u03a4",
-        tao_weight=int(netuid_zero_params.get("tao_weight", DEFAULT_TAO_WEIGHT)),
-        moving_price=1.0,
-    )

@@ -41,15 +41,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from simnet.records import U16_MAX, ChainFailure, Neuron, Subnet
+from simnet.subnet_epoch import EpochOutcome, run_subnet_epoch
+from simnet.subnets import check_max_uids
 
 if TYPE_CHECKING:
-    from simnet.epoch import EpochOutcome
     from simnet.ledger import Ledger
     from simnet.subnets import Subnets
 
 GLOBAL_MAX_SUBNET_COUNT = 4096  # storage_index = mechid * 4096 + netuid
 MAX_MECHANISM_COUNT = 8  # MaxMechanismCount (the root may change it on chain)
-DEFAULT_MAX_ALLOWED_UIDS = 256  # max_uids * mechanism count may not exceed it
 
 
 @dataclass(frozen=True)
@@ -134,16 +134,6 @@ def u16_split(fractions: list[float]) -> list[int]:
     shares = [int(f / total * U16_MAX) for f in fractions]
     shares[shares.index(max(shares))] += U16_MAX - sum(shares)
     return shares
-
-
-def check_max_uids(max_uids: int, count: int) -> None:
-    """``ensure_max_uids_over_all_mechanisms``, which the max-uids setter runs too."""
-    if max_uids * count > DEFAULT_MAX_ALLOWED_UIDS:
-        raise ChainFailure(
-            "TooManyUIDsPerMechanism",
-            f"max_uids {max_uids} x {count} mechanism(s) exceeds {DEFAULT_MAX_ALLOWED_UIDS}; "
-            "lower max_uids or the mechanism count first",
-        )
 
 
 class Mechanisms:
@@ -254,8 +244,6 @@ def run_mechanism_epochs(
     sn: Subnet, block: int, *, stake: dict[str, float] | None = None
 ) -> EpochOutcome:
     """``epoch_with_mechanisms``: one Yuma per mechanism, folded into the subnet's terms."""
-    from simnet.epoch import EpochOutcome, run_subnet_epoch
-
     total = sn.pending_emission
     parts = split_emission(sn, total)
     outs = [

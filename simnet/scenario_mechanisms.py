@@ -12,7 +12,8 @@ from typing import Annotated
 from pydantic import Field
 
 from common.config import StrictModel
-from simnet.mechanisms import DEFAULT_MAX_ALLOWED_UIDS, MAX_MECHANISM_COUNT, u16_split
+from simnet.mechanisms import MAX_MECHANISM_COUNT, u16_split
+from simnet.subnets import DEFAULT_MAX_ALLOWED_UIDS
 
 MechanismCount = Annotated[int, Field(ge=1, le=MAX_MECHANISM_COUNT)]
 Share = Annotated[float, Field(ge=0, le=1)]

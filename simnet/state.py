@@ -14,7 +14,8 @@ matters to monitoring:
 * :mod:`simnet.weights` — ``set_weights`` and ``serve_axon``.
 * :mod:`simnet.commit_reveal` and :mod:`simnet.timelock` — timelocked commits and their
   reveal; :mod:`simnet.burn` — the registration price that moves.
-* :mod:`simnet.epoch` — the epoch schedule and the adapter to :mod:`simnet.yuma`.
+* :mod:`simnet.epoch` — the epoch schedule and its payout; :mod:`simnet.subnet_epoch` — the
+  adapter to :mod:`simnet.yuma`.
 * :mod:`simnet.pool` and :mod:`simnet.dispatch` — the transaction pool and the call table.
 * :mod:`simnet.records` — the immutable records they pass around, and the errors.
 
@@ -50,7 +51,7 @@ from simnet.accounts import Balances
 from simnet.commit_reveal import CommitReveal
 from simnet.dispatch import FREE_CALLS, CallTable
 from simnet.economy import Economy, EmissionSchedule
-from simnet.epoch import EpochOutcome, Epochs, run_subnet_epoch
+from simnet.epoch import Epochs
 from simnet.governance import Governance
 from simnet.ledger import Ledger
 from simnet.mechanisms import Mechanisms
@@ -78,6 +79,7 @@ from simnet.records import (
 )
 from simnet.registration import Registrar
 from simnet.stake import StakePool
+from simnet.subnet_epoch import EpochOutcome, run_subnet_epoch
 from simnet.subnets import HYPERPARAMETERS, Subnets
 from simnet.timelock import DrandPulses, PlaintextEscrow, TimelockOpener
 from simnet.weights import Weights

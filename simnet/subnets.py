@@ -8,10 +8,15 @@ accepted as aliases. Epoch switches: ``yuma3_on`` (new subnets on, as on chain),
 under Yuma3), ``bonds_penalty``, ``bonds_reset_enabled`` (off), ``activity_cutoff_factor``
 (per-mille of tempo; the epoch ignores the deprecated ``activity_cutoff``) and
 ``null_consensus_enabled``.
+
+The root subnet's record (netuid 0, see :mod:`simnet.economy`) and the max-uids limit over all
+mechanisms (``ensure_max_uids_over_all_mechanisms``, also run by :mod:`simnet.mechanisms`) live
+here, where the setters that need them are, so this module imports neither of those.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +27,9 @@ if TYPE_CHECKING:
     from simnet.ledger import Ledger
 
 # What registration_defaults fills in: commit-reveal timing, the moving burn, the pruning floor.
+DEFAULT_TAO_WEIGHT = 971_718_665_099_567_868  # the root subnet's TaoWeight until it is set
+DEFAULT_MAX_ALLOWED_UIDS = 256  # max_uids * mechanism count may not exceed it
+
 REGISTRATION_PARAMS = (
     "reveal_period_epochs",
     "min_burn_rao",
@@ -206,8 +214,6 @@ class Subnets:
 
     def create_root(self, *, tao_weight: int, tempo: int = 360) -> Subnet:
         """Netuid 0 (see :mod:`simnet.economy`): TAO stake, no miners, no epoch."""
-        from simnet.economy import root_subnet
-
         if 0 in self._table:
             raise ValueError("the root subnet (netuid 0) already exists")
         sn = root_subnet(
@@ -264,8 +270,6 @@ class Subnets:
                 f"subnet {netuid}; simnet does not trim subnets"
             )
         if param == "max_uids":
-            from simnet.mechanisms import check_max_uids  # the rule lives with the mechanisms
-
             check_max_uids(value, sn.mechanism_count)
         if param in ("alpha_low", "alpha_high"):
             low = value if param == "alpha_low" else sn.alpha_low
@@ -277,6 +281,43 @@ class Subnets:
                 )
         setattr(sn, param, value)
         self._ledger.subnet_changed(sn.netuid)
+
+
+def check_max_uids(max_uids: int, count: int) -> None:
+    """``ensure_max_uids_over_all_mechanisms``: both the max-uids setter here and the
+    mechanism count setter (:mod:`simnet.mechanisms`) run it."""
+    if max_uids * count > DEFAULT_MAX_ALLOWED_UIDS:
+        raise ChainFailure(
+            "TooManyUIDsPerMechanism",
+            f"max_uids {max_uids} x {count} mechanism(s) exceeds {DEFAULT_MAX_ALLOWED_UIDS}; "
+            "lower max_uids or the mechanism count first",
+        )
+
+
+def root_subnet(netuid_zero_params: Mapping[str, int]) -> Subnet:
+    """The root subnet's record: TAO stake only, price 1, no neurons of its own."""
+    return Subnet(
+        netuid=0,
+        tempo=int(netuid_zero_params.get("tempo", 360)),
+        max_uids=64,
+        max_validators=64,
+        immunity_period=0,
+        activity_cutoff=5000,
+        burn_rao=0,
+        weights_rate_limit=100,
+        min_allowed_weights=0,
+        commit_reveal=False,
+        owner_coldkey=NULL_ACCOUNT,
+        owner_hotkey=NULL_ACCOUNT,
+        emission_per_block_rao=0,
+        tao_in=1,
+        alpha_in=1,
+        registered_at=int(netuid_zero_params.get("registered_at", 0)),
+        name="root",
+        symbol="\u03a4",
+        tao_weight=int(netuid_zero_params.get("tao_weight", DEFAULT_TAO_WEIGHT)),
+        moving_price=1.0,
+    )
 
 
 def registration_defaults(given: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from simnet import mechanisms
+from simnet.metagraph_shape import metagraph
 from simnet.records import BlockRecord, Neuron, Subnet
+from simnet.views import selective_metagraph
 
 MECHAGRAPH_METHODS = frozenset(
     {"get_mechagraph", "get_all_mechagraphs", "get_selective_mechagraph"}
@@ -62,8 +64,6 @@ def split_read(sn: Subnet, _rec: BlockRecord) -> list[int] | None:
 
 
 def mechagraph(rec: BlockRecord, netuid: Any, mechid: Any) -> dict[str, Any] | None:
-    from simnet.shapes import metagraph
-
     sn = rec.subnets.get(int(netuid))
     mechid = int(mechid)
     if sn is None or not 0 <= mechid < sn.mechanism_count:
@@ -81,8 +81,6 @@ def mechagraph(rec: BlockRecord, netuid: Any, mechid: Any) -> dict[str, Any] | N
 
 def runtime_call(rec: BlockRecord, method: str, arg: Callable[[int, str], Any]) -> Any:
     """One of ``MECHAGRAPH_METHODS``; ``arg(i, name)`` reads the call's parameter."""
-    from simnet.views import selective_metagraph
-
     if method == "get_all_mechagraphs":
         return [
             mechagraph(rec, netuid, m)
@@ -98,8 +96,6 @@ def runtime_call(rec: BlockRecord, method: str, arg: Callable[[int, str], Any]) 
     if full is None:
         # The runtime reads each field by itself: the subnet's own fields still answer, and
         # a mechanism that does not exist has empty (removed) incentive and last_update rows.
-        from simnet.shapes import metagraph
-
         full = (metagraph(rec, netuid) or {}) | {"incentives": [], "last_update": []}
     out = selective_metagraph(full, list(arg(2, "metagraph_indexes")))
     out["netuid"] = netuid

@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from simnet import mechagraph
+from simnet import mechagraph, views
 from simnet.commit_reveal import COMMIT_REVEAL_VERSION
 from simnet.mechagraph import timelocked_commits
+from simnet.metagraph_shape import axon_of, metagraph, subnet_of, text_bytes
 from simnet.records import (
-    EMPTY_AXON,
     EXISTENTIAL_DEPOSIT_RAO,
     RAO_PER_TAO,
     U16_MAX,
@@ -33,7 +33,6 @@ from simnet.subnets import EPOCH_STORAGE
 MECHANISM_STRIDE = 4096  # LastUpdate/Weights/Bonds are keyed by mechid * 4096 + netuid
 SPEC_VERSION = 438
 NETWORK_REGISTRATION_COST_RAO = 1_000 * RAO_PER_TAO
-I96F32_ONE = 1 << 32
 
 
 class Unmodelled(LookupError):
@@ -41,13 +40,6 @@ class Unmodelled(LookupError):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _subnet(rec: BlockRecord, netuid: Any) -> Subnet | None:
-    try:
-        return rec.subnets.get(int(netuid))
-    except (TypeError, ValueError):
-        return None
 
 
 def _netuid_of_index(index: Any) -> int:
@@ -59,16 +51,8 @@ def _netuid_of_index(index: Any) -> int:
     return index
 
 
-def _text_bytes(text: str) -> list[int]:
-    return list(text.encode("utf-8"))
-
-
 def prometheus_info() -> dict[str, int]:
     return {"block": 0, "version": 0, "ip": 0, "port": 0, "ip_type": 0}
-
-
-def axon_of(sn: Subnet, hotkey: str) -> dict[str, int]:
-    return (sn.axons.get(hotkey) or EMPTY_AXON).as_dict()
 
 
 def neuron_info(sn: Subnet, nrn: Neuron, *, lite: bool) -> dict[str, Any]:
@@ -102,7 +86,7 @@ def neuron_info(sn: Subnet, nrn: Neuron, *, lite: bool) -> dict[str, Any]:
 
 
 def neurons(rec: BlockRecord, netuid: Any, *, lite: bool) -> list[dict[str, Any]]:
-    sn = _subnet(rec, netuid)
+    sn = subnet_of(rec, netuid)
     if sn is None:
         return []
     return [neuron_info(sn, nrn, lite=lite) for nrn in sn.neurons]
@@ -117,95 +101,8 @@ def next_epoch_block(sn: Subnet, block: int) -> int | None:
     return b + (-(b + sn.netuid + 1)) % period
 
 
-def metagraph(rec: BlockRecord, netuid: Any) -> dict[str, Any] | None:
-    sn = _subnet(rec, netuid)
-    if sn is None:
-        return None
-    alpha = sn.alpha_by_hotkey()
-    nrns = sn.neurons
-    price_bits = sn.tao_in * I96F32_ONE // sn.alpha_in if sn.alpha_in else 0
-    graph = {
-        "netuid": sn.netuid,
-        "name": _text_bytes(sn.name),
-        "symbol": _text_bytes(sn.symbol),
-        "identity": None,
-        "network_registered_at": sn.registered_at,
-        "owner_hotkey": sn.owner_hotkey,
-        "owner_coldkey": sn.owner_coldkey,
-        "block": rec.number,
-        "tempo": sn.tempo,
-        "last_step": sn.last_epoch_block,
-        "blocks_since_last_step": rec.number - sn.last_epoch_block,
-        "subnet_emission": sn.emission_per_block_rao,
-        "alpha_in": sn.alpha_in,
-        "alpha_out": sn.alpha_out,
-        "tao_in": sn.tao_in,
-        "alpha_out_emission": sn.emission_per_block_rao,
-        "alpha_in_emission": 0,
-        "tao_in_emission": 0,
-        "pending_alpha_emission": sn.pending_emission,
-        "pending_root_emission": 0,
-        "subnet_volume": 0,
-        "moving_price": {"bits": price_bits},
-        "rho": 10,
-        "kappa": sn.kappa,
-        "min_allowed_weights": sn.min_allowed_weights,
-        "max_weights_limit": sn.max_weights_limit,
-        "weights_version": sn.weights_version,
-        "weights_rate_limit": sn.weights_rate_limit,
-        "activity_cutoff": sn.activity_cutoff,
-        "max_validators": sn.max_validators,
-        "num_uids": sn.n,
-        "max_uids": sn.max_uids,
-        "burn": sn.burn_rao,
-        "difficulty": 0,
-        "registration_allowed": True,
-        "pow_registration_allowed": False,
-        "immunity_period": sn.immunity_period,
-        "min_difficulty": 0,
-        "max_difficulty": 0,
-        "min_burn": sn.min_burn_rao,
-        "max_burn": sn.max_burn_rao,
-        "adjustment_alpha": 0,
-        "adjustment_interval": 0,
-        "target_regs_per_interval": sn.max_registrations_per_block,
-        "max_regs_per_block": sn.max_registrations_per_block,
-        "serving_rate_limit": sn.serving_rate_limit,
-        "commit_reveal_weights_enabled": sn.commit_reveal,
-        "commit_reveal_period": sn.reveal_period_epochs,
-        "liquid_alpha_enabled": False,
-        "alpha_high": 58_982,
-        "alpha_low": 45_875,
-        "bonds_moving_avg": sn.bonds_moving_average,
-        "hotkeys": [n.hotkey for n in nrns],
-        "coldkeys": [n.coldkey for n in nrns],
-        "identities": [None for _ in nrns],
-        "axons": [axon_of(sn, n.hotkey) for n in nrns],
-        "active": [n.active for n in nrns],
-        "validator_permit": [n.validator_permit for n in nrns],
-        "pruning_score": [U16_MAX for _ in nrns],
-        "last_update": [n.last_update for n in nrns],
-        "emission": [n.emission for n in nrns],
-        "dividends": [n.dividends for n in nrns],
-        "incentives": [n.incentive for n in nrns],
-        "consensus": [n.consensus for n in nrns],
-        "trust": [0 for _ in nrns],
-        "rank": [0 for _ in nrns],
-        "block_at_registration": [n.registered_at for n in nrns],
-        "alpha_stake": [alpha.get(n.hotkey, 0) for n in nrns],
-        "tao_stake": [0 for _ in nrns],
-        "total_stake": [alpha.get(n.hotkey, 0) for n in nrns],
-        "tao_dividends_per_hotkey": [(n.hotkey, 0) for n in nrns],
-        "alpha_dividends_per_hotkey": [(n.hotkey, 0) for n in nrns],
-    }
-    from simnet import views  # the 2026 surface: stake columns, emission terms, collateral
-
-    return graph | views.metagraph_economy(rec, sn)
-
-
 def hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
-    from simnet import views  # the full name set lives with the rest of the 2026 surface
-
+    # The full name set lives with the rest of the 2026 surface.
     return views.hyperparams_v3(sn)
 
 
@@ -214,10 +111,10 @@ def _epoch_scalars() -> dict[str, Any]:
     ``AlphaValues`` (one tuple)."""
     defaults = Subnet.__dataclass_fields__
     items = {
-        item: _per_subnet(lambda s, r, a=attr: getattr(s, a), defaults[attr].default)
+        item: _persubnet_of(lambda s, r, a=attr: getattr(s, a), defaults[attr].default)
         for item, attr in EPOCH_STORAGE.items()
     }
-    items["AlphaValues"] = _per_subnet(lambda s, r: (s.alpha_low, s.alpha_high), (45875, 58982))
+    items["AlphaValues"] = _persubnet_of(lambda s, r: (s.alpha_low, s.alpha_high), (45875, 58982))
     return items
 
 
@@ -269,13 +166,11 @@ def account_info(rec: BlockRecord, ss58: str) -> dict[str, Any]:
 
 
 def stake_info(rec: BlockRecord, hotkey: str, coldkey: str, netuid: int) -> dict[str, Any] | None:
-    sn = _subnet(rec, netuid)
+    sn = subnet_of(rec, netuid)
     if sn is None:
         return None
     amount = sn.stake.get((hotkey, coldkey), 0)
-    if not amount:
-        from simnet import views  # the chain answers a zero record, not None
-
+    if not amount:  # the chain answers a zero record, not None
         return views.zero_stake_info(hotkey, coldkey, sn)
     return {
         "hotkey": hotkey,
@@ -293,11 +188,11 @@ def stake_info(rec: BlockRecord, hotkey: str, coldkey: str, netuid: int) -> dict
 # ----------------------------------------------------------------------------- storage
 
 
-def _per_subnet(getter: Callable[[Subnet, BlockRecord], Any], default: Any) -> Any:
+def _persubnet_of(getter: Callable[[Subnet, BlockRecord], Any], default: Any) -> Any:
     def read(rec: BlockRecord, params: list) -> Any:
         if not params:
             raise Unmodelled("this item needs a netuid parameter")
-        sn = _subnet(rec, params[0])
+        sn = subnet_of(rec, params[0])
         return default if sn is None else getter(sn, rec)
 
     read.per_subnet = getter  # type: ignore[attr-defined]
@@ -307,7 +202,7 @@ def _per_subnet(getter: Callable[[Subnet, BlockRecord], Any], default: Any) -> A
 
 def _vector(getter: Callable[[Neuron], Any]) -> Any:
     def read(rec: BlockRecord, params: list) -> Any:
-        sn = _subnet(rec, _netuid_of_index(params[0])) if params else None
+        sn = subnet_of(rec, _netuid_of_index(params[0])) if params else None
         return [] if sn is None else [getter(n) for n in sn.neurons]
 
     return read
@@ -315,7 +210,7 @@ def _vector(getter: Callable[[Neuron], Any]) -> Any:
 
 def _uid_value(getter: Callable[[Subnet, Neuron], Any], missing: Any) -> Any:
     def read(rec: BlockRecord, params: list) -> Any:
-        sn = _subnet(rec, _netuid_of_index(params[0])) if params else None
+        sn = subnet_of(rec, _netuid_of_index(params[0])) if params else None
         if sn is None or len(params) < 2:
             return missing
         uid = int(params[1])
@@ -328,52 +223,52 @@ def _uid_value(getter: Callable[[Subnet, Neuron], Any], missing: Any) -> Any:
 
 SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
     {
-        "Tempo": _per_subnet(lambda s, r: s.tempo, 0),
-        "Burn": _per_subnet(lambda s, r: s.burn_rao, 0),
-        "MinBurn": _per_subnet(lambda s, r: s.min_burn_rao, 0),
-        "MaxBurn": _per_subnet(lambda s, r: s.max_burn_rao, 0),
-        "BurnHalfLife": _per_subnet(lambda s, r: s.burn_half_life, 0),
-        "BurnIncreaseMult": _per_subnet(lambda s, r: round(s.burn_increase_mult * (1 << 64)), 0),
-        "MinNonImmuneUids": _per_subnet(lambda s, r: s.min_non_immune_uids, 0),
-        "SubnetworkN": _per_subnet(lambda s, r: s.n, 0),
-        "NetworksAdded": _per_subnet(lambda s, r: True, False),
-        "MaxAllowedUids": _per_subnet(lambda s, r: s.max_uids, 0),
-        "MaxAllowedValidators": _per_subnet(lambda s, r: s.max_validators, 0),
-        "ImmunityPeriod": _per_subnet(lambda s, r: s.immunity_period, 0),
-        "ActivityCutoff": _per_subnet(lambda s, r: s.activity_cutoff, 0),
-        "WeightsSetRateLimit": _per_subnet(lambda s, r: s.weights_rate_limit, 0),
-        "MinAllowedWeights": _per_subnet(lambda s, r: s.min_allowed_weights, 0),
-        "MaxWeightsLimit": _per_subnet(lambda s, r: s.max_weights_limit, U16_MAX),
-        "WeightsVersionKey": _per_subnet(lambda s, r: s.weights_version, 0),
-        "CommitRevealWeightsEnabled": _per_subnet(lambda s, r: s.commit_reveal, False),
-        "SubnetEpochConsensus": _per_subnet(
+        "Tempo": _persubnet_of(lambda s, r: s.tempo, 0),
+        "Burn": _persubnet_of(lambda s, r: s.burn_rao, 0),
+        "MinBurn": _persubnet_of(lambda s, r: s.min_burn_rao, 0),
+        "MaxBurn": _persubnet_of(lambda s, r: s.max_burn_rao, 0),
+        "BurnHalfLife": _persubnet_of(lambda s, r: s.burn_half_life, 0),
+        "BurnIncreaseMult": _persubnet_of(lambda s, r: round(s.burn_increase_mult * (1 << 64)), 0),
+        "MinNonImmuneUids": _persubnet_of(lambda s, r: s.min_non_immune_uids, 0),
+        "SubnetworkN": _persubnet_of(lambda s, r: s.n, 0),
+        "NetworksAdded": _persubnet_of(lambda s, r: True, False),
+        "MaxAllowedUids": _persubnet_of(lambda s, r: s.max_uids, 0),
+        "MaxAllowedValidators": _persubnet_of(lambda s, r: s.max_validators, 0),
+        "ImmunityPeriod": _persubnet_of(lambda s, r: s.immunity_period, 0),
+        "ActivityCutoff": _persubnet_of(lambda s, r: s.activity_cutoff, 0),
+        "WeightsSetRateLimit": _persubnet_of(lambda s, r: s.weights_rate_limit, 0),
+        "MinAllowedWeights": _persubnet_of(lambda s, r: s.min_allowed_weights, 0),
+        "MaxWeightsLimit": _persubnet_of(lambda s, r: s.max_weights_limit, U16_MAX),
+        "WeightsVersionKey": _persubnet_of(lambda s, r: s.weights_version, 0),
+        "CommitRevealWeightsEnabled": _persubnet_of(lambda s, r: s.commit_reveal, False),
+        "SubnetEpochConsensus": _persubnet_of(
             lambda s, r: "Null" if s.null_consensus_enabled else "Yuma", "Yuma"
         ),
-        "Yuma3On": _per_subnet(lambda s, r: s.yuma3_on, False),
-        "LastEpochBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
-        "LastMechansimStepBlock": _per_subnet(lambda s, r: s.last_epoch_block, 0),
-        "BlocksSinceLastStep": _per_subnet(lambda s, r: r.number - s.last_epoch_block, 0),
-        "PendingEpochAt": _per_subnet(lambda s, r: 0, 0),
-        "SubnetEpochIndex": _per_subnet(lambda s, r: s.epoch_index, 0),
-        "RevealPeriodEpochs": _per_subnet(lambda s, r: s.reveal_period_epochs, 1),
-        "CollateralLockShare": _per_subnet(lambda s, r: 0, 0),
-        "SubnetOwner": _per_subnet(lambda s, r: s.owner_coldkey, None),
-        "SubnetOwnerHotkey": _per_subnet(lambda s, r: s.owner_hotkey, None),
-        "NetworkRegisteredAt": _per_subnet(lambda s, r: s.registered_at, 0),
-        "SubnetTAO": _per_subnet(lambda s, r: s.tao_in, 0),
-        "SubnetAlphaIn": _per_subnet(lambda s, r: s.alpha_in, 0),
-        "SubnetAlphaOut": _per_subnet(lambda s, r: s.alpha_out, 0),
-        "Kappa": _per_subnet(lambda s, r: s.kappa, 0),
-        "BondsMovingAverage": _per_subnet(lambda s, r: s.bonds_moving_average, 0),
-        "ServingRateLimit": _per_subnet(lambda s, r: s.serving_rate_limit, 0),
-        "MaxRegistrationsPerBlock": _per_subnet(lambda s, r: s.max_registrations_per_block, 0),
-        "RegistrationsThisBlock": _per_subnet(lambda s, r: s.registrations_this_block, 0),
-        "NetworkRegistrationAllowed": _per_subnet(lambda s, r: True, False),
-        "TokenSymbol": _per_subnet(lambda s, r: _text_bytes(s.symbol), []),
-        "SubnetMechanism": _per_subnet(lambda s, r: 1, 0),
-        "MechanismCountCurrent": _per_subnet(lambda s, r: s.mechanism_count, 1),
-        "MechanismEmissionSplit": _per_subnet(mechagraph.split_read, None),
-        "PendingEmission": _per_subnet(lambda s, r: s.pending_emission, 0),
+        "Yuma3On": _persubnet_of(lambda s, r: s.yuma3_on, False),
+        "LastEpochBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
+        "LastMechansimStepBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
+        "BlocksSinceLastStep": _persubnet_of(lambda s, r: r.number - s.last_epoch_block, 0),
+        "PendingEpochAt": _persubnet_of(lambda s, r: 0, 0),
+        "SubnetEpochIndex": _persubnet_of(lambda s, r: s.epoch_index, 0),
+        "RevealPeriodEpochs": _persubnet_of(lambda s, r: s.reveal_period_epochs, 1),
+        "CollateralLockShare": _persubnet_of(lambda s, r: 0, 0),
+        "SubnetOwner": _persubnet_of(lambda s, r: s.owner_coldkey, None),
+        "SubnetOwnerHotkey": _persubnet_of(lambda s, r: s.owner_hotkey, None),
+        "NetworkRegisteredAt": _persubnet_of(lambda s, r: s.registered_at, 0),
+        "SubnetTAO": _persubnet_of(lambda s, r: s.tao_in, 0),
+        "SubnetAlphaIn": _persubnet_of(lambda s, r: s.alpha_in, 0),
+        "SubnetAlphaOut": _persubnet_of(lambda s, r: s.alpha_out, 0),
+        "Kappa": _persubnet_of(lambda s, r: s.kappa, 0),
+        "BondsMovingAverage": _persubnet_of(lambda s, r: s.bonds_moving_average, 0),
+        "ServingRateLimit": _persubnet_of(lambda s, r: s.serving_rate_limit, 0),
+        "MaxRegistrationsPerBlock": _persubnet_of(lambda s, r: s.max_registrations_per_block, 0),
+        "RegistrationsThisBlock": _persubnet_of(lambda s, r: s.registrations_this_block, 0),
+        "NetworkRegistrationAllowed": _persubnet_of(lambda s, r: True, False),
+        "TokenSymbol": _persubnet_of(lambda s, r: text_bytes(s.symbol), []),
+        "SubnetMechanism": _persubnet_of(lambda s, r: 1, 0),
+        "MechanismCountCurrent": _persubnet_of(lambda s, r: s.mechanism_count, 1),
+        "MechanismEmissionSplit": _persubnet_of(mechagraph.split_read, None),
+        "PendingEmission": _persubnet_of(lambda s, r: s.pending_emission, 0),
         **_epoch_scalars(),
     }
 )
@@ -412,23 +307,23 @@ def query(rec: BlockRecord, module: str, item: str, params: list, *, mev_key: by
         if item in UID_ITEMS:
             return UID_ITEMS[item](rec, params)
         if item == "Uids":
-            sn = _subnet(rec, params[0])
+            sn = subnet_of(rec, params[0])
             return None if sn is None else sn.uids.get(str(params[1]))
         if item == "Axons":
-            sn = _subnet(rec, params[0])
+            sn = subnet_of(rec, params[0])
             axon = None if sn is None else sn.axons.get(str(params[1]))
             return None if axon is None else axon.as_dict()
         if item == "Prometheus":
             return None
         if item == "IsNetworkMember":
-            sn = _subnet(rec, params[1])
+            sn = subnet_of(rec, params[1])
             return sn is not None and str(params[0]) in sn.uids
         if item == "Owner":
             return rec.accounts.owner.get(str(params[0]))
         if item == "OwnedHotkeys":
             return list(rec.accounts.owned.get(str(params[0]), ()))
         if item == "TotalHotkeyAlpha":
-            sn = _subnet(rec, params[1])
+            sn = subnet_of(rec, params[1])
             return 0 if sn is None else sn.hotkey_alpha(str(params[0]))
         if item == "TotalNetworks":
             return len(rec.subnets)
@@ -451,8 +346,6 @@ def query(rec: BlockRecord, module: str, item: str, params: list, *, mev_key: by
         return mev_key
     elif module == "Balances" and item == "TotalIssuance":
         return sum(rec.accounts.balances.values())
-    from simnet import views
-
     found, value = views.query(rec, module, item, params)
     if found:
         return value
@@ -474,10 +367,10 @@ def query_map(rec: BlockRecord, module: str, item: str, params: list) -> list[tu
             hk = str(params[0])
             return [(netuid, True) for netuid, sn in sorted(rec.subnets.items()) if hk in sn.uids]
         if item == "Uids" and len(params) == 1:
-            sn = _subnet(rec, params[0])
+            sn = subnet_of(rec, params[0])
             return [] if sn is None else [(n.hotkey, n.uid) for n in sn.neurons]
         if item == "Keys" and len(params) == 1:
-            sn = _subnet(rec, params[0])
+            sn = subnet_of(rec, params[0])
             return [] if sn is None else [(n.uid, n.hotkey) for n in sn.neurons]
         if item in UID_ITEMS and len(params) == 1:
             sn, _mechid = mechagraph.subnet_at(rec, params[0])
@@ -485,7 +378,7 @@ def query_map(rec: BlockRecord, module: str, item: str, params: list) -> list[tu
                 return []
             return [(n.uid, UID_ITEMS[item](rec, [params[0], n.uid])) for n in sn.neurons]
         if item == "Axons" and len(params) == 1:
-            sn = _subnet(rec, params[0])
+            sn = subnet_of(rec, params[0])
             return [] if sn is None else [(hk, a.as_dict()) for hk, a in sorted(sn.axons.items())]
         if item == "Owner" and not params:
             return sorted(rec.accounts.owner.items())
@@ -505,7 +398,7 @@ def runtime_call(rec: BlockRecord, api: str, method: str, params: Any) -> Any:
         if method in ("get_neurons_lite", "get_neurons"):
             return neurons(rec, arg(0, "netuid"), lite=method == "get_neurons_lite")
         if method in ("get_neuron_lite", "get_neuron"):
-            sn = _subnet(rec, arg(0, "netuid"))
+            sn = subnet_of(rec, arg(0, "netuid"))
             uid = int(arg(1, "uid"))
             if sn is None or not 0 <= uid < sn.n:
                 return None
@@ -514,14 +407,14 @@ def runtime_call(rec: BlockRecord, api: str, method: str, params: Any) -> Any:
         if method == "get_metagraph":
             return metagraph(rec, arg(0, "netuid"))
         if method == "get_next_epoch_start_block":
-            sn = _subnet(rec, arg(0, "netuid"))
+            sn = subnet_of(rec, arg(0, "netuid"))
             return None if sn is None else next_epoch_block(sn, rec.number)
         if method == "get_subnet_hyperparams_v3":
-            sn = _subnet(rec, arg(0, "netuid"))
+            sn = subnet_of(rec, arg(0, "netuid"))
             return None if sn is None else hyperparams_v3(sn)
     elif api == "SwapRuntimeApi":
         if method == "current_alpha_price":
-            sn = _subnet(rec, arg(0, "netuid"))
+            sn = subnet_of(rec, arg(0, "netuid"))
             return 0 if sn is None else sn.price_rao
         if method == "current_alpha_price_all":
             return [{"netuid": k, "price": sn.price_rao} for k, sn in sorted(rec.subnets.items())]
@@ -540,17 +433,49 @@ def runtime_call(rec: BlockRecord, api: str, method: str, params: Any) -> Any:
             return out
     elif api == "SubnetRegistrationRuntimeApi" and method == "get_network_registration_cost":
         return NETWORK_REGISTRATION_COST_RAO
-    from simnet import views
-
-    found, value = views.runtime_call(rec, api, method, arg)
+    found, value = _surface_call(rec, api, method, arg)
     if found:
         return value
     raise Unmodelled(f"simnet does not model runtime API {api}.{method}")
 
 
+def _surface_call(rec: BlockRecord, api: str, method: str, arg: Any) -> tuple[bool, Any]:
+    """(found, value) for the runtime APIs of the 2026 surface (:mod:`simnet.views`) and the
+    mechagraphs (:mod:`simnet.mechagraph`); ``arg(i, name)`` reads the call's i-th (or named)
+    parameter."""
+    if api == "AccountNonceApi" and method == "account_nonce":
+        return True, int(rec.accounts.nonces.get(str(arg(0, "account")), 0))
+    if api != "SubnetInfoRuntimeApi":
+        return False, None
+    if method in mechagraph.MECHAGRAPH_METHODS:
+        return True, mechagraph.runtime_call(rec, method, arg)
+    if method == "get_all_dynamic_info":
+        return True, [views.dynamic_info(rec, sn) for _n, sn in sorted(rec.subnets.items())]
+    if method == "get_subnets_info":
+        return True, [views.subnet_info(rec, sn) for _n, sn in sorted(rec.subnets.items())]
+    if method not in (
+        "get_dynamic_info",
+        "get_subnet_info",
+        "get_subnet_hyperparams",
+        "get_selective_metagraph",
+    ):
+        return False, None
+    sn = rec.subnets.get(int(arg(0, "netuid")))
+    if sn is None:
+        return True, None
+    if method == "get_dynamic_info":
+        return True, views.dynamic_info(rec, sn)
+    if method == "get_subnet_info":
+        return True, views.subnet_info(rec, sn)
+    if method == "get_subnet_hyperparams":
+        return True, views.hyperparams_v1(sn)
+    full = metagraph(rec, sn.netuid)
+    return True, views.selective_metagraph(full, list(arg(1, "metagraph_indexes")))
+
+
 def _sim_swap(rec: BlockRecord, method: str, args: Any) -> dict[str, int]:
     netuid = args["netuid"] if isinstance(args, dict) else args[0]
-    sn = _subnet(rec, netuid)
+    sn = subnet_of(rec, netuid)
     if sn is None:
         raise Unmodelled(f"subnet {netuid} does not exist")
     k = sn.tao_in * sn.alpha_in

@@ -1,10 +1,10 @@
 """The 2026 read surface, in the decoded shapes of a spec-438 node (beside :mod:`simnet.shapes`).
 
 Hyperparameters v1 (``get_subnet_hyperparams``) and v3 with the full name set, dynamic info
-(one subnet and all), ``get_subnet_info``, ``get_selective_metagraph``, the account-nonce
-runtime API, the root/stake columns and collateral on the metagraph, and the storage of
-:mod:`simnet.economy` and :mod:`simnet.governance`. Field names and order follow subtensor's
-``rpc_info`` structs. Parameters simnet does not model report the runtime's defaults (rho 10,
+(one subnet and all), ``get_subnet_info``, ``get_selective_metagraph``, the root/stake columns
+and collateral on the metagraph, and the storage of :mod:`simnet.economy` and
+:mod:`simnet.governance`; :mod:`simnet.shapes` routes the runtime calls (the account-nonce API
+too) here. Field names and order follow subtensor's ``rpc_info`` structs. Parameters simnet does not model report the runtime's defaults (rho 10,
 difficulty 10_000_000, adjustment interval 100, ...); a subnet attribute of the same name,
 when some other room of simnet adds one, takes precedence.
 """
@@ -324,41 +324,3 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
         }[item]
         return True, 0 if sn is None else getattr(sn, attr)
     return False, None
-
-
-# ----------------------------------------------------------------------------- runtime APIs
-
-
-def runtime_call(rec: BlockRecord, api: str, method: str, arg: Any) -> tuple[bool, Any]:
-    """(found, value) for the runtime APIs this module answers; ``arg(i, name)`` reads the
-    call's i-th (or named) parameter."""
-    from simnet import mechagraph, shapes
-
-    if api == "AccountNonceApi" and method == "account_nonce":
-        return True, int(rec.accounts.nonces.get(str(arg(0, "account")), 0))
-    if api != "SubnetInfoRuntimeApi":
-        return False, None
-    if method in mechagraph.MECHAGRAPH_METHODS:
-        return True, mechagraph.runtime_call(rec, method, arg)
-    if method == "get_all_dynamic_info":
-        return True, [dynamic_info(rec, sn) for _n, sn in sorted(rec.subnets.items())]
-    if method == "get_subnets_info":
-        return True, [subnet_info(rec, sn) for _n, sn in sorted(rec.subnets.items())]
-    if method not in (
-        "get_dynamic_info",
-        "get_subnet_info",
-        "get_subnet_hyperparams",
-        "get_selective_metagraph",
-    ):
-        return False, None
-    sn = rec.subnets.get(int(arg(0, "netuid")))
-    if sn is None:
-        return True, None
-    if method == "get_dynamic_info":
-        return True, dynamic_info(rec, sn)
-    if method == "get_subnet_info":
-        return True, subnet_info(rec, sn)
-    if method == "get_subnet_hyperparams":
-        return True, hyperparams_v1(sn)
-    full = shapes.metagraph(rec, sn.netuid)
-    return True, selective_metagraph(full, list(arg(1, "metagraph_indexes")))

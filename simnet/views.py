@@ -3,10 +3,11 @@
 Hyperparameters v1 (``get_subnet_hyperparams``) and v3 with the full name set, dynamic info
 (one subnet and all), ``get_subnet_info``, ``get_selective_metagraph``, the root/stake columns
 and collateral on the metagraph, and the storage of :mod:`simnet.economy` and
-:mod:`simnet.governance`; :mod:`simnet.shapes` routes the runtime calls (the account-nonce API
-too) here. Field names and order follow subtensor's ``rpc_info`` structs. Parameters simnet does not model report the runtime's defaults (rho 10,
-difficulty 10_000_000, adjustment interval 100, ...); a subnet attribute of the same name,
-when some other room of simnet adds one, takes precedence.
+:mod:`simnet.governance`; :mod:`simnet.shapes` routes the runtime calls to these (and answers
+the account-nonce API itself). Field names and order follow subtensor's ``rpc_info`` structs.
+Parameters simnet does not model report the runtime's defaults (rho 10, difficulty
+10_000_000, adjustment interval 100, ...); a subnet attribute of the same name, when some other
+room of simnet adds one, takes precedence.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import pytest
 from tests.support.live_dashboards import (
     dashboard_gaps,
     make_every_dashboard_series_exist,
+    unearning_watch,
 )
 from tests.support.system import running_system
 
@@ -30,8 +31,10 @@ async def test_every_dashboard_query_names_live_metrics_and_every_panel_shows_da
     started = time.time()
     # A fresh neuron is in immunity with no emission yet: with no grace period the
     # "immunity ending unearned" warning fires for it at once, a real alert for the tables.
-    overrides = {"immunity_ending_for": "0s"}
-    async with running_system(tmp_path, overrides=overrides, influx=True, probe=True) as system:
+    overrides = {"immunity_ending_for": "0s", "immunity_ending_fraction": 1}
+    async with running_system(
+        tmp_path, overrides=overrides, influx=True, probe=True, extra_watch=unearning_watch()
+    ) as system:
         await make_every_dashboard_series_exist(system)
         end = time.time()
         # Whole steps back from ``end``, so the range's last evaluation is at ``end`` itself

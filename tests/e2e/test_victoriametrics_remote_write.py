@@ -22,7 +22,11 @@ import pytest
 from alerts import generate as gen
 from taowatch.stack import FAST_ALERTMANAGER, free_port
 from taowatch.victoriametrics import VictoriaMetrics, VMAlert
-from tests.support.live_dashboards import dashboard_gaps, make_every_dashboard_series_exist
+from tests.support.live_dashboards import (
+    dashboard_gaps,
+    make_every_dashboard_series_exist,
+    unearning_watch,
+)
 from tests.support.system import DEADLINE, running_system
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -89,6 +93,7 @@ async def test_victoriametrics_serves_every_dashboard_and_runs_the_alert_rules(t
             overrides=OVERRIDES,
             influx=True,
             probe=True,
+            extra_watch=unearning_watch(),
             stack_options={
                 "external_labels": {"replica": "a"},
                 "remote_write": [{"url": vm.write_url}],

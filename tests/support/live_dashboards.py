@@ -14,7 +14,7 @@ from taowatch.preview.client import Series, fetch_panels
 from taowatch.preview.panels import load_dashboards, panel_specs, variable_defaults
 from tests.support import REPO
 from tests.support.dashboards import all_queries, expanded, metric_tokens
-from tests.support.system import DEADLINE
+from tests.support.system import DEADLINE, NETUID
 
 DASHBOARDS = REPO / "grafana" / "dashboards"
 
@@ -70,6 +70,18 @@ def _has_data(series: list[Series]) -> bool:
     return any(not math.isnan(v) for s in series for v in s.values)
 
 
+# A watched hotkey that registers late and earns nothing: the neuron alert the tables show
+# (BittensorNeuronImmunityEndingUnearned) fires for it while it is immune. The scenario's own
+# neurons are not watched, and the system's miner and validator earn.
+UNEARNING = Keypair.create_from_uri("//taowatch/e2e/unearning")
+FUNDER = Keypair.create_from_uri("//Alice")
+
+
+def unearning_watch() -> list[dict]:
+    """The ``extra_watch`` entry that makes :data:`UNEARNING` a watched hotkey."""
+    return [{"netuid": NETUID, "hotkeys": [UNEARNING.ss58_address]}]
+
+
 async def make_every_dashboard_series_exist(system) -> None:
     """Drive the system until every series a dashboard draws exists (see the module doc)."""
     miner, validator = system.hotkeys["miner"], system.hotkeys["validator"]
@@ -99,12 +111,16 @@ async def make_every_dashboard_series_exist(system) -> None:
         "bittensor_exporter_influx_points_written_total > 0",
         # The agent's signed probe has reached the miner's axon as the chain lists it.
         f'bittensor_probe_up{{hotkey="{miner}"}} == 1',
-        'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}',
         # Eviction order ranks non-immune neurons only: a neuron leaves immunity 100
         # blocks (25 s) after it registered, and the fleet view shows watched ones.
         "bittensor_neuron_pruning_position and on (netuid, hotkey) bittensor_neuron_registered",
     ):
         await _wait(system, expr)
+
+    # A real neuron alert for the alert tables: register the watched, unearning hotkey.
+    async with system.sim.admin as admin:
+        await admin.register(NETUID, UNEARNING.ss58_address, FUNDER.ss58_address)
+    await _wait(system, 'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}')
 
 
 async def dashboard_gaps(url: str, *, start: float, end: float) -> dict[str, list[str]]:

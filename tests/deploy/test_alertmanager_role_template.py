@@ -17,6 +17,17 @@ from tests.support import REPO
 ROLE = REPO / "deploy" / "ansible" / "roles" / "alertmanager"
 WEBHOOK = "https://discord.com/api/webhooks/1/secret-token"
 TOKEN = "123456:" + "A" * 30
+# The routing both renders are given: the role as its placeholders, the generator as settings.
+ROUTING = {
+    "slack_api_url_file": "/s",
+    "slack_channel_critical": "#c",
+    "slack_channel_warning": "#w",
+    "pagerduty_routing_key_file": "/p",
+    "pagerduty_url": "https://pd.example",
+    "heartbeat_url": "https://hb.example",
+    "heartbeat_credentials_file": "/h",
+    "template_file": "/t.tmpl",
+}
 
 
 def role_render(chat: bool) -> dict:
@@ -31,14 +42,7 @@ def role_render(chat: bool) -> dict:
     env.filters["comment"] = lambda text: f"# {text}"
     placeholders = {k: v for k, v in gen.load_thresholds().items() if k.startswith("alertmanager_")}
     placeholders.update(
-        slack_api_url_file="/s",
-        slack_channel_critical="#c",
-        slack_channel_warning="#w",
-        pagerduty_routing_key_file="/p",
-        pagerduty_url="https://pd.example",
-        heartbeat_url="https://hb.example",
-        heartbeat_credentials_file="/h",
-        template_file="/t.tmpl",
+        **ROUTING,
         discord_webhook_url=WEBHOOK if chat else "",
         telegram_bot_token=TOKEN if chat else "",
         telegram_chat_id=-5 if chat else 0,
@@ -64,14 +68,7 @@ def generator_render(chat: bool, tmp_path: Path) -> dict:
             "telegram_chat_id": -5,
         }
     settings = gen.AlertmanagerSettings(
-        slack_api_url_file="/s",
-        slack_channel_critical="#c",
-        slack_channel_warning="#w",
-        pagerduty_routing_key_file="/p",
-        pagerduty_url="https://pd.example",
-        heartbeat_url="https://hb.example",
-        heartbeat_credentials_file="/h",
-        template_file="/t.tmpl",
+        **ROUTING,
         **extra,
     )
     return yaml.safe_load(gen.render_alertmanager(gen.load_thresholds(), settings))

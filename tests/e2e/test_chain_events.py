@@ -20,7 +20,7 @@ from exporters.chain import ColdkeyWatch, WatchPlan
 from simnet.scenario import World, load_scenario
 from simnet.state import Chain
 from simnet.testing import dev_keypair
-from taowatch.chain_events import event_line
+from taowatch.chain_events import EVENT_ALERTS, event_line
 from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK, Notification, Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings
 from tests.support.exporters import event_poller
@@ -47,15 +47,6 @@ SCENARIO = (
   - {{at: {E + 40}, registration_burst: {{netuid: 1, count: 4}}}}
   - {{at: {E + 45}, coldkey_swap: {{coldkey: v1, action: execute}}}}
 """
-)
-
-EVENT_ALERTS = (
-    "BittensorColdkeySwapAnnounced",
-    "BittensorColdkeySwapChanged",
-    "BittensorDelegateTakeChanged",
-    "BittensorChildkeysChanged",
-    "BittensorSubnetHyperparameterChanged",
-    "BittensorSubnetChurnHigh",
 )
 
 

@@ -27,7 +27,7 @@ from prometheus_client.core import Metric
 
 from common.metric_names import Exporter as N
 from exporters.chain import PollStatus
-from exporters.economy_series import economy_specs
+from exporters.economy_series import economy_families
 from exporters.family import Family, cached
 from exporters.mechanisms import mechanism_family
 from exporters.snapshot import ChainSnapshot, NeuronView
@@ -158,7 +158,7 @@ class ChainCollector:
         return (
             _neurons(snapshot)
             + _subnets(snapshot)
-            + [Family(*spec) for spec in economy_specs(snapshot)]
+            + economy_families(snapshot)
             + _chain(snapshot)
             + event_families(snapshot)
         )

@@ -1,21 +1,16 @@
-"""The series of today's chain rules and emission tiers, as plain family specs.
+"""The series of today's chain rules and emission tiers, as :class:`exporters.family.Family`.
 
-Specs are ``(name, kind, help, label_names, label_values, values)`` tuples, which the
-collector wraps into its ``Family`` (this module does not import the collector, so the two
-stay one concern each). Per read subnet: the switches of :class:`SubnetRules` as 0/1 or
-numbers, ``is_root``, and the emission standing; chain-wide: how many subnets are ranked.
+Per read subnet: the switches of :class:`SubnetRules` as 0/1 or numbers, ``is_root``, and
+the emission standing; chain-wide: how many subnets are ranked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from common.metric_names import Exporter as N
-from exporters.family import CACHED
+from exporters.family import CACHED, Family
 from exporters.snapshot import ChainSnapshot, SubnetView
-
-Spec = tuple[str, str, str, tuple[str, ...], Sequence[tuple[str, ...]], Sequence[float | None]]
 
 
 def _num(value: Any) -> float | None:
@@ -56,13 +51,13 @@ _RULES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def economy_specs(snap: ChainSnapshot) -> list[Spec]:
+def economy_families(snap: ChainSnapshot) -> list[Family]:
     views: list[SubnetView] = [
         snap.subnets[n] for n in sorted(snap.subnets) if snap.subnets[n].exists
     ]
     labels = [(str(s.netuid),) for s in views]
-    out: list[Spec] = [
-        (
+    out: list[Family] = [
+        Family(
             name,
             "gauge",
             f"{help_} {CACHED}",
@@ -73,7 +68,7 @@ def economy_specs(snap: ChainSnapshot) -> list[Spec]:
         for name, help_, attr in _RULES
     ]
     out.append(
-        (
+        Family(
             N.SUBNET_IS_ROOT,
             "gauge",
             f"1 for the root subnet (netuid 0: TAO stake and root validators, no miners), "
@@ -84,7 +79,7 @@ def economy_specs(snap: ChainSnapshot) -> list[Spec]:
         )
     )
     out.append(
-        (
+        Family(
             N.SUBNET_REGISTRATION_COST_ALERT_TAO,
             "gauge",
             "Registration cost (TAO) above which the operator wants a warning, from the "
@@ -99,8 +94,8 @@ def economy_specs(snap: ChainSnapshot) -> list[Spec]:
     standings = wide.standings if wide is not None else {}
     ranked = [(s, standings.get(s.netuid)) for s in views]
 
-    def standing(name: str, help_: str, pick: Any) -> Spec:
-        return (
+    def standing(name: str, help_: str, pick: Any) -> Family:
+        return Family(
             name,
             "gauge",
             f"{help_} {CACHED}",
@@ -141,7 +136,7 @@ def economy_specs(snap: ChainSnapshot) -> list[Spec]:
     ]
     if wide is not None:
         out.append(
-            (
+            Family(
                 N.CHAIN_SUBNETS_RANKED,
                 "gauge",
                 f"Subnets ranked for emission (all but root). {CACHED}",

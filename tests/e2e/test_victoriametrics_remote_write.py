@@ -13,7 +13,6 @@ ALERTS series into VictoriaMetrics; vmalert's carry its external label evaluator
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from alerts import generate as gen
 from taowatch.stack import FAST_ALERTMANAGER, free_port
 from taowatch.victoriametrics import VictoriaMetrics, VMAlert
 from tests.support.live_dashboards import (
-    dashboard_gaps,
     make_every_dashboard_series_exist,
     unearning_watch,
+    wait_for_no_dashboard_gaps,
 )
 from tests.support.system import DEADLINE, running_system
 
@@ -100,8 +99,6 @@ async def test_victoriametrics_serves_every_dashboard_and_runs_the_alert_rules(t
             },
         ) as system:
             await make_every_dashboard_series_exist(system)
-            # What Prometheus has, VictoriaMetrics has: the last of the waits above, once
-            # remote_write delivered it (it sends in batches, a few seconds behind).
             # Over the run, not now: the immunity alert fires only while the fresh (watched)
             # neurons have not earned yet.
             await vm.wait_for_query(
@@ -109,17 +106,12 @@ async def test_victoriametrics_serves_every_dashboard_and_runs_the_alert_rules(t
                 ' evaluator=""}[1h])',
                 DEADLINE,
             )
-            await vm.wait_for_query(
-                "bittensor_neuron_pruning_position and on (netuid, hotkey) "
-                "bittensor_neuron_registered",
-                DEADLINE,
-            )
             up = await vm.query('up{job="prometheus"}')
             assert [s["metric"].get("replica") for s in up] == ["a"], up
 
-            end = time.time()
-            start = end - math.ceil(end - started)
-            gaps = await dashboard_gaps(vm.url, start=start, end=end)
+            # What Prometheus has, VictoriaMetrics has once remote_write delivered it (it
+            # sends in batches, seconds behind Prometheus): polled, not read once.
+            gaps = await wait_for_no_dashboard_gaps(vm.url, start=started)
             assert not gaps["missing"], (
                 f"dashboards use metrics VictoriaMetrics never received: {gaps['missing']}"
             )

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import time
 
 import aiohttp
 from bittensor.keyfiles import Keypair
@@ -123,13 +125,20 @@ async def make_every_dashboard_series_exist(system) -> None:
     await _wait(system, 'ALERTS{alertstate="firing", alertname!="TaowatchWatchdog"}')
 
 
+def _dashboard_metric_names() -> set[str]:
+    return {name for _, expr in all_queries() for name in metric_tokens(expanded(expr))}
+
+
+async def missing_dashboard_metrics(url: str) -> list[str]:
+    """Metric names a dashboard uses that the Prometheus API at ``url`` has never ingested."""
+    return sorted(_dashboard_metric_names() - await _names(url) - set(CONDITIONAL_NAMES))
+
+
 async def dashboard_gaps(url: str, *, start: float, end: float) -> dict[str, list[str]]:
     """What the dashboards miss against the Prometheus API at ``url``: metric names never
     ingested, panel query errors, and queries without data (each list empty when all is well)."""
-    live = await _names(url)
-    used = {name for _, expr in all_queries() for name in metric_tokens(expanded(expr))}
     gaps: dict[str, list[str]] = {
-        "missing": sorted(used - live - set(CONDITIONAL_NAMES)),
+        "missing": await missing_dashboard_metrics(url),
         "errors": [],
         "empty": [],
     }
@@ -152,3 +161,18 @@ async def dashboard_gaps(url: str, *, start: float, end: float) -> dict[str, lis
                 if not _has_data(data.results.get(target.ref_id, [])):
                     gaps["empty"].append(f"{key}: {data.queries.get(target.ref_id)}")
     return gaps
+
+
+async def wait_for_no_dashboard_gaps(
+    url: str, *, start: float, timeout: float = DEADLINE
+) -> dict[str, list[str]]:
+    """:func:`dashboard_gaps` from ``start`` to now, polled until there are none or
+    ``timeout`` passes; the last gaps. For a remote_write receiver, which lags the Prometheus
+    that feeds it by its batching: on a loaded machine longer than any wait before it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        end = time.time()
+        gaps = await dashboard_gaps(url, start=end - math.ceil(end - start), end=end)
+        if not any(gaps.values()) or time.monotonic() > deadline:
+            return gaps
+        await asyncio.sleep(1)

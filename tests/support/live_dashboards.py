@@ -104,6 +104,9 @@ async def make_every_dashboard_series_exist(system) -> None:
         # The validator has queried the miner, set weights, and an epoch paid on them.
         f'bittensor_validator_queries_total{{hotkey="{validator}"}} > 0',
         f'bittensor_validator_set_weights_total{{hotkey="{validator}",outcome="success"}} > 0',
+        # Every fifth query step goes over a fresh connection: the failing-ratio panel has a
+        # denominator once one such step was scraped after the counter's 0.
+        "increase(bittensor_validator_fresh_connection_queries_total[15m]) > 0",
         # On the default world's commit-reveal subnet: the validator saw its commit revealed.
         "bittensor_validator_weight_reveals_total > 0",
         f'bittensor_neuron_incentive{{hotkey="{miner}"}} > 0',

@@ -253,18 +253,20 @@ class InfluxSink:
 
     def collect(self) -> Iterator[Metric]:
         yield CounterMetricFamily(
-            N.EXPORTER_INFLUX_POINTS_WRITTEN, "Points InfluxDB accepted.", self.points_written
+            N.EXPORTER_INFLUX_POINTS_WRITTEN,
+            N.EXPORTER_INFLUX_POINTS_WRITTEN.help,
+            self.points_written,
         )
         yield CounterMetricFamily(
             N.EXPORTER_INFLUX_WRITE_ERRORS,
-            "Failed InfluxDB write attempts (each retry counts).",
+            N.EXPORTER_INFLUX_WRITE_ERRORS.help,
             self.write_errors,
         )
         yield CounterMetricFamily(
             N.EXPORTER_INFLUX_POINTS_DROPPED,
-            "Points dropped: buffer full, or a batch InfluxDB rejected as invalid.",
+            N.EXPORTER_INFLUX_POINTS_DROPPED.help,
             self.points_dropped,
         )
         yield GaugeMetricFamily(
-            N.EXPORTER_INFLUX_BUFFER_POINTS, "Points waiting to be written.", len(self._buffer)
+            N.EXPORTER_INFLUX_BUFFER_POINTS, N.EXPORTER_INFLUX_BUFFER_POINTS.help, len(self._buffer)
         )

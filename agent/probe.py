@@ -208,21 +208,19 @@ class Prober:
 
     def collect(self) -> Iterable[Metric]:
         snap = self._snapshot
-        up = GaugeMetricFamily(
-            P.UP, "1 if the axon answered the signed probe with 200.", labels=LABELS
-        )
+        up = GaugeMetricFamily(P.UP, P.UP.help, labels=LABELS)
         latency = GaugeMetricFamily(
             P.LATENCY_SECONDS,
-            "Seconds from sending the probe to its answer or failure.",
+            P.LATENCY_SECONDS.help,
             labels=LABELS,
         )
         status = GaugeMetricFamily(
             P.STATUS_CODE,
-            "HTTP status of the last probe; 0 when no HTTP answer came.",
+            P.STATUS_CODE.help,
             labels=LABELS,
         )
         failures = GaugeMetricFamily(
-            P.CONSECUTIVE_FAILURES, "Probe rounds in a row without a 200.", labels=LABELS
+            P.CONSECUTIVE_FAILURES, P.CONSECUTIVE_FAILURES.help, labels=LABELS
         )
         for r in snap.results:
             t = r.target
@@ -231,11 +229,11 @@ class Prober:
             latency.add_metric(values, r.latency)
             status.add_metric(values, float(r.status))
             failures.add_metric(values, float(r.consecutive_failures))
-        rounds = CounterMetricFamily(P.ROUNDS, "Probe rounds completed.")
+        rounds = CounterMetricFamily(P.ROUNDS, P.ROUNDS.help)
         rounds.add_metric([], float(snap.rounds))
-        probes = CounterMetricFamily(P.PROBES, "Probes sent, by outcome.", labels=["outcome"])
+        probes = CounterMetricFamily(P.PROBES, P.PROBES.help, labels=["outcome"])
         for outcome in OUTCOMES:
             probes.add_metric([outcome], float(snap.outcomes.get(outcome, 0)))
-        duration = GaugeMetricFamily(P.ROUND_DURATION_SECONDS, "Seconds the last probe round took.")
+        duration = GaugeMetricFamily(P.ROUND_DURATION_SECONDS, P.ROUND_DURATION_SECONDS.help)
         duration.add_metric([], snap.round_seconds)
         yield from (up, latency, status, failures, rounds, probes, duration)

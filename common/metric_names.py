@@ -1,158 +1,378 @@
-"""Every metric name taowatch exposes, in one place.
+"""The chain exporter's series, each declared once as a :class:`common.series.Series` (name,
+kind, HELP, labels); the neurons' and the probe's are in ``common.runtime_series`` (also
+importable from here), the chain events' in their kinds (``exporters/events/``).
 
-Exporters, the neuron runtime and the dashboard generator import these; the alert rules
-are YAML, so a test checks every name they use against live exposition instead.
+The exporter's areas build their families from these (``exporters/``), the neuron and probe
+registries take their HELP from them, and the dashboards, the alert tests and the e2e tests
+import them; nothing parses this file.
 
 Label conventions shared by all components, so chain outcomes and runtime causes join in
 one query: ``netuid`` (subnet id as a decimal string), ``hotkey`` (ss58), ``uid`` where the
 neuron holds one, ``coldkey`` (ss58 of the owner) on identity-style series.
 """
 
-from enum import StrEnum
+from common.runtime_series import Probe, Runtime
+from common.series import Series, SeriesGroup, cached
+
+__all__ = ["Exporter", "Probe", "Runtime"]
+
+WATCH = ("netuid", "hotkey")
+NEURON = ("netuid", "hotkey", "uid")
+SUBNET = ("netuid",)
+ENDPOINT = ("endpoint",)
 
 
-class Exporter(StrEnum):
+def _neuron(name: str, help_: str) -> Series:
+    return Series(name, "gauge", cached(help_), NEURON)
+
+
+def _subnet(name: str, help_: str, labels: tuple[str, ...] = SUBNET) -> Series:
+    return Series(name, "gauge", cached(help_), labels)
+
+
+class Exporter(SeriesGroup):
     """Series the agent's chain exporter yields (``agent`` on :9946 ``/metrics``)."""
 
-    # Per watched hotkey and subnet. Labels: netuid, hotkey, plus uid where registered.
-    NEURON_REGISTERED = "bittensor_neuron_registered"
-    NEURON_UID = "bittensor_neuron_uid"
-    NEURON_RANK = "bittensor_neuron_rank"
-    NEURON_TRUST = "bittensor_neuron_trust"
-    NEURON_VALIDATOR_TRUST = "bittensor_neuron_validator_trust"
-    NEURON_CONSENSUS = "bittensor_neuron_consensus"
-    NEURON_INCENTIVE = "bittensor_neuron_incentive"
-    NEURON_DIVIDENDS = "bittensor_neuron_dividends"
-    NEURON_EMISSION_ALPHA = "bittensor_neuron_emission_alpha"
-    NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"
-    NEURON_STAKE_TAO = "bittensor_neuron_stake_tao"  # root (netuid 0) TAO stake
-    # alpha + tao_weight * root TAO: the stake the epoch weighs the hotkey by.
-    NEURON_STAKE_WEIGHT = "bittensor_neuron_stake_weight"
-    NEURON_ACTIVE = "bittensor_neuron_active"
-    NEURON_VALIDATOR_PERMIT = "bittensor_neuron_validator_permit"
-    NEURON_LAST_UPDATE_BLOCK = "bittensor_neuron_last_update_block"
-    NEURON_BLOCKS_SINCE_LAST_UPDATE = "bittensor_neuron_blocks_since_last_update"
-    NEURON_REGISTRATION_BLOCK = "bittensor_neuron_registration_block"
-    NEURON_IMMUNITY_REMAINING_BLOCKS = "bittensor_neuron_immunity_remaining_blocks"
-    NEURON_AXON_INFO = "bittensor_neuron_axon_info"  # labels + ip, port; value 1
-    NEURON_DEREGISTRATIONS = "bittensor_neuron_deregistrations"  # counter: *_total on the wire
-    NEURON_PRUNING_POSITION = "bittensor_neuron_pruning_position"  # 0 = evicted next
-    NEURON_VALIDATOR_TRUST_RANK = "bittensor_neuron_validator_trust_rank"  # 0 = highest
-    # Only on subnets with more than one mechanism; labels + mechid.
-    NEURON_MECHANISM_INCENTIVE = "bittensor_neuron_mechanism_incentive"
+    # -- neurons (exporters/neurons.py): per watched hotkey and subnet --------------------
+    NEURON_REGISTERED = Series(
+        "bittensor_neuron_registered",
+        "gauge",
+        cached("1 if the watched hotkey holds a uid on the subnet, else 0."),
+        WATCH,
+    )
+    NEURON_DEREGISTRATIONS = Series(
+        "bittensor_neuron_deregistrations",
+        "counter",
+        cached(
+            "Times the watched hotkey was seen losing its uid on the subnet (persisted "
+            "across agent restarts). Counted only from successful reads."
+        ),
+        WATCH,
+    )
+    NEURON_UID = Series(
+        "bittensor_neuron_uid",
+        "gauge",
+        cached("The uid the hotkey holds on the subnet (value = uid; coldkey is the owner)."),
+        (*NEURON, "coldkey"),
+    )
+    NEURON_RANK = _neuron(
+        "bittensor_neuron_rank",
+        "Rank as the chain reports it, 0..1. The current runtime no longer computes rank "
+        "(always 0); kept for older runtimes.",
+    )
+    NEURON_TRUST = _neuron(
+        "bittensor_neuron_trust",
+        "Trust as the chain reports it, 0..1. The current runtime no longer computes trust "
+        "(always 0); kept for older runtimes.",
+    )
+    NEURON_VALIDATOR_TRUST = _neuron("bittensor_neuron_validator_trust", "Validator trust, 0..1.")
+    NEURON_CONSENSUS = _neuron("bittensor_neuron_consensus", "Consensus, 0..1.")
+    NEURON_INCENTIVE = _neuron("bittensor_neuron_incentive", "Incentive, 0..1.")
+    NEURON_DIVIDENDS = _neuron("bittensor_neuron_dividends", "Dividends, 0..1.")
+    NEURON_EMISSION_ALPHA = _neuron(
+        "bittensor_neuron_emission_alpha",
+        "Alpha emitted to the neuron by the subnet's last epoch, in alpha tokens.",
+    )
+    NEURON_STAKE_ALPHA = _neuron(
+        "bittensor_neuron_stake_alpha", "Alpha staked on the hotkey on this subnet."
+    )
+    NEURON_STAKE_TAO = _neuron(
+        "bittensor_neuron_stake_tao",
+        "TAO staked on the hotkey on the root subnet (netuid 0); the same on every subnet.",
+    )
+    NEURON_STAKE_WEIGHT = _neuron(
+        "bittensor_neuron_stake_weight",
+        "Stake the chain's epoch weighs the hotkey by on this subnet: alpha stake + "
+        "tao_weight x root TAO stake (the metagraph's total_stake).",
+    )
+    NEURON_ACTIVE = _neuron(
+        "bittensor_neuron_active", "1 if the chain counts the neuron as active, else 0."
+    )
+    NEURON_VALIDATOR_PERMIT = _neuron(
+        "bittensor_neuron_validator_permit", "1 if the neuron holds a validator permit, else 0."
+    )
+    NEURON_LAST_UPDATE_BLOCK = _neuron(
+        "bittensor_neuron_last_update_block",
+        "Block of the neuron's last weight update (for a miner: its registration block).",
+    )
+    NEURON_BLOCKS_SINCE_LAST_UPDATE = _neuron(
+        "bittensor_neuron_blocks_since_last_update",
+        "Blocks between the source block and the neuron's last weight update; compare with "
+        "bittensor_subnet_tempo_blocks and bittensor_subnet_activity_cutoff_blocks.",
+    )
+    NEURON_REGISTRATION_BLOCK = _neuron(
+        "bittensor_neuron_registration_block", "Block at which the hotkey registered into its uid."
+    )
+    NEURON_IMMUNITY_REMAINING_BLOCKS = _neuron(
+        "bittensor_neuron_immunity_remaining_blocks",
+        "Blocks of deregistration immunity left, from the next block (0 = can be evicted).",
+    )
+    NEURON_PRUNING_POSITION = _neuron(
+        "bittensor_neuron_pruning_position",
+        "Place in the subnet's eviction order, by the chain's pruning rule (0 = replaced "
+        "by the next registration into a full subnet): lowest emission first, then "
+        "older registration, then lower uid, among the non-immune neurons while more "
+        "than min_non_immune_uids remain, else among the immune ones. Absent for the "
+        "owner's hotkey, on root, and for a neuron outside that pool.",
+    )
+    NEURON_VALIDATOR_TRUST_RANK = _neuron(
+        "bittensor_neuron_validator_trust_rank",
+        "Place among the subnet's validators by validator trust (0 = highest). A "
+        "validator holds a permit and has set weights since registering (last update "
+        "after the registration block); absent for any other neuron, e.g. a miner "
+        "with a spare permit.",
+    )
+    NEURON_AXON_INFO = Series(
+        "bittensor_neuron_axon_info",
+        "gauge",
+        cached("The axon the neuron serves (ip and port as labels; value always 1)."),
+        (*NEURON, "ip", "port"),
+    )
+    # -- mechanisms (exporters/mechanisms.py): only on subnets with more than one ---------
+    NEURON_MECHANISM_INCENTIVE = Series(
+        "bittensor_neuron_mechanism_incentive",
+        "gauge",
+        cached(
+            "Incentive in one mechanism (sub-subnet) of the subnet, 0..1; only on subnets "
+            "that run more than one. bittensor_neuron_incentive is mechanism 0's."
+        ),
+        (*NEURON, "mechid"),
+    )
 
-    # Per subnet. Labels: netuid.
-    SUBNET_TEMPO_BLOCKS = "bittensor_subnet_tempo_blocks"
-    SUBNET_BLOCKS_SINCE_LAST_STEP = "bittensor_subnet_blocks_since_last_step"
-    SUBNET_IMMUNITY_PERIOD_BLOCKS = "bittensor_subnet_immunity_period_blocks"
-    SUBNET_ACTIVITY_CUTOFF_BLOCKS = "bittensor_subnet_activity_cutoff_blocks"
-    SUBNET_REGISTRATION_COST_TAO = "bittensor_subnet_registration_cost_tao"
-    SUBNET_NEURONS = "bittensor_subnet_neurons"
-    SUBNET_MAX_NEURONS = "bittensor_subnet_max_neurons"
-    SUBNET_ALPHA_PRICE_TAO = "bittensor_subnet_alpha_price_tao"
-    SUBNET_REGISTRATIONS_RECENT = "bittensor_subnet_registrations_recent"
-    SUBNET_VALIDATOR_TRUST_MEDIAN = "bittensor_subnet_validator_trust_median"
-    # Today's chain rules per subnet (exporters/economics.py); booleans are 0/1.
-    SUBNET_COMMIT_REVEAL_ENABLED = "bittensor_subnet_commit_reveal_enabled"
-    SUBNET_REVEAL_PERIOD_EPOCHS = "bittensor_subnet_reveal_period_epochs"
-    SUBNET_YUMA3_ENABLED = "bittensor_subnet_yuma3_enabled"
-    SUBNET_LIQUID_ALPHA_ENABLED = "bittensor_subnet_liquid_alpha_enabled"
-    SUBNET_NULL_CONSENSUS = "bittensor_subnet_null_consensus"
-    SUBNET_MIN_BURN_TAO = "bittensor_subnet_min_burn_tao"
-    SUBNET_MAX_BURN_TAO = "bittensor_subnet_max_burn_tao"
-    SUBNET_MIN_NON_IMMUNE_UIDS = "bittensor_subnet_min_non_immune_uids"
-    SUBNET_IS_ROOT = "bittensor_subnet_is_root"
+    # -- subnets (exporters/subnets.py): per read subnet ----------------------------------
+    SUBNET_TEMPO_BLOCKS = _subnet("bittensor_subnet_tempo_blocks", "Blocks between epochs.")
+    SUBNET_BLOCKS_SINCE_LAST_STEP = _subnet(
+        "bittensor_subnet_blocks_since_last_step", "Blocks since the subnet's last epoch."
+    )
+    SUBNET_IMMUNITY_PERIOD_BLOCKS = _subnet(
+        "bittensor_subnet_immunity_period_blocks",
+        "Blocks a new registration is immune from eviction.",
+    )
+    SUBNET_ACTIVITY_CUTOFF_BLOCKS = _subnet(
+        "bittensor_subnet_activity_cutoff_blocks",
+        "Blocks without a weight update after which a neuron turns inactive.",
+    )
+    SUBNET_REGISTRATION_COST_TAO = _subnet(
+        "bittensor_subnet_registration_cost_tao", "TAO burned by a registration right now."
+    )
+    SUBNET_NEURONS = _subnet("bittensor_subnet_neurons", "Registered neurons (uids in use).")
+    SUBNET_MAX_NEURONS = _subnet("bittensor_subnet_max_neurons", "Maximum uids on the subnet.")
+    SUBNET_ALPHA_PRICE_TAO = _subnet(
+        "bittensor_subnet_alpha_price_tao",
+        "Spot price of one alpha in TAO (pool TAO / pool alpha).",
+    )
+    SUBNET_REGISTRATIONS_RECENT = _subnet(
+        "bittensor_subnet_registrations_recent",
+        "Neurons whose registration block lies within the last window (one tempo by "
+        "default): registrations are happening when this is above 0.",
+    )
+    SUBNET_VALIDATOR_TRUST_MEDIAN = _subnet(
+        "bittensor_subnet_validator_trust_median",
+        "Median validator trust among the subnet's validators (permit holders that have set "
+        "weights since registering; miners with spare permits are left out), 0..1. Absent "
+        "while the subnet has none.",
+    )
+
+    # -- economy (exporters/economy.py): today's chain rules and emission tiers -----------
+    SUBNET_COMMIT_REVEAL_ENABLED = _subnet(
+        "bittensor_subnet_commit_reveal_enabled",
+        "1 if weights are committed (timelocked) and revealed later, else 0.",
+    )
+    SUBNET_REVEAL_PERIOD_EPOCHS = _subnet(
+        "bittensor_subnet_reveal_period_epochs",
+        "Epochs between a weight commit and its reveal (meaningful with commit-reveal on).",
+    )
+    SUBNET_YUMA3_ENABLED = _subnet(
+        "bittensor_subnet_yuma3_enabled", "1 if the epoch runs the Yuma3 branch, else 0."
+    )
+    SUBNET_LIQUID_ALPHA_ENABLED = _subnet(
+        "bittensor_subnet_liquid_alpha_enabled",
+        "1 if liquid alpha is on (it acts only in the Yuma3 branch), else 0.",
+    )
+    SUBNET_NULL_CONSENSUS = _subnet(
+        "bittensor_subnet_null_consensus",
+        "1 if the subnet runs null consensus (miners paid equally, no weights and no epoch "
+        "scores: weight and validator-trust signals mean nothing there), else 0.",
+    )
+    SUBNET_MIN_BURN_TAO = _subnet(
+        "bittensor_subnet_min_burn_tao", "Lowest registration burn the chain allows, TAO."
+    )
+    SUBNET_MAX_BURN_TAO = _subnet(
+        "bittensor_subnet_max_burn_tao", "Highest registration burn the chain allows, TAO."
+    )
+    SUBNET_MIN_NON_IMMUNE_UIDS = _subnet(
+        "bittensor_subnet_min_non_immune_uids",
+        "Non-immune neurons the chain keeps before it evicts an immune one.",
+    )
+    SUBNET_IS_ROOT = _subnet(
+        "bittensor_subnet_is_root",
+        "1 for the root subnet (netuid 0: TAO stake and root validators, no miners), else 0.",
+    )
     # The operator's threshold from the agent config; absent where none is set.
-    SUBNET_REGISTRATION_COST_ALERT_TAO = "bittensor_subnet_registration_cost_alert_tao"
-    # Emission tiers by EMA price, over every subnet of the chain (root excluded).
-    SUBNET_EMA_PRICE_TAO = "bittensor_subnet_ema_price_tao"
-    SUBNET_EMISSION_RANK = "bittensor_subnet_emission_rank"  # 1 = highest EMA price
-    SUBNET_EMISSION_TIER = "bittensor_subnet_emission_tier"  # 1, 2; 0 = no emission
-    SUBNET_EMISSION_SHARE = "bittensor_subnet_emission_share"  # of the block's TAO, 0..1
-    # Ranks left before the subnet falls out of its tier (0 = at the tier's last rank).
-    SUBNET_EMISSION_TIER_MARGIN_RANKS = "bittensor_subnet_emission_tier_margin_ranks"
-    CHAIN_SUBNETS_RANKED = "bittensor_chain_subnets_ranked"
+    SUBNET_REGISTRATION_COST_ALERT_TAO = Series(
+        "bittensor_subnet_registration_cost_alert_tao",
+        "gauge",
+        "Registration cost (TAO) above which the operator wants a warning, from the "
+        "agent config (registration_cost_alert_tao); absent where none is set. Cached: "
+        "read from the agent config, exported with each poll's snapshot.",
+        SUBNET,
+    )
+    SUBNET_EMA_PRICE_TAO = _subnet(
+        "bittensor_subnet_ema_price_tao",
+        "EMA (moving) price of one alpha in TAO: what the emission ranking sorts by.",
+    )
+    SUBNET_EMISSION_RANK = _subnet(
+        "bittensor_subnet_emission_rank",
+        "Place among all subnets (root excluded) by EMA price, 1 = highest; ties go to "
+        "the lower netuid.",
+    )
+    SUBNET_EMISSION_TIER = _subnet(
+        "bittensor_subnet_emission_tier",
+        "Emission tier: 1 = ranks 1-32 (share 75% of the block's TAO), 2 = ranks 33-64 "
+        "(25%), 0 = rank 65 or beyond (no emission).",
+    )
+    SUBNET_EMISSION_SHARE = _subnet(
+        "bittensor_subnet_emission_share",
+        "Share of the block's TAO emission the subnet receives at this block, 0..1.",
+    )
+    SUBNET_EMISSION_TIER_MARGIN_RANKS = _subnet(
+        "bittensor_subnet_emission_tier_margin_ranks",
+        "Ranks the subnet can fall before it leaves its emission tier (0 = on the "
+        "tier's last rank); absent outside every tier.",
+    )
+    CHAIN_SUBNETS_RANKED = _subnet(
+        "bittensor_chain_subnets_ranked", "Subnets ranked for emission (all but root).", ()
+    )
 
-    # Chain. No labels.
-    CHAIN_HEAD_BLOCK = "bittensor_chain_head_block"
-    CHAIN_FINALIZED_BLOCK = "bittensor_chain_finalized_block"
-    CHAIN_BLOCK_TIME_SECONDS = "bittensor_chain_block_time_seconds"
-    CHAIN_HEAD_TIMESTAMP_SECONDS = "bittensor_chain_head_timestamp_seconds"
+    # -- the chain (exporters/subnets.py): no labels --------------------------------------
+    CHAIN_HEAD_BLOCK = _subnet(
+        "bittensor_chain_head_block", "Chain head block at the last successful poll.", ()
+    )
+    CHAIN_FINALIZED_BLOCK = Series(
+        "bittensor_chain_finalized_block",
+        "gauge",
+        "Finalized block at the last successful poll, as pushed by the endpoint's "
+        "finalized-heads subscription (chain_subscribeFinalizedHeads), not read per "
+        "poll; while that subscription has delivered nothing for "
+        "poll.finality_stale_blocks block times (default 5; hung or reconnecting) each "
+        "poll reads it directly instead. Absent until known.",
+    )
+    CHAIN_BLOCK_TIME_SECONDS = Series(
+        "bittensor_chain_block_time_seconds",
+        "gauge",
+        "Target seconds per block, from the chain's runtime. Cached: read once per "
+        "connection to an endpoint.",
+        unit="seconds",
+    )
+    CHAIN_HEAD_TIMESTAMP_SECONDS = Series(
+        "bittensor_chain_head_timestamp_seconds",
+        "gauge",
+        cached(
+            "Unix time at which this agent first saw the current head; it stops advancing "
+            "when the chain stalls."
+        ),
+        unit="seconds",
+    )
 
-    # The exporter about itself.
-    EXPORTER_UP = "bittensor_exporter_up"
-    EXPORTER_POLL_DURATION_SECONDS = "bittensor_exporter_poll_duration_seconds"
-    EXPORTER_LAST_SUCCESS_TIMESTAMP_SECONDS = "bittensor_exporter_last_success_timestamp_seconds"
-    EXPORTER_SOURCE_BLOCK = "bittensor_exporter_source_block"
-    EXPORTER_POLL_INTERVAL_SECONDS = "bittensor_exporter_poll_interval_seconds"
-    EXPORTER_POLLS = "bittensor_exporter_polls"  # counter
-    EXPORTER_POLL_ERRORS = "bittensor_exporter_poll_errors"  # counter, label reason
-    EXPORTER_RPC_ENDPOINT_UP = "bittensor_exporter_rpc_endpoint_up"  # label endpoint
-    EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS = "bittensor_exporter_rpc_endpoint_head_lag_blocks"
-    EXPORTER_RPC_ENDPOINT_ACTIVE = "bittensor_exporter_rpc_endpoint_active"  # 1 = polls read here
-    EXPORTER_RPC_ENDPOINT_PROBES = "bittensor_exporter_rpc_endpoint_probes"  # counter
-    EXPORTER_RPC_ENDPOINT_ERRORS = "bittensor_exporter_rpc_endpoint_errors"  # counter, + reason
-    # 1 while the active endpoint is rewound or serves another chain than the trusted one.
-    EXPORTER_CHAIN_MISMATCH = "bittensor_exporter_chain_mismatch"
-    EXPORTER_CHAIN_MISMATCHES = "bittensor_exporter_chain_mismatches"  # counter, label kind
-    # Value: how many agents share the subnets; label shard_index: which part this one reads.
-    EXPORTER_SHARDS = "bittensor_exporter_shards"
-    EXPORTER_INFLUX_POINTS_WRITTEN = "bittensor_exporter_influx_points_written"  # counter
-    EXPORTER_INFLUX_WRITE_ERRORS = "bittensor_exporter_influx_write_errors"  # counter
-    EXPORTER_INFLUX_POINTS_DROPPED = "bittensor_exporter_influx_points_dropped"  # counter
-    EXPORTER_INFLUX_BUFFER_POINTS = "bittensor_exporter_influx_buffer_points"
-
-
-class Runtime(StrEnum):
-    """Series the bundled miner (:9947) and validator (:9948) expose about themselves.
-
-    Every series carries ``netuid`` and ``hotkey`` (the neuron's own), so it joins the
-    exporter's per-hotkey series.
-    """
-
-    AXON_REQUESTS = "bittensor_axon_requests"  # counter, labels route, status
-    AXON_REQUEST_DURATION_SECONDS = "bittensor_axon_request_duration_seconds"  # histogram
-    AXON_BLACKLISTED = "bittensor_axon_blacklisted"  # counter, label reason
-    AXON_INFLIGHT_REQUESTS = "bittensor_axon_inflight_requests"
-    AXON_QUEUE_DEPTH = "bittensor_axon_queue_depth"
-    METAGRAPH_LAST_SYNC_TIMESTAMP_SECONDS = "bittensor_neuron_metagraph_last_sync_timestamp_seconds"
-    METAGRAPH_SYNC_INTERVAL_SECONDS = "bittensor_neuron_metagraph_sync_interval_seconds"
-    METAGRAPH_SYNC_FAILURES = "bittensor_neuron_metagraph_sync_failures"  # counter
-    METAGRAPH_BLOCK = "bittensor_neuron_metagraph_block"
-    SELF_REGISTERED = "bittensor_neuron_self_registered"
-    BUILD_INFO = "bittensor_neuron_build_info"  # labels role, version; value 1
-    VALIDATOR_QUERIES = "bittensor_validator_queries"  # counter, label outcome
-    VALIDATOR_QUERY_DURATION_SECONDS = "bittensor_validator_query_duration_seconds"  # histogram
-    VALIDATOR_MINER_SCORE = "bittensor_validator_miner_score"  # label uid
-    VALIDATOR_SET_WEIGHTS = "bittensor_validator_set_weights"  # counter, label outcome
-    VALIDATOR_LAST_SET_WEIGHTS_BLOCK = "bittensor_validator_last_set_weights_block"
-    # Commit-reveal (neuron/reveals.py): commits made, reveals the chain was seen to make.
-    VALIDATOR_WEIGHT_COMMITS = "bittensor_validator_weight_commits"  # counter
-    VALIDATOR_WEIGHT_REVEALS = "bittensor_validator_weight_reveals"  # counter
-    VALIDATOR_LAST_COMMIT_BLOCK = "bittensor_validator_last_weight_commit_block"
-    VALIDATOR_LAST_REVEAL_BLOCK = "bittensor_validator_last_weight_reveal_block"
-    VALIDATOR_UNREVEALED_COMMITS = "bittensor_validator_unrevealed_weight_commits"
-    VALIDATOR_STEP_DURATION_SECONDS = "bittensor_validator_step_duration_seconds"  # histogram
-    # Connection bounds (neuron/serving.py) and the validator's fresh-connection probe.
-    AXON_OPEN_CONNECTIONS = "bittensor_axon_open_connections"
-    AXON_MAX_CONNECTIONS = "bittensor_axon_max_connections"  # the effective cap
-    AXON_CONNECTIONS_CLOSED = "bittensor_axon_connections_closed"  # counter, label reason
-    AXON_ACCEPT_ERRORS = "bittensor_axon_accept_errors"  # counter, label error (EMFILE, ...)
-    VALIDATOR_FRESH_CONNECTION_QUERIES = "bittensor_validator_fresh_connection_queries"  # counter
-
-
-class Probe(StrEnum):
-    """Series of the agent's signed reachability probe (``agent.probe``), on the agent's
-    ``/metrics``. Per probed axon, labels: netuid, hotkey, uid, axon (host:port)."""
-
-    UP = "bittensor_probe_up"
-    LATENCY_SECONDS = "bittensor_probe_latency_seconds"
-    STATUS_CODE = "bittensor_probe_status_code"  # 0 = no HTTP answer
-    CONSECUTIVE_FAILURES = "bittensor_probe_consecutive_failures"
-    # The prober about itself. No labels, except outcome on PROBES.
-    ROUNDS = "bittensor_probe_rounds"  # counter
-    PROBES = "bittensor_probe_probes"  # counter, label outcome
-    ROUND_DURATION_SECONDS = "bittensor_probe_round_duration_seconds"
+    # -- the exporter itself (exporters/status.py) ----------------------------------------
+    EXPORTER_UP = Series(
+        "bittensor_exporter_up", "gauge", "1 if the last poll of the chain succeeded, else 0."
+    )
+    EXPORTER_POLL_DURATION_SECONDS = Series(
+        "bittensor_exporter_poll_duration_seconds",
+        "gauge",
+        "Seconds the last poll took.",
+        unit="seconds",
+    )
+    EXPORTER_LAST_SUCCESS_TIMESTAMP_SECONDS = Series(
+        "bittensor_exporter_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful poll; values are as of then.",
+        unit="seconds",
+    )
+    EXPORTER_SOURCE_BLOCK = Series(
+        "bittensor_exporter_source_block",
+        "gauge",
+        "Block every cached chain value was read at (the last successful poll's head).",
+    )
+    EXPORTER_POLL_INTERVAL_SECONDS = Series(
+        "bittensor_exporter_poll_interval_seconds",
+        "gauge",
+        "Configured seconds between polls.",
+        unit="seconds",
+    )
+    EXPORTER_POLLS = Series("bittensor_exporter_polls", "counter", "Polls attempted.")
+    EXPORTER_POLL_ERRORS = Series(
+        "bittensor_exporter_poll_errors", "counter", "Failed polls by reason.", ("reason",)
+    )
+    EXPORTER_RPC_ENDPOINT_UP = Series(
+        "bittensor_exporter_rpc_endpoint_up",
+        "gauge",
+        "1 if the endpoint answered its last head probe, else 0.",
+        ENDPOINT,
+    )
+    EXPORTER_RPC_ENDPOINT_ACTIVE = Series(
+        "bittensor_exporter_rpc_endpoint_active",
+        "gauge",
+        "1 for the endpoint the poll reads from, else 0.",
+        ENDPOINT,
+    )
+    EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS = Series(
+        "bittensor_exporter_rpc_endpoint_head_lag_blocks",
+        "gauge",
+        "Blocks the endpoint's head is behind the best head among the endpoints.",
+        ENDPOINT,
+    )
+    EXPORTER_RPC_ENDPOINT_PROBES = Series(
+        "bittensor_exporter_rpc_endpoint_probes",
+        "counter",
+        "Head probes sent to the endpoint (one per poll).",
+        ENDPOINT,
+    )
+    EXPORTER_RPC_ENDPOINT_ERRORS = Series(
+        "bittensor_exporter_rpc_endpoint_errors",
+        "counter",
+        "Failed probes and reads on the endpoint by reason; divided by the probes, the "
+        "share of polls the endpoint failed.",
+        ("endpoint", "reason"),
+    )
+    EXPORTER_CHAIN_MISMATCH = Series(
+        "bittensor_exporter_chain_mismatch",
+        "gauge",
+        "1 while the active endpoint is rewound (far behind, or another block at the "
+        "trusted height) or serves another chain (another genesis hash): neuron and subnet "
+        "series are withheld and no deregistration is counted until it matches again.",
+    )
+    EXPORTER_CHAIN_MISMATCHES = Series(
+        "bittensor_exporter_chain_mismatches",
+        "counter",
+        "Times the active endpoint was found rewound or on another chain, by kind.",
+        ("kind",),
+    )
+    EXPORTER_SHARDS = Series(
+        "bittensor_exporter_shards",
+        "gauge",
+        "Agents the watched subnets are split over; this one reads netuid n when "
+        "n % count equals its shard_index (1 and 0 when one agent reads them all).",
+        ("shard_index",),
+    )
+    # -- the InfluxDB sink (agent/influx.py) ----------------------------------------------
+    EXPORTER_INFLUX_POINTS_WRITTEN = Series(
+        "bittensor_exporter_influx_points_written", "counter", "Points InfluxDB accepted."
+    )
+    EXPORTER_INFLUX_WRITE_ERRORS = Series(
+        "bittensor_exporter_influx_write_errors",
+        "counter",
+        "Failed InfluxDB write attempts (each retry counts).",
+    )
+    EXPORTER_INFLUX_POINTS_DROPPED = Series(
+        "bittensor_exporter_influx_points_dropped",
+        "counter",
+        "Points dropped: buffer full, or a batch InfluxDB rejected as invalid.",
+    )
+    EXPORTER_INFLUX_BUFFER_POINTS = Series(
+        "bittensor_exporter_influx_buffer_points", "gauge", "Points waiting to be written."
+    )
 
 
 # Default ports, one per component, so a host can run them all side by side.
@@ -161,31 +381,3 @@ MINER_METRICS_PORT = 9947
 VALIDATOR_METRICS_PORT = 9948
 MINER_AXON_PORT = 8091
 SIMNET_PORT = 9955
-
-
-class Events(StrEnum):
-    """Chain events the agent's exporter counts (``exporters/events.py``), on :9946."""
-
-    # Per watched coldkey. Labels: coldkey (+ action on the counter).
-    COLDKEY_SWAP_EVENTS = "bittensor_coldkey_swap_events"  # counter: *_total on the wire
-    COLDKEY_SWAP_EXECUTION_BLOCK = "bittensor_coldkey_swap_execution_block"
-    COLDKEY_SWAP_DISPUTED = "bittensor_coldkey_swap_disputed"
-    COLDKEY_SWAP_NEW_COLDKEY = "bittensor_coldkey_swap_new_coldkey_info"
-    # Per watched hotkey. Label: hotkey.
-    DELEGATE_TAKE_RATIO = "bittensor_delegate_take_ratio"
-    DELEGATE_TAKE_PREVIOUS_RATIO = "bittensor_delegate_take_previous_ratio"
-    DELEGATE_TAKE_CHANGES = "bittensor_delegate_take_changes"  # counter
-    # Per watched (netuid, hotkey); proportions also per child and stage.
-    CHILDKEY_CHANGES = "bittensor_childkey_changes"  # counter, label stage
-    CHILDKEY_PROPORTION = "bittensor_childkey_proportion"
-    CHILDKEY_PENDING_APPLY_BLOCK = "bittensor_childkey_pending_apply_block"
-    # Per read subnet and hyperparameter name.
-    HYPERPARAMETER_CHANGES = "bittensor_subnet_hyperparameter_changes"  # counter
-    HYPERPARAMETER_CHANGED_VALUE = "bittensor_subnet_hyperparameter_changed_value"
-    HYPERPARAMETER_PREVIOUS_VALUE = "bittensor_subnet_hyperparameter_previous_value"
-    # Per read subnet.
-    SUBNET_REGISTRATIONS = "bittensor_subnet_registrations"  # counter
-    SUBNET_DEREGISTRATIONS = "bittensor_subnet_deregistrations"  # counter
-    SUBNET_LAST_DEREGISTERED_EMISSION_ALPHA = "bittensor_subnet_last_deregistered_emission_alpha"
-    SUBNET_LAST_DEREGISTERED_BLOCK = "bittensor_subnet_last_deregistered_block"
-    SUBNET_AXONS_SERVED = "bittensor_subnet_axons_served"

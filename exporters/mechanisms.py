@@ -17,11 +17,10 @@ from typing import Any
 import bittensor as bt
 
 from common.metric_names import Exporter as N
-from exporters.family import Family, cached
+from exporters.family import Family
 from exporters.snapshot import U16_MAX, ChainSnapshot, NeuronView
 
 GLOBAL_MAX_SUBNET_COUNT = 4096  # storage index = mechid * 4096 + netuid
-MECHANISM_LABELS = ("netuid", "hotkey", "uid", "mechid")
 
 
 def _netuid(key: Any) -> int:
@@ -72,15 +71,4 @@ def mechanism_samples(
 
 
 def mechanism_family(snap: ChainSnapshot, neurons: Sequence[NeuronView]) -> Family:
-    labels, values = mechanism_samples(snap, neurons)
-    return Family(
-        N.NEURON_MECHANISM_INCENTIVE,
-        "gauge",
-        cached(
-            "Incentive in one mechanism (sub-subnet) of the subnet, 0..1; only on subnets "
-            "that run more than one. bittensor_neuron_incentive is mechanism 0's."
-        ),
-        MECHANISM_LABELS,
-        labels,
-        values,
-    )
+    return Family(N.NEURON_MECHANISM_INCENTIVE, *mechanism_samples(snap, neurons))

@@ -119,53 +119,49 @@ class _StateCollector:
             family.add_metric(values, float(value))
             yield family
 
-        yield from gauge(R.AXON_INFLIGHT_REQUESTS, "Requests being handled now.", state.inflight)
-        yield from gauge(
-            R.AXON_QUEUE_DEPTH, "Verified requests waiting for a handler slot.", state.queue_depth
-        )
-        yield from gauge(
-            R.METAGRAPH_BLOCK, "Block of the last successful metagraph sync.", state.metagraph_block
-        )
+        yield from gauge(R.AXON_INFLIGHT_REQUESTS, R.AXON_INFLIGHT_REQUESTS.help, state.inflight)
+        yield from gauge(R.AXON_QUEUE_DEPTH, R.AXON_QUEUE_DEPTH.help, state.queue_depth)
+        yield from gauge(R.METAGRAPH_BLOCK, R.METAGRAPH_BLOCK.help, state.metagraph_block)
         yield from gauge(
             R.METAGRAPH_LAST_SYNC_TIMESTAMP_SECONDS,
-            "Unix time of the last successful metagraph sync.",
+            R.METAGRAPH_LAST_SYNC_TIMESTAMP_SECONDS.help,
             state.metagraph_last_sync,
         )
         yield from gauge(
             R.METAGRAPH_SYNC_INTERVAL_SECONDS,
-            "Seconds between metagraph syncs (the smaller of the configured interval and a tempo).",
+            R.METAGRAPH_SYNC_INTERVAL_SECONDS.help,
             state.metagraph_sync_interval,
         )
         registered = None if state.self_registered is None else int(state.self_registered)
         yield from gauge(
             R.SELF_REGISTERED,
-            "1 if this neuron's hotkey was registered at the last metagraph sync.",
+            R.SELF_REGISTERED.help,
             registered,
         )
         yield from gauge(
             R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK,
-            "Block at which this validator's last SetWeights was included.",
+            R.VALIDATOR_LAST_SET_WEIGHTS_BLOCK.help,
             state.last_set_weights_block,
         )
         yield from gauge(
             R.VALIDATOR_LAST_COMMIT_BLOCK,
-            "Block at which this validator's last commit-reveal weight commit was included.",
+            R.VALIDATOR_LAST_COMMIT_BLOCK.help,
             state.last_commit_block,
         )
         yield from gauge(
             R.VALIDATOR_LAST_REVEAL_BLOCK,
-            "Block at which the chain was last seen revealing this validator's committed weights.",
+            R.VALIDATOR_LAST_REVEAL_BLOCK.help,
             state.last_reveal_block,
         )
         yield from gauge(
             R.VALIDATOR_UNREVEALED_COMMITS,
-            "This validator's weight commits the chain still holds unrevealed.",
+            R.VALIDATOR_UNREVEALED_COMMITS.help,
             state.unrevealed_commits,
         )
         if state.miner_scores:
             family = GaugeMetricFamily(
                 R.VALIDATOR_MINER_SCORE,
-                "Moving average of each miner's score (0..1) as this validator sees it.",
+                R.VALIDATOR_MINER_SCORE.help,
                 labels=[*names, "uid"],
             )
             for uid, score in sorted(state.miner_scores.items()):
@@ -185,8 +181,8 @@ class _ConnectionCollector:
         open_now, cap = source()
         names, values = list(self._base), list(self._base.values())
         for name, doc, value in (
-            (R.AXON_OPEN_CONNECTIONS, "Connections open on the axon now.", open_now),
-            (R.AXON_MAX_CONNECTIONS, "The axon's effective connection cap.", cap),
+            (R.AXON_OPEN_CONNECTIONS, R.AXON_OPEN_CONNECTIONS.help, open_now),
+            (R.AXON_MAX_CONNECTIONS, R.AXON_MAX_CONNECTIONS.help, cap),
         ):
             family = GaugeMetricFamily(name, doc, labels=names)
             family.add_metric(values, float(value))
@@ -199,9 +195,7 @@ class _BuildInfoCollector:
         self._labels["python"] = platform.python_version()
 
     def collect(self) -> Iterable[Metric]:
-        family = GaugeMetricFamily(
-            R.BUILD_INFO, "Build of the running neuron; value 1.", labels=list(self._labels)
-        )
+        family = GaugeMetricFamily(R.BUILD_INFO, R.BUILD_INFO.help, labels=list(self._labels))
         family.add_metric(list(self._labels.values()), 1.0)
         yield family
 
@@ -229,60 +223,60 @@ class NeuronMetrics:
 
         self._requests = Counter(
             R.AXON_REQUESTS,
-            "Requests answered by the axon, by route and HTTP status.",
+            R.AXON_REQUESTS.help,
             [*BASE_LABELS, "route", "status"],
             registry=reg,
         )
         self._request_duration = Histogram(
             R.AXON_REQUEST_DURATION_SECONDS,
-            "Time from request arrival to response, by route.",
+            R.AXON_REQUEST_DURATION_SECONDS.help,
             [*BASE_LABELS, "route"],
             buckets=REQUEST_BUCKETS,
             registry=reg,
         )
         self._blacklisted = Counter(
             R.AXON_BLACKLISTED,
-            "Requests refused before reaching the handler, by reason.",
+            R.AXON_BLACKLISTED.help,
             [*BASE_LABELS, "reason"],
             registry=reg,
         )
         self._sync_failures = Counter(
-            R.METAGRAPH_SYNC_FAILURES, "Metagraph syncs that failed.", BASE_LABELS, registry=reg
+            R.METAGRAPH_SYNC_FAILURES, R.METAGRAPH_SYNC_FAILURES.help, BASE_LABELS, registry=reg
         )
         self._queries = Counter(
             R.VALIDATOR_QUERIES,
-            "Challenges sent to miners, by outcome.",
+            R.VALIDATOR_QUERIES.help,
             [*BASE_LABELS, "outcome"],
             registry=reg,
         )
         self._query_duration = Histogram(
             R.VALIDATOR_QUERY_DURATION_SECONDS,
-            "Round trip of one challenge to one miner.",
+            R.VALIDATOR_QUERY_DURATION_SECONDS.help,
             BASE_LABELS,
             buckets=REQUEST_BUCKETS,
             registry=reg,
         )
         self._set_weights = Counter(
             R.VALIDATOR_SET_WEIGHTS,
-            "SetWeights attempts, by outcome (success or the failure's class).",
+            R.VALIDATOR_SET_WEIGHTS.help,
             [*BASE_LABELS, "outcome"],
             registry=reg,
         )
         self._commits = Counter(
             R.VALIDATOR_WEIGHT_COMMITS,
-            "Commit-reveal weight commits included on chain (a subset of successful SetWeights).",
+            R.VALIDATOR_WEIGHT_COMMITS.help,
             BASE_LABELS,
             registry=reg,
         )
         self._reveals = Counter(
             R.VALIDATOR_WEIGHT_REVEALS,
-            "Reveals of this validator's commits the chain was seen to make.",
+            R.VALIDATOR_WEIGHT_REVEALS.help,
             BASE_LABELS,
             registry=reg,
         )
         self._step_duration = Histogram(
             R.VALIDATOR_STEP_DURATION_SECONDS,
-            "Duration of one validator step (query k miners, score them).",
+            R.VALIDATOR_STEP_DURATION_SECONDS.help,
             BASE_LABELS,
             buckets=STEP_BUCKETS,
             registry=reg,
@@ -364,19 +358,19 @@ class NeuronMetrics:
         self._connection_source: Callable[[], tuple[int, int]] | None = None
         self._connections_closed = Counter(
             R.AXON_CONNECTIONS_CLOSED,
-            "Connections the axon closed or refused to bound its resources, by reason.",
+            R.AXON_CONNECTIONS_CLOSED.help,
             [*BASE_LABELS, "reason"],
             registry=reg,
         )
         self._accept_errors = Counter(
             R.AXON_ACCEPT_ERRORS,
-            "accept() failures on the axon's listener (EMFILE: out of file descriptors).",
+            R.AXON_ACCEPT_ERRORS.help,
             [*BASE_LABELS, "error"],
             registry=reg,
         )
         self._fresh_queries = Counter(
             R.VALIDATOR_FRESH_CONNECTION_QUERIES,
-            "Challenges sent over a newly opened connection (not a kept-alive one), by outcome.",
+            R.VALIDATOR_FRESH_CONNECTION_QUERIES.help,
             [*BASE_LABELS, "outcome"],
             registry=reg,
         )

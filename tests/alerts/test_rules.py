@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from alerts import generate as gen
-from common import metric_names
 from tests.support import REPO as ROOT
+from tests.support.series import declared_series
 
 ALERTS = ROOT / "alerts"
 RULE_FILES = sorted((ALERTS / "rules").glob("*.rules.yaml"))
@@ -164,13 +164,11 @@ def test_every_alert_is_tested_firing_and_silent_in_a_promtool_test():
 
 
 def _metric_kinds() -> tuple[set[str], set[str], set[str]]:
-    """(all names, counters, histograms) from metric_names.py's enums and their comments."""
-    source = Path(metric_names.__file__).read_text()
-    enums = (metric_names.Exporter, metric_names.Runtime, metric_names.Probe, metric_names.Events)
-    names = {m.value for enum in enums for m in enum}
-    counters, histograms = set(), set()
-    for match in re.finditer(r'=\s*"([a-z0-9_]+)"\s*#\s*(counter|histogram)', source):
-        (counters if match.group(2) == "counter" else histograms).add(match.group(1))
+    """(all names, counters, histograms) from the series declarations."""
+    declared = declared_series()
+    names = {str(s) for s in declared}
+    counters = {str(s) for s in declared if s.kind == "counter"}
+    histograms = {str(s) for s in declared if s.kind == "histogram"}
     return names, counters, histograms
 
 

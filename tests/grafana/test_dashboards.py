@@ -6,7 +6,6 @@ against a fake Prometheus HTTP API so its rendering is covered without a real se
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import contextlib
 import json
@@ -37,6 +36,7 @@ from tests.support.dashboards import (
     expanded,
     metric_tokens,
 )
+from tests.support.series import declared_series
 
 PROVISIONING = REPO / "grafana" / "provisioning"
 THRESHOLDS = REPO / "alerts" / "thresholds.yaml"
@@ -361,22 +361,8 @@ def test_promtool_check_catches_a_broken_query(tmp_path):
 
 
 def metric_kinds() -> dict[str, str]:
-    """Every name in common.metric_names with its kind, from the module's own comments."""
-    source = Path(metric_names.__file__).read_text()
-    lines = source.splitlines()
-    kinds = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            value = node.value.value
-            if isinstance(value, str) and value.startswith("bittensor_"):
-                comment = lines[node.lineno - 1].partition("#")[2]
-                kind = "gauge"
-                if "counter" in comment:
-                    kind = "counter"
-                elif "histogram" in comment:
-                    kind = "histogram"
-                kinds[value] = kind
-    return kinds
+    """Every declared series with its kind."""
+    return {str(s): s.kind for s in declared_series()}
 
 
 def wire_names() -> set[str]:

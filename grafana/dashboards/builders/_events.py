@@ -1,10 +1,10 @@
-"""Chain events (``exporters/events.py``) on the subnet and neuron views: annotations from
+"""Chain events (``exporters/events/``) on the subnet and neuron views: annotations from
 the event counters, so a change of hyperparameter, take, childkeys or coldkey lines up with
 what followed, and a panel of the same counters."""
 
 from __future__ import annotations
 
-from common.metric_names import Events as V
+from exporters.events import childkeys, churn, coldkey_swap, delegate_take, hyperparameters
 
 from . import common as c
 
@@ -19,7 +19,7 @@ def subnet_annotations() -> list[c.PrometheusAnnotation]:
     return [
         _marker(
             "Hyperparameter changes",
-            f"sum by (netuid, name) (increase({c.counter(V.HYPERPARAMETER_CHANGES, c.SUBNET)}"
+            f"sum by (netuid, name) (increase({c.counter(hyperparameters.CHANGES, c.SUBNET)}"
             "[$__rate_interval]))",
             c.YELLOW,
             "Hyperparameter changed",
@@ -27,7 +27,7 @@ def subnet_annotations() -> list[c.PrometheusAnnotation]:
         ),
         _marker(
             "Prunings",
-            f"sum by (netuid) (increase({c.counter(V.SUBNET_DEREGISTRATIONS, c.SUBNET)}"
+            f"sum by (netuid) (increase({c.counter(churn.DEREGISTRATIONS, c.SUBNET)}"
             "[$__rate_interval]))",
             c.RED,
             "Neurons pruned",
@@ -41,14 +41,14 @@ def neuron_annotations() -> list[c.PrometheusAnnotation]:
         *subnet_annotations()[:1],
         _marker(
             "Take changes",
-            c.increase(V.DELEGATE_TAKE_CHANGES, "hotkey", _HOTKEY),
+            c.increase(delegate_take.CHANGES, "hotkey", _HOTKEY),
             c.YELLOW,
             "Delegate take changed",
             "{{hotkey}}: take changed",
         ),
         _marker(
             "Childkey changes",
-            f"sum by (netuid, hotkey, stage) (increase({c.counter(V.CHILDKEY_CHANGES)}"
+            f"sum by (netuid, hotkey, stage) (increase({c.counter(childkeys.CHANGES)}"
             "[$__rate_interval]))",
             c.BLUE,
             "Childkeys changed",
@@ -56,7 +56,7 @@ def neuron_annotations() -> list[c.PrometheusAnnotation]:
         ),
         _marker(
             "Coldkey swaps",
-            f"sum by (coldkey, action) (increase({c.total(V.COLDKEY_SWAP_EVENTS)}"
+            f"sum by (coldkey, action) (increase({c.total(coldkey_swap.EVENTS)}"
             "[$__rate_interval]))",
             c.RED,
             "Coldkey swap",
@@ -74,15 +74,11 @@ def subnet_panels() -> list:
             c.COUNT,
             c.query(
                 f"sum by (netuid, name) (increase("
-                f"{c.counter(V.HYPERPARAMETER_CHANGES, c.SUBNET)}[$__rate_interval]))",
+                f"{c.counter(hyperparameters.CHANGES, c.SUBNET)}[$__rate_interval]))",
                 "sn{{netuid}} {{name}} changed",
             ),
-            c.query(
-                c.increase(V.SUBNET_REGISTRATIONS, "netuid", c.SUBNET), "sn{{netuid}} registered"
-            ),
-            c.query(
-                c.increase(V.SUBNET_DEREGISTRATIONS, "netuid", c.SUBNET), "sn{{netuid}} pruned"
-            ),
+            c.query(c.increase(churn.REGISTRATIONS, "netuid", c.SUBNET), "sn{{netuid}} registered"),
+            c.query(c.increase(churn.DEREGISTRATIONS, "netuid", c.SUBNET), "sn{{netuid}} pruned"),
             min_value=0,
             width=12,
         ),
@@ -92,12 +88,11 @@ def subnet_panels() -> list:
             "collapse), and the alpha the last pruned neuron earned in its last epoch.",
             c.COUNT,
             c.query(
-                f"max by (netuid) ({c.series(V.SUBNET_AXONS_SERVED, c.SUBNET)})",
+                f"max by (netuid) ({c.series(churn.AXONS_SERVED, c.SUBNET)})",
                 "sn{{netuid}} axons",
             ),
             c.query(
-                "max by (netuid) "
-                f"({c.series(V.SUBNET_LAST_DEREGISTERED_EMISSION_ALPHA, c.SUBNET)})",
+                f"max by (netuid) ({c.series(churn.LAST_DEREGISTERED_EMISSION_ALPHA, c.SUBNET)})",
                 "sn{{netuid}} last pruned emission (alpha)",
             ),
             min_value=0,
@@ -113,9 +108,9 @@ def neuron_panels() -> list:
             "Take and childkey changes of this hotkey and hyperparameter changes of its "
             "subnet per interval, from the exporter's event counters (also the annotations).",
             c.COUNT,
-            c.query(c.increase(V.DELEGATE_TAKE_CHANGES, "hotkey", _HOTKEY), "take changed"),
-            c.query(c.increase(V.CHILDKEY_CHANGES, "stage"), "childkeys {{stage}}"),
-            c.query(c.increase(V.HYPERPARAMETER_CHANGES, "name", c.SUBNET), "{{name}} changed"),
+            c.query(c.increase(delegate_take.CHANGES, "hotkey", _HOTKEY), "take changed"),
+            c.query(c.increase(childkeys.CHANGES, "stage"), "childkeys {{stage}}"),
+            c.query(c.increase(hyperparameters.CHANGES, "name", c.SUBNET), "{{name}} changed"),
             min_value=0,
             width=24,
             height=6,

@@ -1,0 +1,104 @@
+"""The neurons area: per watched hotkey and per exported neuron, from the snapshot's subnet
+reads (``exporters/snapshot.py`` builds the ``NeuronView``s the poll read).
+
+Watched hotkeys keep ``bittensor_neuron_registered`` (0 when gone) and their deregistration
+counter; every other series exists only while the neuron holds a uid, so a hotkey or uid that
+left a subnet is simply absent from the next scrape.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+from common.metric_names import Exporter as N
+from common.series import Series
+from exporters.family import Family, num
+from exporters.mechanisms import mechanism_family
+from exporters.snapshot import ChainSnapshot, NeuronView
+
+# Scores a root (netuid 0) neuron never earns: root has no miners, so these are left out
+# there rather than exported as zeros an alert would read as "earning nothing".
+_NOT_ON_ROOT = frozenset({"rank", "trust", "consensus", "incentive"})
+
+# The plain per-neuron gauges and the NeuronView attribute each reads.
+GAUGES: tuple[tuple[Series, str], ...] = (
+    (N.NEURON_RANK, "rank"),
+    (N.NEURON_TRUST, "trust"),
+    (N.NEURON_VALIDATOR_TRUST, "validator_trust"),
+    (N.NEURON_CONSENSUS, "consensus"),
+    (N.NEURON_INCENTIVE, "incentive"),
+    (N.NEURON_DIVIDENDS, "dividends"),
+    (N.NEURON_EMISSION_ALPHA, "emission_alpha"),
+    (N.NEURON_STAKE_ALPHA, "stake_alpha"),
+    (N.NEURON_STAKE_TAO, "stake_tao"),
+    (N.NEURON_STAKE_WEIGHT, "stake_weight"),
+    (N.NEURON_ACTIVE, "active"),
+    (N.NEURON_VALIDATOR_PERMIT, "validator_permit"),
+    (N.NEURON_LAST_UPDATE_BLOCK, "last_update"),
+    (N.NEURON_BLOCKS_SINCE_LAST_UPDATE, "blocks_since_last_update"),
+    (N.NEURON_REGISTRATION_BLOCK, "block_at_registration"),
+    (N.NEURON_IMMUNITY_REMAINING_BLOCKS, "immunity_remaining_blocks"),
+)
+
+
+def exported_neurons(snap: ChainSnapshot) -> list[NeuronView]:
+    """The watched neurons that hold a uid, plus every neuron of ``export_all`` subnets,
+    by (netuid, uid)."""
+    exported: dict[tuple[int, int], NeuronView] = {}
+    for w in snap.watched:
+        if w.neuron is not None:
+            exported[(w.netuid, w.neuron.uid)] = w.neuron
+    for netuid in sorted(snap.export_all):
+        view = snap.subnets.get(netuid)
+        if view is not None:
+            for nv in view.neurons:
+                exported[(netuid, nv.uid)] = nv
+    return [exported[k] for k in sorted(exported)]
+
+
+def families(snap: ChainSnapshot) -> list[Family]:
+    watched = [(str(w.netuid), w.hotkey) for w in snap.watched]
+    out = [
+        Family(N.NEURON_REGISTERED, watched, [1.0 if w.registered else 0.0 for w in snap.watched]),
+        Family(
+            N.NEURON_DEREGISTRATIONS,
+            watched,
+            [float(snap.deregistrations.get((w.netuid, w.hotkey), 0)) for w in snap.watched],
+        ),
+    ]
+    neurons = exported_neurons(snap)
+    labels = [(str(v.netuid), v.hotkey, str(v.uid)) for v in neurons]
+    out.append(
+        Family(
+            N.NEURON_UID,
+            [(*lab, v.coldkey) for v, lab in zip(neurons, labels, strict=True)],
+            [float(v.uid) for v in neurons],
+        )
+    )
+    on_root = [v.netuid == 0 for v in neurons]
+    for series, attr in GAUGES:
+        # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
+        values: list[float | None] = list(map(float, map(attrgetter(attr), neurons)))
+        if attr in _NOT_ON_ROOT and any(on_root):
+            values = [None if r else v for v, r in zip(values, on_root, strict=True)]
+        out.append(Family(series, labels, values))
+    out.append(
+        Family(N.NEURON_PRUNING_POSITION, labels, [num(v.pruning_position) for v in neurons])
+    )
+    out.append(
+        Family(
+            N.NEURON_VALIDATOR_TRUST_RANK, labels, [num(v.validator_trust_rank) for v in neurons]
+        )
+    )
+    served = [(v, lab) for v, lab in zip(neurons, labels, strict=True) if v.axon is not None]
+    out.append(
+        Family(
+            N.NEURON_AXON_INFO,
+            [(*lab, v.axon.ip, str(v.axon.port)) for v, lab in served],  # type: ignore[union-attr]
+            [1.0] * len(served),
+        )
+    )
+    mechanisms = mechanism_family(snap, neurons)
+    if mechanisms.values:  # single-mechanism subnets: no family at all
+        out.append(mechanisms)
+    return out

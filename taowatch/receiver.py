@@ -133,6 +133,22 @@ class Notification:
     def mentions(self, needle: str) -> bool:
         return needle in self.text
 
+    def field(self, name: str) -> str | None:
+        """A structured field Alertmanager filled from the config: Slack's attachment
+        ``fields`` by title, PagerDuty's ``custom_details`` by lower-case key. None where
+        the service carries no such field or it is empty."""
+        if self.service == SLACK:
+            for att in self.payload.get("attachments") or []:
+                for f in att.get("fields") or []:
+                    if f.get("title") == name and str(f.get("value", "")).strip():
+                        return str(f["value"])
+            return None
+        if self.service == PAGERDUTY:
+            details = (self.payload.get("payload") or {}).get("custom_details") or {}
+            value = str(details.get(name.lower(), "")).strip()
+            return value or None
+        return None
+
 
 @dataclass(frozen=True)
 class Rejection:

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from common.config import ChainSection, StrictModel, UserPath, load_config
 from common.metric_names import AGENT_PORT
+from exporters.watch_plan import ColdkeyWatch, WatchPlan
 
 
 def _ss58(value: str) -> str:
@@ -251,3 +252,27 @@ def load(path: str | Path) -> AgentConfig:
             update={"hotkey_file": base / cfg.probe.hotkey_file}
         )
     return cfg.model_copy(update=updates) if updates else cfg
+
+
+def watch_plan(config: AgentConfig) -> WatchPlan:
+    """What the exporter watches, from the config's ``watch``, ``export_all_neurons``,
+    ``poll``, ``registration_cost_alert_tao`` and ``shard`` sections."""
+    hotkeys: list[tuple[int, str]] = []
+    coldkeys: list[ColdkeyWatch] = []
+    for entry in config.watch:
+        if entry.coldkey is not None:
+            netuids = tuple(entry.netuids) if entry.netuids is not None else None
+            coldkeys.append(ColdkeyWatch(entry.coldkey, netuids))
+        else:
+            hotkeys += [(entry.netuid, hk) for hk in entry.hotkeys or []]
+    return WatchPlan(
+        hotkeys=tuple(dict.fromkeys(hotkeys)),
+        coldkeys=tuple(coldkeys),
+        export_all=frozenset(config.export_all_neurons),
+        rediscover_every_polls=config.poll.rediscover_every_polls,
+        registration_window_blocks=config.poll.registration_window_blocks,
+        stake_drop_ratio=config.poll.stake_drop_ratio,
+        registration_cost_alert_tao=tuple(sorted(config.registration_cost_alert_tao.items())),
+        shard_index=config.shard.index,
+        shard_count=config.shard.count,
+    )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 import structlog
 
 from agent.config import AgentConfig
 from common.config import ConfigError
 from common.listen import ListenError, listen_problem, resolve_listen_address
+
+if TYPE_CHECKING:
+    from agent.startup import StartupReads
 
 EXIT_CONFIG = 2
 
@@ -50,29 +54,21 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def _check_files(cfg: AgentConfig, source: str) -> None:
-    """Open the files the config names, as the agent will: a bad one is a config error."""
-    if cfg.influx.enabled:
-        from agent.influx import read_token
+def _read_files(cfg: AgentConfig, source: str) -> StartupReads:
+    """Read the files the config names, once, as the agent will use them: a bad one is a
+    config error naming its field."""
+    from agent.probe import ProbeKeyError
+    from agent.startup import read_startup
+    from exporters.deregistration import StateFileError
 
-        try:
-            read_token(cfg.influx.token_file)
-        except ValueError as exc:
-            raise ConfigError(source, [str(exc)]) from None
-    if cfg.probe.enabled:
-        from agent.probe import ProbeKeyError, load_probe_key
-
-        try:
-            load_probe_key(cfg.probe.hotkey_file)
-        except ProbeKeyError as exc:
-            raise ConfigError(source, [str(exc)]) from None
-    if cfg.state_file is not None:
-        from exporters.deregistration import DeregistrationTracker, StateFileError
-
-        try:
-            DeregistrationTracker(cfg.state_file)
-        except StateFileError as exc:
-            raise ConfigError(source, [f"state_file: {exc}"]) from None
+    try:
+        return read_startup(cfg)
+    except StateFileError as exc:
+        raise ConfigError(source, [f"state_file: {exc}"]) from None
+    except ProbeKeyError as exc:
+        raise ConfigError(source, [str(exc)]) from None
+    except ValueError as exc:  # the InfluxDB token
+        raise ConfigError(source, [str(exc)]) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_CONFIG
         try:
             cfg = _load(path)
-            _check_files(cfg, path)
+            _read_files(cfg, path)
         except ConfigError as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_CONFIG
@@ -96,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         cfg = _load(args.config)
-        _check_files(cfg, args.config)
+        reads = _read_files(cfg, args.config)
         host, port = _listen(args.listen) if args.listen else (cfg.listen.host, cfg.listen.port)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
@@ -117,19 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     from aiohttp import web
 
     from agent.app import ACCESS_LOGGER, create_app
-    from exporters.deregistration import StateFileError
 
     # An --listen override is what the operator must change, not the file's listen section.
     fields = ("--listen", "--listen") if args.listen else ("listen.host", "listen.port")
     where = "taowatch agent" if args.listen else f"taowatch agent: {args.config}"
     try:
         resolve_listen_address(host, port, host_field=fields[0], port_field=fields[1])
-        app = create_app(cfg)
+        app = create_app(cfg, reads)
     except ListenError as exc:
         print(f"{where}: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except StateFileError as exc:
-        print(f"taowatch agent: {args.config}: state_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     log = structlog.get_logger("taowatch.agent")
     # Said before the bind: a busy port is reported below, after the app has cleaned up.

@@ -39,9 +39,11 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 
-from agent.app import EXPOSITION_KEY, POLLER_KEY, REGISTRY_KEY, Exposition, create_app
+from agent.app import EXPOSITION_KEY, POLLER_KEY, REGISTRY_KEY, create_app
 from agent.config import AgentConfig
+from agent.startup import read_startup
 from exporters.collector import ChainCollector
+from exporters.scrape import Exposition
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.subnets import legacy_rules
 from simnet.substrate import SimSubstrate
@@ -136,9 +138,10 @@ async def run(args: argparse.Namespace) -> None:
             "export_all_neurons": list(range(1, args.subnets + 1)),
         }
     )
+    cfg = cfg
     app = create_app(
         cfg,
-        backends=in_process_backends(every=substrate),
+        read_startup(cfg, backends=in_process_backends(every=substrate)),
         process_metrics=False,
     )
     runner, agent_url = await serve(app)

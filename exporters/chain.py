@@ -37,7 +37,7 @@ The first poll on a connection also pays ``connect`` (which reads the token symb
 cached on disk) and one ``block_time`` read; a failed read is retried once on each other
 healthy endpoint.
 
-Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll whatever the number of
+Chain events (``exporters/events/``) add 5 ``query_batch`` per poll whatever the number of
 keys (coldkey swap announcements and disputes, take, children, pending children); storage
 diffs, not ``System.Events``, which would cost one read per block since the last poll
 (``bench/bench_events.py``: +5 calls at any gap against +1, +19, +199 at 1, 10, 100 blocks).
@@ -54,7 +54,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -69,59 +69,14 @@ from exporters.deregistration import (
     judge_chain,
 )
 from exporters.economics import read_chain_wide
-from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
+from exporters.endpoints import EndpointPool, error_reason
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
+from exporters.status import Change, PollStatus
 from exporters.watch_plan import ColdkeyWatch, WatchPlan
 
 __all__ = ["ChainPoller", "Change", "ColdkeyWatch", "PollStatus", "WatchPlan"]
-
-
-@dataclass(frozen=True)
-class Change:
-    """Something an operator would want to know happened between two polls."""
-
-    at: float
-    block: int
-    netuid: int
-    hotkey: str
-    kind: str
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "at": self.at,
-            "block": self.block,
-            "netuid": self.netuid,
-            "hotkey": self.hotkey,
-            "kind": self.kind,
-            "detail": self.detail,
-        }
-
-
-@dataclass(frozen=True)
-class PollStatus:
-    """The exporter's view of itself, swapped as a whole after every poll attempt."""
-
-    up: bool = False
-    polls: int = 0
-    errors: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    last_poll_at: float | None = None
-    last_success_at: float | None = None
-    last_duration: float | None = None
-    last_error: str | None = None
-    last_error_at: float | None = None
-    interval: float | None = None
-    endpoints: tuple[EndpointStatus, ...] = ()
-    # The active endpoint's chain next to the trusted anchor: a kind from MISMATCH_KINDS
-    # while it is rewound or another chain (neuron data withheld), else None.
-    chain_mismatch: str | None = None
-    chain_mismatches: MappingProxyType = field(
-        default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))
-    )
-    # (index, count) of the subnets this agent reads; (0, 1) when it reads them all.
-    shard: tuple[int, int] = (0, 1)
 
 
 # Mainnet's block time, for when an endpoint has not told its own yet.
@@ -216,6 +171,8 @@ class ChainPoller:
                 reason = exc.reason if isinstance(exc, _NoEndpoint) else error_reason(exc)
                 self._failed(now, time.perf_counter() - started, reason, exc)
                 return False
+            finally:
+                self._commit_state()
             duration = time.perf_counter() - started
             previous = self._snapshot
             self._snapshot = snapshot
@@ -242,6 +199,15 @@ class ChainPoller:
                 except Exception:
                     self._log.exception("poll listener failed")
             return True
+
+    def _commit_state(self) -> None:
+        """Write the state file once per poll, after every endpoint it tried (the tracker
+        writes only when something changed)."""
+        try:
+            self.tracker.save()
+        except OSError as exc:
+            # Counting goes on in memory; the next poll's commit retries.
+            self._log.error("state file write failed", error=str(exc))
 
     def _mismatch_fields(self, kind: str | None) -> dict[str, Any]:
         counts = self._status.chain_mismatches
@@ -377,16 +343,11 @@ class ChainPoller:
                 dict(self.plan.registration_cost_alert_tao)
             ),
         )
-        try:
-            self.tracker.save()
-        except OSError as exc:
-            # Counting goes on in memory; the next save retries.
-            self._log.error("state file write failed", error=str(exc))
         self._record_changes(previous, snapshot)
         return snapshot
 
     async def _observe_events(self, snap: Any, head: int, subnets: dict, reads: list, watched):
-        """Chain events (``exporters/events.py``) into the change log and the state file."""
+        """Chain events (``exporters/events/``) into the change log and the state file."""
         if self.events is None:
             return None
         mgs = {n: r[1] for n, r in zip(subnets, reads, strict=True)}  # subnets is in read order
@@ -543,10 +504,7 @@ class ChainPoller:
 
 
 async def _block_hash(ep: Any, block: int) -> str:
-    if ep.memo is not None:
-        return await ep.memo.block_hash(block)
-    # A factory that ignored the wrap hook: the client's own (private) hash lookup.
-    return await ep.client._block_hash(block)
+    return await ep.memo.block_hash(block)
 
 
 class _NoEndpoint(Exception):

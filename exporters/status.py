@@ -1,16 +1,65 @@
-"""The exporter itself: poll outcome, endpoints, chain trust and sharding, from the poller's
-status (not the snapshot), so it follows the snapshot's families in every exposition."""
+"""The exporter itself: its part of what a poll leaves behind (:class:`PollStatus`, swapped
+as a whole after every poll attempt, and the :class:`Change` log entries) and its families:
+poll outcome, endpoints, chain trust and sharding. They come from the status, not the
+snapshot, so they follow the snapshot's families in every exposition."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from common.metric_names import Exporter as N
+from exporters.deregistration import MISMATCH_KINDS
+from exporters.endpoints import EndpointStatus
 from exporters.family import Family, num
 from exporters.snapshot import ChainSnapshot
 
-if TYPE_CHECKING:  # the poller's module builds on the areas, not the other way round
-    from exporters.chain import PollStatus
+
+@dataclass(frozen=True)
+class Change:
+    """Something an operator would want to know happened between two polls."""
+
+    at: float
+    block: int
+    netuid: int
+    hotkey: str
+    kind: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "block": self.block,
+            "netuid": self.netuid,
+            "hotkey": self.hotkey,
+            "kind": self.kind,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class PollStatus:
+    """The exporter's view of itself, swapped as a whole after every poll attempt."""
+
+    up: bool = False
+    polls: int = 0
+    errors: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    last_poll_at: float | None = None
+    last_success_at: float | None = None
+    last_duration: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    interval: float | None = None
+    endpoints: tuple[EndpointStatus, ...] = ()
+    # The active endpoint's chain next to the trusted anchor: a kind from MISMATCH_KINDS
+    # while it is rewound or another chain (neuron data withheld), else None.
+    chain_mismatch: str | None = None
+    chain_mismatches: MappingProxyType = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))
+    )
+    # (index, count) of the subnets this agent reads; (0, 1) when it reads them all.
+    shard: tuple[int, int] = (0, 1)
 
 
 def families(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:

@@ -126,7 +126,7 @@ def test_the_cli_reports_a_bad_address_without_a_traceback(tmp_path):
 
 
 def test_before_any_endpoint_answers_failed_polls_retry_soon_and_back_off_to_mainnet_pace():
-    from agent.app import DEFAULT_INTERVAL, FIRST_RETRY_SECONDS, poll_interval
+    from exporters.service import DEFAULT_INTERVAL, FIRST_RETRY_SECONDS, poll_interval
 
     waits = [poll_interval(None, None, failures) for failures in range(1, 8)]
     assert waits[0] == FIRST_RETRY_SECONDS
@@ -134,7 +134,7 @@ def test_before_any_endpoint_answers_failed_polls_retry_soon_and_back_off_to_mai
 
 
 def test_a_known_block_time_or_a_configured_interval_sets_the_cadence_whatever_the_failures():
-    from agent.app import poll_interval
+    from exporters.service import poll_interval
 
     assert poll_interval(None, 0.25, failures_in_a_row=9) == 0.25
     assert poll_interval(5.0, None, failures_in_a_row=9) == 5.0

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.app import EXPOSITION_KEY, POLLER_KEY, create_app
 from agent.config import AgentConfig
+from agent.startup import read_startup
 from simnet.substrate import SimSubstrate
 from simnet.testing import in_process_backends, small_world
 from tests.support.exporters import CountingSubstrate
@@ -48,9 +49,10 @@ async def started(aiohttp_client, world, *, fail: BaseException | None = None, *
     sub = CountingSubstrate(SimSubstrate(world.chain))
     sub.fail = fail
     clock = FakeClock()
+    cfg = agent_config(world.miners[0].hotkey.ss58_address, **extra)
     app = create_app(
-        agent_config(world.miners[0].hotkey.ss58_address, **extra),
-        backends=in_process_backends(every=sub),
+        cfg,
+        read_startup(cfg, backends=in_process_backends(every=sub)),
         clock=clock,
     )
     http = await aiohttp_client(app)

@@ -22,6 +22,7 @@ from agent.app import POLLER_KEY, PROBER_KEY, create_app
 from agent.config import AgentConfig, ProbeConfig
 from agent.main import main
 from agent.probe import Prober, Target, load_probe_key, targets_of
+from agent.startup import read_startup
 from common.config import ConfigError, validate
 from common.metric_names import Probe as P
 from simnet.substrate import SimSubstrate
@@ -247,7 +248,7 @@ async def test_the_agent_probes_each_watched_axon_the_chain_lists_and_never_logs
     with structlog.testing.capture_logs() as logs:
         app = create_app(
             config,
-            backends=in_process_backends(every=SimSubstrate(world.chain)),
+            read_startup(config, backends=in_process_backends(every=SimSubstrate(world.chain))),
             process_metrics=False,
         )
         runner = web.AppRunner(app)

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.app import POLLER_KEY, build_plan, create_app
-from agent.config import AgentConfig
+from agent.app import POLLER_KEY, create_app
+from agent.config import AgentConfig, watch_plan
+from agent.startup import read_startup
 from common.config import ConfigError, load_config
 from exporters.chain import WatchPlan
 from simnet.scenario import Scenario, World
@@ -52,9 +53,10 @@ def config(world: World, shard: dict[str, int] | None) -> AgentConfig:
 
 
 async def scrape(aiohttp_client, world: World, shard: dict[str, int] | None) -> list[Any]:
+    cfg = config(world, shard)
     app = create_app(
-        config(world, shard),
-        backends=in_process_backends(every=SimSubstrate(world.chain)),
+        cfg,
+        read_startup(cfg, backends=in_process_backends(every=SimSubstrate(world.chain))),
         process_metrics=False,
     )
     http = await aiohttp_client(app)
@@ -119,7 +121,7 @@ def test_the_plan_keeps_only_the_shards_netuids_of_hotkeys_and_exports():
     cfg = AgentConfig.model_validate(
         {"export_all_neurons": [1, 2, 3, 4, 5, 6], "shard": {"index": 1, "count": 2}}
     )
-    plan = build_plan(cfg)
+    plan = watch_plan(cfg)
     assert plan.fixed_netuids() == {1, 3, 5}
     assert [plan.owns(n) for n in (0, 1, 2, 65535)] == [False, True, False, True]
 

@@ -19,11 +19,11 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.app import Exposition
 from exporters.chain import PollStatus, WatchPlan
 from exporters.collector import ChainCollector
 from exporters.endpoints import EndpointStatus
 from exporters.exposition import OPENMETRICS, TEXT, render_families
+from exporters.scrape import Exposition
 from exporters.snapshot import (
     Axon,
     ChainSnapshot,

@@ -51,8 +51,10 @@ for name in modules:
     report["imported"].append(name)
 
 from agent.app import POLLER_KEY, create_app
+from agent.startup import read_startup
 from agent.config import load
-app = create_app(load(example))
+config = load(example)
+app = create_app(config, read_startup(config))
 report["endpoints"] = [ep.label for ep in app[POLLER_KEY].pool.endpoints]
 report["torch_loaded"] = any(m == "torch" or m.startswith("torch.") for m in sys.modules)
 print(json.dumps(report))

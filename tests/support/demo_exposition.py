@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from agent.app import POLLER_KEY, create_app
 from agent.config import AgentConfig
+from agent.startup import read_startup
 from simnet.scenario import Scenario, World, neuron_coldkey, neuron_keypair, scenario_path
 from simnet.state import Chain
 from simnet.substrate import SimSubstrate
@@ -70,9 +71,10 @@ async def exposition(state_file: Path) -> str:
     world = World(chain, scenario).build()
     chain.step(POLL_BLOCKS[0] - chain.head)
     clock = _Clock()
+    cfg = agent_config(state_file)
     app = create_app(
-        agent_config(state_file),
-        backends=in_process_backends(every=SimSubstrate(world.chain)),
+        cfg,
+        read_startup(cfg, backends=in_process_backends(every=SimSubstrate(world.chain))),
         clock=clock,
         process_metrics=False,
     )

@@ -85,3 +85,50 @@ async def test_a_lagging_endpoint_is_left_for_the_one_ahead():
     assert poller.snapshot.endpoint == "sim://ahead:1"
     lags = {e.label: e.lag for e in poller.status.endpoints}
     assert lags == {"sim://behind:2": 5, "sim://ahead:1": 0}
+
+
+class CountingState(DeregistrationTracker):
+    """The agent's state, counting the commits the poller asks for."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.commits = 0
+
+    def save(self) -> bool:
+        self.commits += 1
+        return super().save()
+
+
+async def test_a_poll_that_fails_over_mid_read_commits_the_state_file_once(tmp_path):
+    primary_world = small_world(validators=1, miners=2)
+    backup_world = small_world(validators=1, miners=2)
+    subs = {
+        "sim://primary:1": CountingSubstrate(SimSubstrate(primary_world.chain)),
+        "sim://backup:2": CountingSubstrate(SimSubstrate(backup_world.chain)),
+    }
+    pool = EndpointPool.over(list(subs), in_process_backends(subs))
+    hk = primary_world.miners[0].hotkey.ss58_address
+    state = CountingState(tmp_path / "state.json")
+    poller = ChainPoller(WatchPlan(hotkeys=((1, hk),)), pool, state)
+    assert await poller.poll()
+    assert state.commits == 1
+
+    # The primary answers its head probe, then fails the pinned reads: the backup serves
+    # the same poll, and the poll (not each endpoint's read) commits the state once.
+    primary, backup = subs["sim://primary:1"], subs["sim://backup:2"]
+    primary.spared.add("block_number")
+    primary.fail = ConnectionError("primary dropped mid-read")
+    primary_world.chain.step()
+    backup_world.chain.step()
+    assert await poller.poll()
+    assert poller.snapshot.endpoint == "sim://backup:2"
+    assert state.commits == 2
+
+    # Both fail mid-read: the poll fails, and still commits once after trying both.
+    backup.spared.add("block_number")
+    backup.fail = ConnectionError("backup dropped mid-read")
+    primary_world.chain.step()
+    backup_world.chain.step()
+    assert not await poller.poll()
+    assert state.commits == 3
+    assert (tmp_path / "state.json").exists()

@@ -26,15 +26,17 @@ from simnet.testing import in_process_backends
 class CountingSubstrate:
     """Wraps a Substrate, counting calls per method; ``fail`` makes every read raise it.
 
-    Block streams (``blocks``) count one call per subscription. ``drop_stream`` is raised
-    once, by the open stream's next header (a dropped connection); while ``hold_stream`` is
-    set, streams deliver nothing (a hung subscription).
+    ``spared`` names the methods ``fail`` leaves alone (a node that still answers its head
+    probe, say). Block streams (``blocks``) count one call per subscription. ``drop_stream``
+    is raised once, by the open stream's next header (a dropped connection); while
+    ``hold_stream`` is set, streams deliver nothing (a hung subscription).
     """
 
     def __init__(self, inner: Any):
         self._inner = inner
         self.calls: Counter[str] = Counter()
         self.fail: BaseException | None = None
+        self.spared = {"connect", "close"}
         self.drop_stream: BaseException | None = None
         self.hold_stream = False
         self.open_streams = 0
@@ -48,7 +50,7 @@ class CountingSubstrate:
 
         async def wrapped(*args: Any, **kwargs: Any) -> Any:
             self.calls[name] += 1
-            if self.fail is not None and name not in {"connect", "close"}:
+            if self.fail is not None and name not in self.spared:
                 raise self.fail
             return await target(*args, **kwargs)
 

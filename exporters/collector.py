@@ -24,16 +24,17 @@ from typing import Protocol
 
 from prometheus_client.core import Metric
 
-from exporters import neurons, status, subnets
-from exporters.chain import PollStatus
+from exporters import mechanisms, neurons, status, subnets
 from exporters.economy_series import economy_families
 from exporters.events import event_families
 from exporters.family import Family
 from exporters.snapshot import ChainSnapshot
+from exporters.status import PollStatus
 
 # Every area's families of one snapshot, in exposition order.
 AREAS: tuple[Callable[[ChainSnapshot], list[Family]], ...] = (
     neurons.families,
+    mechanisms.families,
     subnets.families,
     economy_families,
     subnets.chain_families,

@@ -9,8 +9,7 @@ from __future__ import annotations
 from common.metric_names import Exporter as N
 from common.series import Series
 from exporters.family import Family, num
-from exporters.snapshot import ChainSnapshot
-from exporters.subnets import read_subnets
+from exporters.snapshot import ChainSnapshot, read_subnets
 
 # The per-subnet switches and the SubnetRules attribute each reads.
 RULES: tuple[tuple[Series, str], ...] = (

@@ -18,7 +18,7 @@ import bittensor as bt
 
 from common.metric_names import Exporter as N
 from exporters.family import Family
-from exporters.snapshot import U16_MAX, ChainSnapshot, NeuronView
+from exporters.snapshot import U16_MAX, ChainSnapshot, NeuronView, exported_neurons
 
 GLOBAL_MAX_SUBNET_COUNT = 4096  # storage index = mechid * 4096 + netuid
 
@@ -70,5 +70,8 @@ def mechanism_samples(
     return labels, values
 
 
-def mechanism_family(snap: ChainSnapshot, neurons: Sequence[NeuronView]) -> Family:
-    return Family(N.NEURON_MECHANISM_INCENTIVE, *mechanism_samples(snap, neurons))
+def families(snap: ChainSnapshot) -> list[Family]:
+    """The per-mechanism incentive of the exported neurons; no family at all where every
+    read subnet runs one mechanism."""
+    family = Family(N.NEURON_MECHANISM_INCENTIVE, *mechanism_samples(snap, exported_neurons(snap)))
+    return [family] if family.values else []

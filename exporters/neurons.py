@@ -13,8 +13,7 @@ from operator import attrgetter
 from common.metric_names import Exporter as N
 from common.series import Series
 from exporters.family import Family, num
-from exporters.mechanisms import mechanism_family
-from exporters.snapshot import ChainSnapshot, NeuronView
+from exporters.snapshot import ChainSnapshot, exported_neurons
 
 # Scores a root (netuid 0) neuron never earns: root has no miners, so these are left out
 # there rather than exported as zeros an alert would read as "earning nothing".
@@ -39,21 +38,6 @@ GAUGES: tuple[tuple[Series, str], ...] = (
     (N.NEURON_REGISTRATION_BLOCK, "block_at_registration"),
     (N.NEURON_IMMUNITY_REMAINING_BLOCKS, "immunity_remaining_blocks"),
 )
-
-
-def exported_neurons(snap: ChainSnapshot) -> list[NeuronView]:
-    """The watched neurons that hold a uid, plus every neuron of ``export_all`` subnets,
-    by (netuid, uid)."""
-    exported: dict[tuple[int, int], NeuronView] = {}
-    for w in snap.watched:
-        if w.neuron is not None:
-            exported[(w.netuid, w.neuron.uid)] = w.neuron
-    for netuid in sorted(snap.export_all):
-        view = snap.subnets.get(netuid)
-        if view is not None:
-            for nv in view.neurons:
-                exported[(netuid, nv.uid)] = nv
-    return [exported[k] for k in sorted(exported)]
 
 
 def families(snap: ChainSnapshot) -> list[Family]:
@@ -98,7 +82,4 @@ def families(snap: ChainSnapshot) -> list[Family]:
             [1.0] * len(served),
         )
     )
-    mechanisms = mechanism_family(snap, neurons)
-    if mechanisms.values:  # single-mechanism subnets: no family at all
-        out.append(mechanisms)
     return out

@@ -366,3 +366,23 @@ def build_subnet(
         neurons=tuple(views),
         by_hotkey=MappingProxyType({v.hotkey: v for v in views}),
     )
+
+
+def exported_neurons(snap: ChainSnapshot) -> list[NeuronView]:
+    """The watched neurons that hold a uid, plus every neuron of ``export_all`` subnets,
+    by (netuid, uid)."""
+    exported: dict[tuple[int, int], NeuronView] = {}
+    for w in snap.watched:
+        if w.neuron is not None:
+            exported[(w.netuid, w.neuron.uid)] = w.neuron
+    for netuid in sorted(snap.export_all):
+        view = snap.subnets.get(netuid)
+        if view is not None:
+            for nv in view.neurons:
+                exported[(netuid, nv.uid)] = nv
+    return [exported[k] for k in sorted(exported)]
+
+
+def read_subnets(snap: ChainSnapshot) -> list[SubnetView]:
+    """The subnets the poll read that exist, by netuid."""
+    return [snap.subnets[n] for n in sorted(snap.subnets) if snap.subnets[n].exists]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from common.metric_names import Exporter as N
 from common.series import Series
 from exporters.family import Family, num
-from exporters.snapshot import ChainSnapshot, SubnetView
+from exporters.snapshot import ChainSnapshot, read_subnets
 
 # The per-subnet gauges and the SubnetView attribute each reads; None leaves the subnet out.
 GAUGES: tuple[tuple[Series, str], ...] = (
@@ -20,11 +20,6 @@ GAUGES: tuple[tuple[Series, str], ...] = (
     (N.SUBNET_REGISTRATIONS_RECENT, "registrations_recent"),
     (N.SUBNET_VALIDATOR_TRUST_MEDIAN, "validator_trust_median"),
 )
-
-
-def read_subnets(snap: ChainSnapshot) -> list[SubnetView]:
-    """The subnets the poll read that exist, by netuid."""
-    return [snap.subnets[n] for n in sorted(snap.subnets) if snap.subnets[n].exists]
 
 
 def families(snap: ChainSnapshot) -> list[Family]:

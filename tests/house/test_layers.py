@@ -130,3 +130,77 @@ def test_the_walk_reads_string_imports_as_imports(tmp_path):
         "import importlib\n\nimportlib.import_module('taowatch.demo')\n"
     )
     assert [(v.line, v.imported) for v in violations(tmp_path)] == [(3, "taowatch")]
+
+
+# The exporter's own floors: what a poll reads and keeps, the chain areas that turn it into
+# families (each area owns its series), the poller and the collector over them, then the
+# service and the scrape. A module imports only lower floors; the areas never each other.
+EXPORTER_FLOORS = {
+    "family": 0,
+    "watch_plan": 0,
+    "economics": 0,
+    "finality": 0,
+    "deregistration": 0,
+    "snapshot": 1,
+    "endpoints": 1,
+    "exposition": 1,
+    "neurons": 2,
+    "mechanisms": 2,
+    "subnets": 2,
+    "economy_series": 2,
+    "status": 2,
+    "events": 2,
+    "chain": 3,
+    "collector": 3,
+    "service": 4,
+    "scrape": 4,
+}
+
+
+def exporter_violations(root: Path) -> list[str]:
+    found = []
+    for path in python_files(root / "exporters"):
+        parts = path.relative_to(root / "exporters").with_suffix("").parts
+        module = parts[0]
+        if module == "__init__":
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = node.module.split(".")
+                if names[0] != "exporters":
+                    continue
+                targets = names[1:2] or [alias.name for alias in node.names]
+                for target in targets:
+                    if target == module or target not in EXPORTER_FLOORS:
+                        continue  # within an area's own package
+                    if EXPORTER_FLOORS[target] >= EXPORTER_FLOORS[module]:
+                        found.append(
+                            f"exporters/{'/'.join(parts)}.py:{node.lineno}: {module} (floor "
+                            f"{EXPORTER_FLOORS[module]}) imports {target} (floor "
+                            f"{EXPORTER_FLOORS[target]})"
+                        )
+    return found
+
+
+def test_every_exporter_module_has_a_floor():
+    modules = {p.name.removesuffix(".py") for p in (REPO / "exporters").iterdir()}
+    modules -= {"__init__", "__pycache__"}
+    assert modules <= set(EXPORTER_FLOORS), (
+        f"give a floor: {sorted(modules - set(EXPORTER_FLOORS))}"
+    )
+
+
+def test_the_exporter_areas_import_only_downward():
+    problems = exporter_violations(REPO)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_exporter_walk_catches_one_area_importing_another(tmp_path):
+    (tmp_path / "exporters").mkdir()
+    (tmp_path / "exporters" / "neurons.py").write_text(
+        "from exporters.family import Family\nfrom exporters import subnets\n"
+    )
+    assert exporter_violations(tmp_path) == [
+        "exporters/neurons.py:2: neurons (floor 2) imports subnets (floor 2)"
+    ]

@@ -287,7 +287,7 @@ def _writable(folder: Traversable) -> Path:
     if not isinstance(folder, Path):
         raise GenerateError(
             f"the alerts package at {folder} is not a folder on disk (a zipped install?): "
-            "pass --out DIR to write the rule files elsewhere"
+            "pass --dir DIR (or --out DIR) to write the generated files elsewhere"
         )
     return folder
 
@@ -302,7 +302,100 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _thresholds(path: Path | None, overrides: list[str]) -> dict[str, Scalar]:
+    thresholds = load_thresholds() if path is None else load_thresholds(path)
+    values = _parse_set(overrides)
+    unknown = set(values) - set(thresholds)
+    if unknown:
+        raise GenerateError(f"--set: unknown knob(s) {', '.join(sorted(unknown))}")
+    return validate_thresholds({**thresholds, **values}, "--set")
+
+
+def _command_flags(parser: argparse.ArgumentParser, default: Any = None) -> None:
+    """The flags, before or after the command (``default``: SUPPRESS after it, so a flag
+    given before is not reset)."""
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=default,
+        help="where the generated files (rules/, alertmanager/) are written and checked "
+        "(default: the alerts package, i.e. alerts/ in a checkout)",
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        default=default,
+        metavar="FILE",
+        help="the thresholds to render with (default: the alerts package's thresholds.yaml)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[] if default is None else default,
+        metavar="KNOB=VALUE",
+        help="override one knob (repeatable)",
+    )
+    parser.add_argument(
+        "--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL if default is None else default
+    )
+    parser.add_argument(
+        "--grafana-url", default=DEFAULT_GRAFANA_URL if default is None else default
+    )
+
+
+def _command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taowatch alerts", description="generate or check the alert rules"
+    )
+    _command_flags(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_ in (
+        ("generate", "write the rule files and the Alertmanager example"),
+        ("check", "exit 1 if the committed files differ from the templates"),
+    ):
+        _command_flags(commands.add_parser(name, help=help_), argparse.SUPPRESS)
+    return parser
+
+
+def command_main(argv: list[str] | None = None) -> int:
+    """``taowatch alerts generate|check``: the same shape and shared flags (``--dir``,
+    ``--thresholds``) as ``taowatch dashboards generate|check``."""
+    args = _command_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    folder: Traversable = args.dir if args.dir is not None else ALERTS_DIR
+    try:
+        files = generated_files(
+            _thresholds(args.thresholds, args.set),
+            runbook_base_url=args.runbook_base_url,
+            grafana_url=args.grafana_url,
+        )
+        if args.command == "check":
+            stale = stale_files(files, folder)
+            for relative in stale:
+                print(f"out of date: {relative}", file=sys.stderr)
+            if stale:
+                print("run: taowatch alerts generate, and commit the result", file=sys.stderr)
+                return 1
+            print(f"alerts: {len(files)} generated files up to date in {folder}")
+            return 0
+        root = _writable(folder)
+    except GenerateError as exc:
+        print(f"taowatch alerts: {exc}", file=sys.stderr)
+        return 2
+    for relative, text in files.items():
+        path = root.joinpath(*relative.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``python -m alerts.generate``: ``generate|check`` as ``taowatch alerts``, or the
+    original flags (``--check``, ``--out DIR``: rule files only), which the Ansible
+    prometheus role runs on a controller that has only PyYAML."""
+    args_in = sys.argv[1:] if argv is None else argv
+    if any(a in ("generate", "check") for a in args_in):
+        return command_main(args_in)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail if generated files differ")
@@ -310,14 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE")
     parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE_URL)
     parser.add_argument("--grafana-url", default=DEFAULT_GRAFANA_URL)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     try:
-        thresholds = load_thresholds()
-        overrides = _parse_set(args.set)
-        unknown = set(overrides) - set(thresholds)
-        if unknown:
-            raise GenerateError(f"--set: unknown knob(s) {', '.join(sorted(unknown))}")
-        thresholds = validate_thresholds({**thresholds, **overrides}, "--set")
+        thresholds = _thresholds(None, args.set)
         files = generated_files(
             thresholds, runbook_base_url=args.runbook_base_url, grafana_url=args.grafana_url
         )

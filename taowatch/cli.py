@@ -21,6 +21,7 @@ SUBCOMMANDS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
         "miner": ("neuron.cli", "miner_main", "run the bundled miner"),
         "validator": ("neuron.cli", "validator_main", "run the bundled validator"),
         "dashboards": ("taowatch.dashboards", "main", "generate or preview Grafana dashboards"),
+        "alerts": ("alerts.generate", "command_main", "generate or check the alert rules"),
     }
 )
 

@@ -16,12 +16,12 @@ Example (see ``agent/agent.example.yaml`` for every field)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
-from common.config import ChainSection, StrictModel, UserPath, load_config
+from common.config import ChainSection, LogSection, StrictModel, UserPath, load_config
 from common.metric_names import AGENT_PORT
 from exporters.watch_plan import ColdkeyWatch, WatchPlan
 
@@ -201,11 +201,6 @@ class ProbeConfig(StrictModel):
         return self
 
 
-class LogConfig(StrictModel):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["plain", "json"] = "plain"
-
-
 class AgentConfig(StrictModel):
     chain: ChainConfig = ChainConfig()
     listen: ListenConfig = ListenConfig()
@@ -223,7 +218,7 @@ class AgentConfig(StrictModel):
     state_file: UserPath | None = None
     influx: InfluxConfig = InfluxConfig()
     probe: ProbeConfig = ProbeConfig()
-    log: LogConfig = LogConfig()
+    log: LogSection = LogSection()
 
     @model_validator(mode="after")
     def _something_to_watch(self) -> AgentConfig:
@@ -236,22 +231,9 @@ class AgentConfig(StrictModel):
 
 
 def load(path: str | Path) -> AgentConfig:
-    """Load and validate; raises ``common.config.ConfigError`` naming file and field."""
-    cfg = load_config(AgentConfig, path)
-    base = Path(path).resolve().parent
-    # Relative paths in the file mean "next to the config file", not "wherever we run".
-    updates = {}
-    if cfg.state_file is not None and not cfg.state_file.is_absolute():
-        updates["state_file"] = base / cfg.state_file
-    if cfg.influx.token_file is not None and not cfg.influx.token_file.is_absolute():
-        updates["influx"] = cfg.influx.model_copy(
-            update={"token_file": base / cfg.influx.token_file}
-        )
-    if cfg.probe.hotkey_file is not None and not cfg.probe.hotkey_file.is_absolute():
-        updates["probe"] = cfg.probe.model_copy(
-            update={"hotkey_file": base / cfg.probe.hotkey_file}
-        )
-    return cfg.model_copy(update=updates) if updates else cfg
+    """The agent's config; relative paths in it (state_file, influx.token_file,
+    probe.hotkey_file) are relative to the file, not to wherever the agent runs."""
+    return load_config(AgentConfig, path)
 
 
 def watch_plan(config: AgentConfig) -> WatchPlan:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -61,6 +61,48 @@ def _expand_user(value: Path) -> Path:
 
 # Every path field of every config: `~` and `~user` mean a home directory, as in a shell.
 UserPath = Annotated[Path, AfterValidator(_expand_user)]
+
+
+class LogSection(StrictModel):
+    """The ``log`` section, the same two fields for every component (the neurons' files may
+    still say ``logging:``; :func:`renamed_section` reads it with a warning)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["plain", "json"] = "plain"
+
+
+def renamed_section(data: Any, old: str, new: str, source: str | None) -> Any:
+    """``data`` with section ``old`` read as ``new``, warning once; both at once is an
+    error naming the two. For a model's ``mode="before"`` validator."""
+    if not isinstance(data, dict) or old not in data:
+        return data
+    if new in data:
+        raise ValueError(f"{old}: give the section once, as {new}: ({old}: is its old name)")
+    log.warning(
+        "%s: the %r section is now called %r; rename it (read as %r for now)",
+        source or "config",
+        old,
+        new,
+        new,
+    )
+    data = dict(data)
+    data[new] = data.pop(old)
+    return data
+
+
+def resolve_paths(model: M, base: Path) -> M:
+    """Every path the file set (at any depth) that is relative, taken relative to ``base``
+    (the config file's folder), not to wherever the process runs."""
+    updates: dict[str, Any] = {}
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        if isinstance(value, Path) and not value.is_absolute():
+            updates[name] = base / value
+        elif isinstance(value, BaseModel):
+            resolved = resolve_paths(value, base)
+            if resolved is not value:
+                updates[name] = resolved
+    return model.model_copy(update=updates) if updates else model
 
 
 class ChainSection(StrictModel):
@@ -232,5 +274,6 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def load_config(model: type[M], path: str | Path) -> M:
-    """Read and validate a YAML config file."""
-    return validate(model, read_yaml(path), str(_user_path(path)))
+    """Read and validate a YAML config file; relative paths in it are relative to it."""
+    config = validate(model, read_yaml(path), str(_user_path(path)))
+    return resolve_paths(config, _user_path(path).resolve().parent)

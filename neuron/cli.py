@@ -93,7 +93,7 @@ def _main(role: str, argv: list[str]) -> int:
     if check:
         print(f"taowatch {role}: {path} OK (hotkey {wallet.hotkey_ss58})")
         return 0
-    setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
+    setup_logging(args.log_level or config.log.level, args.log_format or config.log.format)
     return asyncio.run(_run(role, config, wallet, path))
 
 

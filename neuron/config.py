@@ -1,6 +1,6 @@
 """Typed YAML config for the bundled miner and validator.
 
-Both share ``chain``, ``wallet``, ``metrics``, ``metagraph`` and ``logging`` sections; the miner
+Both share ``chain``, ``wallet``, ``metrics``, ``metagraph`` and ``log`` sections; the miner
 adds ``axon``, ``blacklist`` and ``task``, the validator ``query``, ``scoring`` and
 ``set_weights``. Unknown keys are errors (:class:`common.config.StrictModel`), so a typo
 never silently falls back to a default.
@@ -9,12 +9,20 @@ never silently falls back to a default.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from common.chain import is_rpc_network
-from common.config import ChainSection, Network, StrictModel, UserPath, load_config
+from common.config import (
+    ChainSection,
+    LogSection,
+    Network,
+    StrictModel,
+    UserPath,
+    load_config,
+    renamed_section,
+)
 from common.metric_names import MINER_AXON_PORT, MINER_METRICS_PORT, VALIDATOR_METRICS_PORT
 
 
@@ -73,11 +81,6 @@ class MetagraphSection(StrictModel):
     retry_seconds: float = Field(default=10.0, gt=0)
 
 
-class LoggingSection(StrictModel):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["plain", "json"] = "plain"
-
-
 class AxonSection(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(default=MINER_AXON_PORT, ge=0, le=65535)
@@ -126,7 +129,14 @@ class CommonConfig(StrictModel):
     chain: NeuronChainSection
     wallet: WalletSection
     metagraph: MetagraphSection = MetagraphSection()
-    logging: LoggingSection = LoggingSection()
+    log: LogSection = LogSection()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_logging_name(cls, data: Any, info: ValidationInfo) -> Any:
+        # ``logging:`` was the neurons' name for the agent's ``log:`` section.
+        source = (info.context or {}).get("source")
+        return renamed_section(data, "logging", "log", source)
 
 
 class MinerConfig(CommonConfig):

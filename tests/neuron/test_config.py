@@ -152,3 +152,40 @@ def test_help_shows_check_config_and_hides_check_only(capsys):
         miner_main(["--help"])
     text = capsys.readouterr().out
     assert "--check-config" in text and "--check-only" not in text
+
+
+def test_the_agent_and_the_neurons_share_the_log_section(tmp_path):
+    neuron = _neuron(tmp_path, {"network": "test"})
+    _write(neuron, {**yaml.safe_load(neuron.read_text()), "log": {"level": "debug"}})
+    agent = _agent(tmp_path, {"network": "test"})
+    _write(agent, {**yaml.safe_load(agent.read_text()), "log": {"level": "debug"}})
+    assert load_miner_config(neuron).log == load_agent_config(agent).log
+    assert load_miner_config(neuron).log.level == "debug"
+
+
+def test_a_neuron_config_saying_logging_is_read_as_log_with_a_warning(tmp_path, caplog):
+    path = _neuron(tmp_path, {"network": "test"})
+    _write(path, {**yaml.safe_load(path.read_text()), "logging": {"format": "json"}})
+    with caplog.at_level(logging.WARNING, logger="taowatch.config"):
+        config = load_validator_config(path)
+    assert config.log.format == "json"
+    assert "'logging' section is now called 'log'" in caplog.text and str(path) in caplog.text
+
+
+def test_a_neuron_config_with_both_log_and_logging_names_the_two(tmp_path):
+    path = _neuron(tmp_path, {"network": "test"})
+    data = {**yaml.safe_load(path.read_text()), "log": {}, "logging": {}}
+    with pytest.raises(ConfigError) as caught:
+        load_miner_config(_write(path, data))
+    assert "logging: give the section once, as log:" in str(caught.value)
+
+
+def test_a_relative_wallet_path_is_relative_to_the_neuron_config_file(tmp_path, monkeypatch):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = _write(
+        folder / "miner.yaml",
+        {"chain": {"netuid": 1, "network": "test"}, "wallet": {"name": "w", "path": "wallets"}},
+    )
+    monkeypatch.chdir(tmp_path)
+    assert load_miner_config(path).wallet.path == folder / "wallets"

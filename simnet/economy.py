@@ -134,15 +134,6 @@ class Economy:
             raise ValueError(f"tao_weight must be 0..u64::MAX parts, got {tao_weight}")
         return self._subnets.create_root(tao_weight=int(tao_weight), tempo=tempo)
 
-    def set_tao_weight(self, raw: int) -> None:
-        root = self.root()
-        if root is None:
-            raise ValueError("there is no root subnet (netuid 0) to hold TaoWeight")
-        if not 0 <= int(raw) <= U64_MAX:
-            raise ValueError(f"tao_weight must be 0..u64::MAX parts, got {raw}")
-        root.tao_weight = int(raw)
-        self._ledger.subnet_changed(0)
-
     def stake_weights(self, sn: Subnet) -> dict[str, float]:
         return stake_weights(self.root(), sn)
 

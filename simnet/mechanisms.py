@@ -106,15 +106,6 @@ def ensure_exists(sn: Subnet, mechid: int) -> None:
         )
 
 
-def split_u16(sn: Subnet) -> list[int]:
-    """The split the epoch uses: the stored one when it fits the count, else even."""
-    count = sn.mechanism_count
-    split = sn.mechanism_split
-    if split is not None and len(split) == count:
-        return list(split)
-    return [U16_MAX // count] * count
-
-
 def split_emission(sn: Subnet, alpha: int) -> list[int]:
     """``split_emissions``: each share floored; the dust goes to mechanism 0."""
     count = sn.mechanism_count

@@ -367,9 +367,5 @@ class Chain:
         signer at nonce ``ext.nonce - 1`` brings it into the block (the chain's "decryption")."""
         self.pool.park_shield_inner(ext)
 
-    @property
-    def pool_size(self) -> int:
-        return len(self.pool)
-
     def next_index(self, ss58: str) -> int:
         return self.pool.next_index(ss58)

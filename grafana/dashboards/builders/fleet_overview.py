@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from common.metric_names import Exporter as E
 
+from . import _shared
 from . import common as c
 
 UID = "taowatch-fleet"
@@ -198,16 +199,7 @@ def build(knobs: c.Knobs):
                 stepped=True,
             )
         )
-        .with_panel(
-            c.timeseries_panel(
-                "Emission per epoch",
-                "Alpha emitted to this neuron at the last epoch.",
-                c.ALPHA,
-                c.query(_watched(c.series(E.NEURON_EMISSION_ALPHA)), c.HOTKEY_LEGEND),
-                min_value=0,
-                stepped=True,
-            )
-        )
+        .with_panel(_shared.emission_per_epoch(c.HOTKEY_LEGEND, _watched))
         .with_panel(
             c.timeseries_panel(
                 "Stake",
@@ -221,30 +213,10 @@ def build(knobs: c.Knobs):
 
     dash = dash.with_row(c.row("At risk"))
     dash = (
-        dash.with_panel(
-            c.timeseries_panel(
-                "Stake drop from recent peak",
-                "Share of the alpha stake's highest value over the stake-drop alert's window "
-                "that is gone now. Dashed lines: where the alert warns and pages.",
-                c.RATIO,
-                c.query(_watched(c.stake_drop_ratio(knobs)), c.HOTKEY_LEGEND),
-                thresholds=c.stake_drop_thresholds(knobs),
-                min_value=0,
-                width=6,
-            )
-        )
+        dash.with_panel(_shared.stake_drop(knobs, c.HOTKEY_LEGEND, _watched))
         .with_panel(
-            c.timeseries_panel(
-                "Tempos since last weight update",
-                "Blocks since the neuron last set weights, in units of the subnet tempo. "
-                "Dashed line: where the weight-staleness alert warns; the 'critical' series "
-                "is where it pages (a share of each subnet's activity cutoff).",
-                c.TEMPOS,
-                c.query(_watched(c.weights_age_tempos()), c.HOTKEY_LEGEND),
-                c.query(c.weights_critical_tempos(knobs), "critical sn{{netuid}}"),
-                thresholds=c.weights_thresholds(knobs),
-                min_value=0,
-                width=6,
+            _shared.tempos_since_weights(
+                knobs, c.HOTKEY_LEGEND, "critical sn{{netuid}}", _watched, width=6
             )
         )
         .with_panel(

@@ -12,7 +12,7 @@ from common.metric_names import Exporter as E
 from common.metric_names import Probe as P
 from common.metric_names import Runtime as R
 
-from . import _events
+from . import _events, _shared
 from . import common as c
 
 UID = "taowatch-neuron"
@@ -156,18 +156,7 @@ def build(knobs: c.Knobs):
                 stepped=True,
             )
         )
-        .with_panel(
-            c.timeseries_panel(
-                "Validator trust against peers",
-                "This neuron's validator trust beside the median of the subnet's permitted "
-                "validators: a drop in both is the subnet, a drop in this one alone is us.",
-                c.RATIO,
-                c.query(c.series(E.NEURON_VALIDATOR_TRUST), "validator trust"),
-                c.query(c.series(E.SUBNET_VALIDATOR_TRUST_MEDIAN, c.SUBNET), "subnet median"),
-                min_value=0,
-                stepped=True,
-            )
-        )
+        .with_panel(_shared.validator_trust_against_peers())
         .with_panel(
             c.timeseries_panel(
                 "Stake (root TAO)",
@@ -196,40 +185,14 @@ def build(knobs: c.Knobs):
                 width=6,
             )
         )
+        .with_panel(_shared.stake_drop(knobs, "drop"))
+        .with_panel(_shared.emission_per_epoch("emission", width=6))
         .with_panel(
-            c.timeseries_panel(
-                "Stake drop from recent peak",
-                "Share of the alpha stake's highest value over the stake-drop alert's window "
-                "that is gone now. Dashed lines: where the alert warns and pages.",
-                c.RATIO,
-                c.query(c.stake_drop_ratio(knobs), "drop"),
-                thresholds=c.stake_drop_thresholds(knobs),
-                min_value=0,
-                width=6,
-            )
-        )
-        .with_panel(
-            c.timeseries_panel(
-                "Emission per epoch",
-                "Alpha emitted to the neuron at each epoch.",
-                c.ALPHA,
-                c.query(c.series(E.NEURON_EMISSION_ALPHA), "emission"),
-                min_value=0,
-                stepped=True,
-                width=6,
-            )
-        )
-        .with_panel(
-            c.timeseries_panel(
-                "Tempos since last weight update",
-                "Blocks since the chain last recorded weights from this neuron, in tempos. "
-                "Dashed line: where the staleness alert warns; 'critical' is where it pages "
-                "(a share of the subnet's activity cutoff). Blue markers: weight updates.",
-                c.TEMPOS,
-                c.query(c.weights_age_tempos(), "tempos since update"),
-                c.query(c.weights_critical_tempos(knobs), "critical"),
-                thresholds=c.weights_thresholds(knobs),
-                min_value=0,
+            _shared.tempos_since_weights(
+                knobs,
+                "tempos since update",
+                "critical",
+                note=" Blue markers: weight updates.",
             )
         )
         .with_panel(

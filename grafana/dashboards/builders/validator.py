@@ -10,6 +10,7 @@ from __future__ import annotations
 from common.metric_names import Exporter as E
 from common.metric_names import Runtime as R
 
+from . import _shared
 from . import common as c
 
 UID = "taowatch-validator"
@@ -121,19 +122,7 @@ def build(knobs: c.Knobs):
 
     dash = dash.with_row(c.row("Trust"))
     dash = (
-        dash.with_panel(
-            c.timeseries_panel(
-                "Validator trust against peers",
-                "Our validator trust beside the subnet's median over validators (permit "
-                "holders that have set weights). A drop in ours alone means our weights "
-                "disagree with consensus.",
-                c.RATIO,
-                c.query(c.series(E.NEURON_VALIDATOR_TRUST), "ours"),
-                c.query(c.series(E.SUBNET_VALIDATOR_TRUST_MEDIAN, c.SUBNET), "subnet median"),
-                min_value=0,
-                stepped=True,
-            )
-        )
+        dash.with_panel(_shared.validator_trust_against_peers())
         .with_panel(
             c.timeseries_panel(
                 "Validator trust relative to median",

@@ -9,7 +9,16 @@ from typing import Any
 import bittensor as bt
 
 from common.series import Series
-from exporters.events.kind import EventChange, EventKind, Poll, Read, child_pairs, children_text
+from exporters.events.kind import (
+    Annotation,
+    EventChange,
+    EventKind,
+    PanelQuery,
+    Poll,
+    Read,
+    child_pairs,
+    children_text,
+)
 from exporters.family import Family
 
 STAGES = ("pending", "applied")
@@ -41,6 +50,13 @@ class Childkeys(EventKind):
     series = (CHANGES, PROPORTION, PENDING_APPLY_BLOCK)
     alerts = ("BittensorChildkeysChanged",)
     order = 30
+    dashboard = (
+        Annotation(
+            "neuron", 30, CHANGES, "netuid, hotkey, stage", "neuron", "Childkey changes", "blue",
+            "Childkeys changed", "sn{{netuid}} {{hotkey}}: childkeys {{stage}}",
+        ),
+        PanelQuery("neuron", 20, CHANGES, "stage", "neuron", "childkeys {{stage}}"),
+    )  # fmt: skip
 
     def reads(self, poll: Poll) -> tuple[Read, ...]:
         if not poll.pairs:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from common.series import Series, cached
-from exporters.events.kind import EventChange, EventKind, Poll
+from exporters.events.kind import Annotation, EventChange, EventKind, PanelQuery, Poll
 from exporters.family import Family
 
 SUBNET = ("netuid",)
@@ -63,6 +63,14 @@ class Churn(EventKind):
     )
     alerts = ("BittensorSubnetChurnHigh",)
     order = 50
+    dashboard = (
+        Annotation(
+            "subnet", 20, DEREGISTRATIONS, "netuid", "subnet", "Prunings", "red",
+            "Neurons pruned", "sn{{netuid}}: neurons replaced by new registrations",
+        ),
+        PanelQuery("subnet", 20, REGISTRATIONS, "netuid", "subnet", "sn{{netuid}} registered"),
+        PanelQuery("subnet", 30, DEREGISTRATIONS, "netuid", "subnet", "sn{{netuid}} pruned"),
+    )  # fmt: skip
 
     def __init__(self, state: Mapping[str, Any] | None = None):
         super().__init__(state)

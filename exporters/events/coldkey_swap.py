@@ -16,7 +16,7 @@ from typing import Any
 import bittensor as bt
 
 from common.series import Series, cached
-from exporters.events.kind import NO_NETUID, EventChange, EventKind, Poll, Read
+from exporters.events.kind import NO_NETUID, Annotation, EventChange, EventKind, Poll, Read
 from exporters.family import Family
 
 ACTIONS = ("announced", "disputed", "reset", "executed")
@@ -57,6 +57,12 @@ class ColdkeySwaps(EventKind):
     series = (EVENTS, EXECUTION_BLOCK, DISPUTED, NEW_COLDKEY)
     alerts = ("BittensorColdkeySwapAnnounced", "BittensorColdkeySwapChanged")
     order = 10
+    dashboard = (
+        Annotation(
+            "neuron", 40, EVENTS, "coldkey, action", None, "Coldkey swaps", "red",
+            "Coldkey swap", "coldkey {{coldkey}}: swap {{action}}",
+        ),
+    )  # fmt: skip
 
     def reads(self, poll: Poll) -> tuple[Read, ...]:
         if not poll.coldkeys:

@@ -8,7 +8,16 @@ from typing import Any
 import bittensor as bt
 
 from common.series import Series, cached
-from exporters.events.kind import NO_NETUID, U16_MAX, EventChange, EventKind, Poll, Read
+from exporters.events.kind import (
+    NO_NETUID,
+    U16_MAX,
+    Annotation,
+    EventChange,
+    EventKind,
+    PanelQuery,
+    Poll,
+    Read,
+)
 from exporters.family import Family
 
 RATIO = Series(
@@ -36,6 +45,13 @@ class DelegateTake(EventKind):
     series = (RATIO, PREVIOUS_RATIO, CHANGES)
     alerts = ("BittensorDelegateTakeChanged",)
     order = 20
+    dashboard = (
+        Annotation(
+            "neuron", 20, CHANGES, "hotkey", "hotkey", "Take changes", "yellow",
+            "Delegate take changed", "{{hotkey}}: take changed",
+        ),
+        PanelQuery("neuron", 10, CHANGES, "hotkey", "hotkey", "take changed"),
+    )  # fmt: skip
 
     def reads(self, poll: Poll) -> tuple[Read, ...]:
         if not poll.hotkeys:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from common.series import Series
-from exporters.events.kind import EventChange, EventKind, Poll, number
+from exporters.events.kind import Annotation, EventChange, EventKind, PanelQuery, Poll, number
 from exporters.family import Family
 
 # Scalar hyperparameters of the ``get_metagraph`` record (runtime names).
@@ -52,6 +52,20 @@ class Hyperparameters(EventKind):
     series = (CHANGES, CHANGED_VALUE, PREVIOUS_VALUE)
     alerts = ("BittensorSubnetHyperparameterChanged",)
     order = 40
+    dashboard = (
+        Annotation(
+            "subnet", 10, CHANGES, "netuid, name", "subnet", "Hyperparameter changes", "yellow",
+            "Hyperparameter changed", "sn{{netuid}}: {{name}} changed",
+        ),
+        Annotation(
+            "neuron", 10, CHANGES, "netuid, name", "subnet", "Hyperparameter changes", "yellow",
+            "Hyperparameter changed", "sn{{netuid}}: {{name}} changed",
+        ),
+        PanelQuery(
+            "subnet", 10, CHANGES, "netuid, name", "subnet", "sn{{netuid}} {{name}} changed"
+        ),
+        PanelQuery("neuron", 30, CHANGES, "name", "subnet", "{{name}} changed"),
+    )  # fmt: skip
 
     def diff(self, poll: Poll, results: Mapping[str, Sequence[Any]]) -> list[EventChange]:
         out = []

@@ -11,7 +11,10 @@ A kind (one module in this package) is a class with:
   of keys;
 * ``diff(poll, results)``: the events since the last poll, as :class:`EventChange` with the
   change text;
-* ``families(poll)``: its families from its state, frozen into the snapshot.
+* ``families(poll)``: its families from its state, frozen into the snapshot;
+* ``dashboard``: how the subnet and neuron dashboards show its counters
+  (:class:`Annotation` markers and :class:`PanelQuery` lines on their "Chain events" panel),
+  which ``grafana/dashboards/builders/_events.py`` builds for every kind.
 
 :class:`exporters.events.watcher.EventWatcher` loops over the kinds.
 """
@@ -65,6 +68,35 @@ class Read:
     keys: list[list[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A dashboard marker where ``counter`` increased: on ``view`` ("subnet" or "neuron"),
+    summed ``by`` those labels, over the neurons ``scope`` selects ("subnet", "hotkey",
+    "neuron", or None for every series); ``place`` orders the markers of all kinds."""
+
+    view: str
+    place: int
+    counter: Series
+    by: str
+    scope: str | None
+    name: str
+    colour: str  # "yellow", "red" or "blue"
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PanelQuery:
+    """One line of ``view``'s "Chain events" panel: ``counter``'s increase per interval."""
+
+    view: str
+    place: int
+    counter: Series
+    by: str
+    scope: str | None
+    legend: str
+
+
 class EventKind:
     """Base of every kind: holds its JSON state; subclasses declare the rest."""
 
@@ -73,6 +105,7 @@ class EventKind:
     alerts: ClassVar[tuple[str, ...]]
     # Exposition order among the kinds (lower first).
     order: ClassVar[int]
+    dashboard: ClassVar[tuple[Annotation | PanelQuery, ...]] = ()
 
     def __init__(self, state: Mapping[str, Any] | None = None):
         self.state: dict[str, Any] = dict(state or {})

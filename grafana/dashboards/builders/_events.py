@@ -1,68 +1,55 @@
-"""Chain events (``exporters/events/``) on the subnet and neuron views: annotations from
-the event counters, so a change of hyperparameter, take, childkeys or coldkey lines up with
-what followed, and a panel of the same counters."""
+"""Chain events (``exporters/events/``) on the subnet and neuron views: each kind's declared
+annotations (``EventKind.dashboard``), so a change of hyperparameter, take, childkeys or
+coldkey lines up with what followed, and a "Chain events" panel of the same counters."""
 
 from __future__ import annotations
 
-from exporters.events import childkeys, churn, coldkey_swap, delegate_take, hyperparameters
+from types import MappingProxyType
+
+from exporters.events import churn, discover_kinds
+from exporters.events.kind import Annotation, PanelQuery
 
 from . import common as c
 
-_HOTKEY = 'hotkey=~"$hotkey"'
+_SCOPES = MappingProxyType({"subnet": c.SUBNET, "hotkey": 'hotkey=~"$hotkey"', "neuron": c.NEURON})
+_COLOURS = MappingProxyType({"yellow": c.YELLOW, "red": c.RED, "blue": c.BLUE})
 
 
-def _marker(name: str, expr: str, colour: str, title: str, text: str) -> c.PrometheusAnnotation:
-    return c.PrometheusAnnotation(name, f"{expr} > 0", colour, title, text)
+def _increase(counter: str, by: str, scope: str | None) -> str:
+    selector = c.total(counter) if scope is None else c.counter(counter, _SCOPES[scope])
+    return f"sum by ({by}) (increase({selector}[$__rate_interval]))"
+
+
+def _declared(view: str, cls: type) -> list:
+    found = [d for kind in discover_kinds() for d in kind.dashboard if isinstance(d, cls)]
+    return sorted((d for d in found if d.view == view), key=lambda d: d.place)
+
+
+def _annotations(view: str) -> list[c.PrometheusAnnotation]:
+    return [
+        c.PrometheusAnnotation(
+            a.name,
+            f"{_increase(a.counter, a.by, a.scope)} > 0",
+            _COLOURS[a.colour],
+            a.title,
+            a.text,
+        )
+        for a in _declared(view, Annotation)
+    ]
+
+
+def _queries(view: str) -> list:
+    return [
+        c.query(_increase(q.counter, q.by, q.scope), q.legend) for q in _declared(view, PanelQuery)
+    ]
 
 
 def subnet_annotations() -> list[c.PrometheusAnnotation]:
-    return [
-        _marker(
-            "Hyperparameter changes",
-            f"sum by (netuid, name) (increase({c.counter(hyperparameters.CHANGES, c.SUBNET)}"
-            "[$__rate_interval]))",
-            c.YELLOW,
-            "Hyperparameter changed",
-            "sn{{netuid}}: {{name}} changed",
-        ),
-        _marker(
-            "Prunings",
-            f"sum by (netuid) (increase({c.counter(churn.DEREGISTRATIONS, c.SUBNET)}"
-            "[$__rate_interval]))",
-            c.RED,
-            "Neurons pruned",
-            "sn{{netuid}}: neurons replaced by new registrations",
-        ),
-    ]
+    return _annotations("subnet")
 
 
 def neuron_annotations() -> list[c.PrometheusAnnotation]:
-    return [
-        *subnet_annotations()[:1],
-        _marker(
-            "Take changes",
-            c.increase(delegate_take.CHANGES, "hotkey", _HOTKEY),
-            c.YELLOW,
-            "Delegate take changed",
-            "{{hotkey}}: take changed",
-        ),
-        _marker(
-            "Childkey changes",
-            f"sum by (netuid, hotkey, stage) (increase({c.counter(childkeys.CHANGES)}"
-            "[$__rate_interval]))",
-            c.BLUE,
-            "Childkeys changed",
-            "sn{{netuid}} {{hotkey}}: childkeys {{stage}}",
-        ),
-        _marker(
-            "Coldkey swaps",
-            f"sum by (coldkey, action) (increase({c.total(coldkey_swap.EVENTS)}"
-            "[$__rate_interval]))",
-            c.RED,
-            "Coldkey swap",
-            "coldkey {{coldkey}}: swap {{action}}",
-        ),
-    ]
+    return _annotations("neuron")
 
 
 def subnet_panels() -> list:
@@ -72,13 +59,7 @@ def subnet_panels() -> list:
             "Hyperparameter changes, registrations and prunings per interval on the subnet, "
             "from the exporter's event counters (also the annotations on this dashboard).",
             c.COUNT,
-            c.query(
-                f"sum by (netuid, name) (increase("
-                f"{c.counter(hyperparameters.CHANGES, c.SUBNET)}[$__rate_interval]))",
-                "sn{{netuid}} {{name}} changed",
-            ),
-            c.query(c.increase(churn.REGISTRATIONS, "netuid", c.SUBNET), "sn{{netuid}} registered"),
-            c.query(c.increase(churn.DEREGISTRATIONS, "netuid", c.SUBNET), "sn{{netuid}} pruned"),
+            *_queries("subnet"),
             min_value=0,
             width=12,
         ),
@@ -108,9 +89,7 @@ def neuron_panels() -> list:
             "Take and childkey changes of this hotkey and hyperparameter changes of its "
             "subnet per interval, from the exporter's event counters (also the annotations).",
             c.COUNT,
-            c.query(c.increase(delegate_take.CHANGES, "hotkey", _HOTKEY), "take changed"),
-            c.query(c.increase(childkeys.CHANGES, "stage"), "childkeys {{stage}}"),
-            c.query(c.increase(hyperparameters.CHANGES, "name", c.SUBNET), "{{name}} changed"),
+            *_queries("neuron"),
             min_value=0,
             width=24,
             height=6,

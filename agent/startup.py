@@ -10,13 +10,13 @@ from typing import Any
 
 from agent.config import AgentConfig
 from common.chain import SubstrateBackends
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 
 
 @dataclass(frozen=True)
 class StartupReads:
     backends: SubstrateBackends
-    state: DeregistrationTracker
+    state: AgentState
     influx_token: str | None = None
     probe_key: Any = None  # the probe's hotkey pair, when the probe is enabled
 
@@ -37,7 +37,7 @@ def read_startup(config: AgentConfig, *, backends: SubstrateBackends | None = No
         key = load_probe_key(config.probe.hotkey_file)
     return StartupReads(
         backends=backends or SubstrateBackends.installed(),
-        state=DeregistrationTracker(config.state_file),
+        state=AgentState(config.state_file),
         influx_token=token,
         probe_key=key,
     )

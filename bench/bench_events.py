@@ -32,7 +32,7 @@ import structlog
 from bench._support import SlowCountingSubstrate
 from bench.bench_poll import build_chain, watched
 from exporters.chain import ChainPoller, ColdkeyWatch, WatchPlan
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool
 from exporters.events import EventWatcher
 from simnet.substrate import SimSubstrate
@@ -43,7 +43,7 @@ def poller_over(chain, plan: WatchPlan, latency: float, events: bool):
     sub = SlowCountingSubstrate(SimSubstrate(chain), latency)
     pool = EndpointPool.over(["sim://bench:1"], in_process_backends(every=sub))
     watcher = EventWatcher() if events else None
-    return ChainPoller(plan, pool, DeregistrationTracker(None), events=watcher), sub
+    return ChainPoller(plan, pool, AgentState(None), events=watcher), sub
 
 
 async def timed(

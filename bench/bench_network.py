@@ -53,7 +53,7 @@ import yaml  # noqa: E402
 from bench._support import SlowCountingSubstrate, rss_mb, start_agent  # noqa: E402
 from exporters.chain import ChainPoller, WatchPlan  # noqa: E402
 from exporters.collector import ChainCollector  # noqa: E402
-from exporters.deregistration import DeregistrationTracker  # noqa: E402
+from exporters.deregistration import AgentState  # noqa: E402
 from exporters.endpoints import EndpointPool  # noqa: E402
 from exporters.exposition import SnapshotRenders, render_families  # noqa: E402
 from simnet.scenario import Scenario, World  # noqa: E402
@@ -107,7 +107,7 @@ async def in_process(args: argparse.Namespace, chain: Chain) -> None:
         poller = ChainPoller(
             WatchPlan(export_all=frozenset(netuids)),
             pool,
-            DeregistrationTracker(None),
+            AgentState(None),
             timeout=120,
             max_concurrent_subnets=args.max_concurrent,
         )

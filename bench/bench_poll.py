@@ -32,7 +32,7 @@ import structlog
 
 from bench._support import SlowCountingSubstrate
 from exporters.chain import ChainPoller, WatchPlan
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.subnets import legacy_rules
@@ -95,7 +95,7 @@ async def run(args: argparse.Namespace) -> None:
     await naive_client.connect()
     agent_sub = SlowCountingSubstrate(SimSubstrate(chain), latency)
     pool = EndpointPool.over(["sim://bench:1"], in_process_backends(every=agent_sub))
-    poller = ChainPoller(WatchPlan(hotkeys=tuple(pairs)), pool, DeregistrationTracker(None))
+    poller = ChainPoller(WatchPlan(hotkeys=tuple(pairs)), pool, AgentState(None))
     poller.start()
     assert await poller.poll(), poller.status.last_error  # connect + block time, once
     watcher = pool.endpoints[0].finality

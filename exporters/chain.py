@@ -65,7 +65,7 @@ from exporters.deregistration import (
     LAGGING,
     MISMATCH_KINDS,
     TRUSTED,
-    DeregistrationTracker,
+    AgentState,
     judge_chain,
 )
 from exporters.economics import read_chain_wide
@@ -90,7 +90,7 @@ class ChainPoller:
         self,
         plan: WatchPlan,
         pool: EndpointPool,
-        tracker: DeregistrationTracker,
+        tracker: AgentState,
         *,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,

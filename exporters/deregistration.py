@@ -111,7 +111,13 @@ class StateFileError(Exception):
     """The state file exists but cannot be used; the message names the file and the fix."""
 
 
-class DeregistrationTracker:
+class AgentState:
+    """The agent's state file: what survives a restart. Deregistration counts per watched
+    (netuid, hotkey) (this module's detection), the trusted chain anchor, and other
+    components' sections by name (the chain events' under ``events``), in one JSON file
+    written atomically, once per poll, only when something changed. The file's name and
+    format are unchanged from when this was the deregistration tracker."""
+
     def __init__(self, path: Path | None, *, lag_blocks: int = 10, logger: Any = None):
         self._path = path
         # Behind the anchor by at most this many blocks on the same chain: a lagging node.
@@ -296,3 +302,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+# The name this class had while it held only the deregistration counts; kept for callers not
+# yet renamed.
+DeregistrationTracker = AgentState

@@ -17,7 +17,7 @@ from aiohttp import web
 from agent.config import InfluxConfig
 from agent.influx import InfluxSink
 from exporters.chain import ChainPoller, WatchPlan
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool
 from simnet.state import RAO_PER_TAO
 from simnet.substrate import SimSubstrate
@@ -111,7 +111,7 @@ def sink_config(url: str, **kw: Any) -> InfluxConfig:
 async def polled(world, sink: InfluxSink) -> ChainPoller:
     pool = EndpointPool.over(["sim://x:1"], in_process_backends(every=SimSubstrate(world.chain)))
     hotkeys = tuple((1, w.hotkey.ss58_address) for w in (*world.validators, *world.miners))
-    poller = ChainPoller(WatchPlan(hotkeys=hotkeys), pool, DeregistrationTracker(None))
+    poller = ChainPoller(WatchPlan(hotkeys=hotkeys), pool, AgentState(None))
     poller.add_listener(sink.on_snapshot)
     assert await poller.poll()
     return poller

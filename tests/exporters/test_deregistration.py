@@ -11,8 +11,8 @@ from exporters.deregistration import (
     LAGGING,
     REWOUND,
     TRUSTED,
+    AgentState,
     Anchor,
-    DeregistrationTracker,
     StateFileError,
     judge_chain,
 )
@@ -22,7 +22,7 @@ WATCHED = [(HK, "config")]
 
 
 def test_a_read_older_than_the_last_one_is_not_evidence_of_a_deregistration():
-    t = DeregistrationTracker(None)
+    t = AgentState(None)
     t.observe(1, 100, {HK: (3, 50)}, WATCHED)
     # A lagging endpoint at block 98 does not list the hotkey: ignored.
     assert t.observe(1, 98, {}, WATCHED) == []
@@ -32,7 +32,7 @@ def test_a_read_older_than_the_last_one_is_not_evidence_of_a_deregistration():
 
 
 def test_a_later_registration_block_between_two_polls_counts_as_a_deregistration():
-    t = DeregistrationTracker(None)
+    t = AgentState(None)
     t.observe(1, 100, {HK: (3, 50)}, WATCHED)
     [again] = t.observe(1, 110, {HK: (7, 105)}, WATCHED)
     assert (again.kind, again.uid, t.count(1, HK)) == ("reregistered", 7, 1)
@@ -41,10 +41,10 @@ def test_a_later_registration_block_between_two_polls_counts_as_a_deregistration
 
 def test_a_saved_block_far_ahead_of_a_new_read_is_never_taken_as_a_fresh_start(tmp_path):
     path = tmp_path / "state.json"
-    t = DeregistrationTracker(path)
+    t = AgentState(path)
     t.observe(1, 5000, {HK: (3, 50)}, WATCHED)
     t.save()
-    t2 = DeregistrationTracker(path)
+    t2 = AgentState(path)
     assert not t2.accepts(1, 4950)  # a node a little behind: not evidence
     assert not t2.accepts(1, 20)  # a restarted chain: not evidence either
     assert t2.observe(1, 20, {}, WATCHED) == []
@@ -76,17 +76,17 @@ def test_the_same_chain_a_few_blocks_behind_the_anchor_is_a_lagging_node():
 
 def test_the_anchor_survives_a_restart_and_only_moves_forward(tmp_path):
     path = tmp_path / "state.json"
-    t = DeregistrationTracker(path)
+    t = AgentState(path)
     t.trust("0xgenesis", 500, "0xhash500")
     t.trust("0xgenesis", 400, "0xhash400")  # an older head never moves it back
     t.save()
-    assert DeregistrationTracker(path).anchor == ANCHOR
+    assert AgentState(path).anchor == ANCHOR
     assert t.save() is False  # nothing changed since
 
 
 def test_the_state_file_is_replaced_atomically_and_only_when_something_changed(tmp_path):
     path = tmp_path / "sub" / "state.json"
-    t = DeregistrationTracker(path)
+    t = AgentState(path)
     t.observe(1, 100, {HK: (3, 50)}, WATCHED)
     assert t.save() is True
     assert t.save() is False
@@ -101,4 +101,4 @@ def test_a_corrupt_state_file_is_refused_with_the_file_and_the_fix(tmp_path):
     with pytest.raises(
         StateFileError, match=r"state.json: state file is not valid .* move it aside"
     ):
-        DeregistrationTracker(path)
+        AgentState(path)

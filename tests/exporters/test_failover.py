@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, WatchPlan
 from exporters.collector import ChainCollector
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool, endpoint_label
 from simnet.substrate import SimSubstrate
 from simnet.testing import in_process_backends, small_world
@@ -30,7 +30,7 @@ async def test_the_poll_moves_to_a_healthy_endpoint_and_back_when_the_primary_re
     }
     pool = EndpointPool.over(list(subs), in_process_backends(subs), failback_after_polls=2)
     hk = primary_world.miners[0].hotkey.ss58_address
-    poller = ChainPoller(WatchPlan(hotkeys=((1, hk),)), pool, DeregistrationTracker(None))
+    poller = ChainPoller(WatchPlan(hotkeys=((1, hk),)), pool, AgentState(None))
     reg = CollectorRegistry()
     reg.register(ChainCollector(poller))
 
@@ -78,7 +78,7 @@ async def test_a_lagging_endpoint_is_left_for_the_one_ahead():
     poller = ChainPoller(
         WatchPlan(hotkeys=((1, ahead.miners[0].hotkey.ss58_address),)),
         pool,
-        DeregistrationTracker(None),
+        AgentState(None),
     )
     ahead.chain.step(5)  # the preferred endpoint ("behind") is now 5 blocks behind
     assert await poller.poll()
@@ -87,7 +87,7 @@ async def test_a_lagging_endpoint_is_left_for_the_one_ahead():
     assert lags == {"sim://behind:2": 5, "sim://ahead:1": 0}
 
 
-class CountingState(DeregistrationTracker):
+class CountingState(AgentState):
     """The agent's state, counting the commits the poller asks for."""
 
     def __init__(self, path):

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, WatchPlan
 from exporters.collector import ChainCollector
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool
 from simnet.state import Chain
 from simnet.substrate import SimSubstrate
@@ -58,7 +58,7 @@ def watched(tmp_path: Path) -> Watched:
     sub = SwappableSubstrate(SimSubstrate(world.chain))
     pool = EndpointPool.over(["sim://node:1"], in_process_backends(every=sub))
     state = tmp_path / "state.json"
-    poller = ChainPoller(plan, pool, DeregistrationTracker(state))
+    poller = ChainPoller(plan, pool, AgentState(state))
     reg = CollectorRegistry()
     reg.register(ChainCollector(poller))
     return Watched(world, state, poller, sub, reg, plan.hotkeys[0][1])

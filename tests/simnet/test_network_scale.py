@@ -10,7 +10,7 @@ import pytest
 
 from common.config import ConfigError, load_config
 from exporters.chain import ChainPoller, WatchPlan
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool
 from simnet.scenario import Scenario, World
 from simnet.state import Chain
@@ -97,7 +97,7 @@ async def most_runtime_calls_at_once(chain: Chain, netuids: int, **poller: Any) 
     p = ChainPoller(
         WatchPlan(export_all=frozenset(range(1, netuids + 1))),
         pool,
-        DeregistrationTracker(None),
+        AgentState(None),
         **poller,
     )
     try:
@@ -118,4 +118,4 @@ async def test_a_poll_reads_no_more_subnets_at_once_than_configured():
 
 def test_a_poller_needs_at_least_one_subnet_at_a_time():
     with pytest.raises(ValueError, match="at least 1"):
-        ChainPoller(WatchPlan(), None, DeregistrationTracker(None), max_concurrent_subnets=0)
+        ChainPoller(WatchPlan(), None, AgentState(None), max_concurrent_subnets=0)

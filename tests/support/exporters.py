@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, WatchPlan
 from exporters.collector import ChainCollector
-from exporters.deregistration import DeregistrationTracker
+from exporters.deregistration import AgentState
 from exporters.endpoints import EndpointPool
 from exporters.events import EventWatcher
 from simnet.state import Chain
@@ -93,7 +93,7 @@ def make_poller(
     it, there is no finality subscription and every poll reads the finalized head."""
     sub = CountingSubstrate(SimSubstrate(chain))
     pool = EndpointPool.over(["sim://primary:1"], in_process_backends(every=sub), **pool_options)
-    poller = ChainPoller(plan, pool, DeregistrationTracker(state_file))
+    poller = ChainPoller(plan, pool, AgentState(state_file))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))
     return poller, sub, registry
@@ -106,7 +106,7 @@ def event_poller(
     file (``exporters/events.py``)."""
     sub = CountingSubstrate(SimSubstrate(chain))
     pool = EndpointPool.over(["sim://primary:1"], in_process_backends(every=sub))
-    tracker = DeregistrationTracker(state_file)
+    tracker = AgentState(state_file)
     poller = ChainPoller(plan, pool, tracker, events=EventWatcher(tracker.section("events")))
     registry = CollectorRegistry()
     registry.register(ChainCollector(poller))

@@ -302,7 +302,10 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _thresholds(path: Path | None, overrides: list[str]) -> dict[str, Scalar]:
+def thresholds_with(path: Path | None, overrides: list[str]) -> dict[str, Scalar]:
+    """The thresholds file (default: the package's), with ``--set KNOB=VALUE`` overrides;
+    an unknown knob is an error naming it. Both ``taowatch alerts`` and ``taowatch
+    dashboards`` read their knobs this way."""
     thresholds = load_thresholds() if path is None else load_thresholds(path)
     values = _parse_set(overrides)
     unknown = set(values) - set(thresholds)
@@ -364,7 +367,7 @@ def command_main(argv: list[str] | None = None) -> int:
     folder: Traversable = args.dir if args.dir is not None else ALERTS_DIR
     try:
         files = generated_files(
-            _thresholds(args.thresholds, args.set),
+            thresholds_with(args.thresholds, args.set),
             runbook_base_url=args.runbook_base_url,
             grafana_url=args.grafana_url,
         )
@@ -405,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grafana-url", default=DEFAULT_GRAFANA_URL)
     args = parser.parse_args(args_in)
     try:
-        thresholds = _thresholds(None, args.set)
+        thresholds = thresholds_with(None, args.set)
         files = generated_files(
             thresholds, runbook_base_url=args.runbook_base_url, grafana_url=args.grafana_url
         )

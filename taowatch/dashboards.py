@@ -62,6 +62,12 @@ def _writable(folder: object) -> Path:
     return folder
 
 
+def _knobs(args: argparse.Namespace):
+    if args.thresholds is None:
+        return load_knobs(overrides=args.set)
+    return load_knobs(args.thresholds, args.set)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taowatch dashboards", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -78,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="alert thresholds the panels colour at (default: the alerts package's "
         "thresholds.yaml)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="override one threshold (repeatable), as taowatch alerts --set",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("generate", help="write the dashboards' JSON from their builders")
@@ -135,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.dir if args.dir is not None else DASHBOARDS_DIR
     try:
         if args.command == "generate":
-            knobs = load_knobs() if args.thresholds is None else load_knobs(args.thresholds)
+            knobs = _knobs(args)
             for path in generate(knobs, _writable(folder)):
                 print(f"wrote {path}")
             return 0
         if args.command == "check":
-            knobs = load_knobs() if args.thresholds is None else load_knobs(args.thresholds)
+            knobs = _knobs(args)
             problems = drift(knobs, folder)
             if problems:
                 print(

@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import ModuleType
 
-from alerts.generate import THRESHOLDS_FILE, GenerateError, load_thresholds
+from alerts.generate import THRESHOLDS_FILE, GenerateError, load_thresholds, thresholds_with
 from grafana.dashboards import builders
 from grafana.dashboards.builders import common
 
@@ -29,9 +29,15 @@ class DashboardsError(Exception):
     """A problem the operator can fix; ``str()`` is the whole message."""
 
 
-def load_knobs(path: Path | Traversable = THRESHOLDS_FILE) -> common.Knobs:
-    """The alert thresholds the panels colour at (default: the alerts package's own)."""
+def load_knobs(
+    path: Path | Traversable = THRESHOLDS_FILE, overrides: list[str] | None = None
+) -> common.Knobs:
+    """The alert thresholds the panels colour at (default: the alerts package's own), with
+    ``KNOB=VALUE`` overrides as ``taowatch alerts --set`` takes them."""
     try:
+        if overrides:
+            values = thresholds_with(None if path is THRESHOLDS_FILE else path, overrides)
+            return common.Knobs(values, f"{path} with --set")
         return common.Knobs(load_thresholds(path), str(path))
     except GenerateError as exc:
         raise DashboardsError(str(exc)) from exc

@@ -102,6 +102,19 @@ def test_check_fails_with_a_diff_summary_when_committed_json_drifts(tmp_path, ca
     assert dash.main(["--dir", str(copy), "check"]) == 0
 
 
+def test_a_threshold_set_on_the_command_line_colours_the_panels_as_taowatch_alerts_set(
+    tmp_path, capsys
+):
+    copy = copy_tree(tmp_path)
+    args = ["--dir", str(copy), "--set", "vtrust_peer_ratio=0.55"]
+    assert dash.main([*args, "check"]) == 1
+    assert "validator.json: differs from its builder" in capsys.readouterr().err
+    assert dash.main([*args, "generate"]) == 0
+    assert '"value": 0.55' in (copy / "validator.json").read_text()
+    assert dash.main(["--set", "no_such_knob=1", "check"]) == 1
+    assert "--set: unknown knob(s) no_such_knob" in capsys.readouterr().err
+
+
 def test_dashboard_thresholds_follow_the_alert_thresholds_file(tmp_path):
     knobs = yaml.safe_load(THRESHOLDS.read_text())
     knobs["chain_stall_seconds"] = 77

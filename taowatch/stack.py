@@ -37,9 +37,9 @@ from types import MappingProxyType
 from typing import Any
 
 import aiohttp
-import yaml
 
 from alerts import generate as gen
+from alerts.prometheus import render_prometheus
 from taowatch.receiver import HEARTBEAT, Notification, Receiver
 
 # Alertmanager timing for a stack a person or a test watches: notify a second after the
@@ -238,41 +238,20 @@ class Stack:
         ]
         for job, targets in self.settings.targets.items():
             scrape_configs.append({"job_name": job, "static_configs": [{"targets": targets}]})
-        global_section: dict[str, Any] = {
-            "scrape_interval": interval,
-            "scrape_timeout": interval,
-            "evaluation_interval": self.settings.evaluation_interval,
-        }
-        if self.settings.external_labels:
-            global_section["external_labels"] = dict(self.settings.external_labels)
-        alerting: dict[str, Any] = {
-            "alertmanagers": [
-                {
-                    "static_configs": [
-                        {
-                            "targets": [
-                                self._hp("alertmanager"),
-                                *self.settings.other_alertmanagers,
-                            ]
-                        }
-                    ]
-                }
-            ]
-        }
-        dropped = [n for n in self.settings.alert_labels_dropped if n]
-        if dropped:
-            alerting["alert_relabel_configs"] = [
-                {"action": "labeldrop", "regex": "|".join(dropped)}
-            ]
-        config: dict[str, Any] = {
-            "global": global_section,
+        spec = {
+            "global": {
+                "scrape_interval": interval,
+                "scrape_timeout": interval,
+                "evaluation_interval": self.settings.evaluation_interval,
+            },
+            "external_labels": dict(self.settings.external_labels),
             "rule_files": [str(rules_dir / "*.rules.yaml")],
-            "alerting": alerting,
+            "alertmanagers": [self._hp("alertmanager"), *self.settings.other_alertmanagers],
+            "alert_labels_dropped": list(self.settings.alert_labels_dropped),
+            "remote_write": [dict(entry) for entry in self.settings.remote_write],
             "scrape_configs": scrape_configs,
         }
-        if self.settings.remote_write:
-            config["remote_write"] = [dict(entry) for entry in self.settings.remote_write]
-        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (self.workdir / "prometheus.yml").write_text(render_prometheus(spec))
 
     def _cluster_args(self) -> list[str]:
         if self.alertmanager_cluster_port is None:

@@ -16,6 +16,8 @@ from types import MappingProxyType
 SUBCOMMANDS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
     {
         "demo": ("taowatch.demo", "main", "run simnet and every component on this machine"),
+        "init": ("taowatch.init", "main", "write an agent config for a coldkey's neurons"),
+        "check": ("taowatch.check", "main", "poll once and show how your neurons stand"),
         "simnet": ("simnet.cli", "main", "run or drive the simulated subtensor"),
         "agent": ("agent.main", "main", "run the agent that hosts the chain exporter"),
         "miner": ("neuron.cli", "miner_main", "run the bundled miner"),

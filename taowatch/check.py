@@ -115,6 +115,7 @@ async def with_progress(
     write: Callable[[str], Any],
     *,
     every: float = PROGRESS_EVERY_SECONDS,
+    prog: str = "taowatch check",
 ) -> T:
     """Await ``work``, writing a line every ``every`` seconds until it is done."""
     task = asyncio.ensure_future(work)
@@ -123,7 +124,7 @@ async def with_progress(
         done, _ = await asyncio.wait({task}, timeout=every)
         if done:
             return task.result()
-        write(f"taowatch check: still waiting for {what} ({time.monotonic() - started:.0f} s)")
+        write(f"{prog}: still waiting for {what} ({time.monotonic() - started:.0f} s)")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -90,8 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def discover(args: argparse.Namespace, *, backends: Any = None) -> tuple[Any, dict]:
-    """(snapshot or None, netuid -> hotkeys) through the check's poll of the coldkey."""
+async def discover(
+    args: argparse.Namespace, *, backends: Any = None
+) -> tuple[Any, dict[int, list[str]]]:
+    """(the poll, netuid -> registered hotkeys) from the check's poll of the coldkey."""
     from taowatch.check import build_config, poll_once, with_progress
 
     config = build_config(
@@ -103,15 +105,17 @@ async def discover(args: argparse.Namespace, *, backends: Any = None) -> tuple[A
             timeout=args.timeout,
         )
     )
-    err = lambda line: print(line.replace("taowatch check", "taowatch init"), file=sys.stderr)  # noqa: E731
-    polled = await with_progress(poll_once(config, backends=backends), args.network, err)
-    if polled.snapshot is None:
-        return None, {"error": polled.error}
+    polled = await with_progress(
+        poll_once(config, backends=backends),
+        args.network,
+        lambda line: print(line, file=sys.stderr, flush=True),
+        prog="taowatch init",
+    )
     found: dict[int, list[str]] = {}
-    for w in polled.snapshot.watched:
+    for w in polled.snapshot.watched if polled.snapshot is not None else ():
         if w.registered:
             found.setdefault(w.netuid, []).append(w.hotkey)
-    return polled.snapshot, found
+    return polled, found
 
 
 def main(argv: list[str] | None = None, *, backends: Any = None) -> int:
@@ -127,17 +131,17 @@ def main(argv: list[str] | None = None, *, backends: Any = None) -> int:
 
     print(f"taowatch init: looking up {args.coldkey} on {args.network} ...", file=sys.stderr)
     try:
-        snapshot, found = asyncio.run(discover(args, backends=backends))
+        polled, found = asyncio.run(discover(args, backends=backends))
     except CheckInputError as exc:
         for problem in exc.problems:
             print(f"taowatch init: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    if snapshot is None:
-        print(f"taowatch init: no answer from {args.network}: {found['error']}", file=sys.stderr)
+    if polled.snapshot is None:
+        print(f"taowatch init: no answer from {args.network}: {polled.error}", file=sys.stderr)
         return EXIT_UNREACHABLE
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_config(args.network, args.coldkey, snapshot.block, found))
+        out.write_text(render_config(args.network, args.coldkey, polled.snapshot.block, found))
     except OSError as exc:
         print(f"taowatch init: --out {out}: cannot write: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE

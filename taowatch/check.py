@@ -216,7 +216,13 @@ class CheckInputError(ValueError):
         self.problems = problems
 
 
-async def run_check(args: argparse.Namespace, *, backends: Any = None, err=None) -> int:
+async def run_check(
+    args: argparse.Namespace,
+    *,
+    backends: Any = None,
+    err: Callable[[str], Any] | None = None,
+    progress_every: float = PROGRESS_EVERY_SECONDS,
+) -> int:
     from alerts.generate import load_thresholds
     from taowatch.check_report import build_report, render_text
 
@@ -230,7 +236,10 @@ async def run_check(args: argparse.Namespace, *, backends: Any = None, err=None)
     lone = tuple(args.hotkey) if args.hotkey and not args.netuid else ()
     err(f"taowatch check: polling {args.network} ...")
     polled = await with_progress(
-        poll_once(config, backends=backends, find_subnets_of=lone), args.network, err
+        poll_once(config, backends=backends, find_subnets_of=lone),
+        args.network,
+        err,
+        every=progress_every,
     )
     if polled.snapshot is None:
         err(f"taowatch check: no answer from {args.network}: {polled.error}")

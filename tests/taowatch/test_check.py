@@ -8,6 +8,7 @@ written here: a value is marked exactly when the mark's declaration, the one
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 
 import pytest
@@ -18,6 +19,7 @@ from simnet.substrate import SimSubstrate
 from simnet.testing import dev_wallet, in_process_backends, small_world
 from taowatch.check import _parser, poll_once, run_check, with_progress
 from taowatch.check_report import build_report, render_text
+from tests.support.exporters import CountingSubstrate
 
 NETWORK = "sim://primary:1"
 
@@ -213,3 +215,36 @@ async def test_a_fast_poll_prints_no_progress():
 
     assert await with_progress(fast(), "finney", lines.append, every=5) == 1
     assert lines == []
+
+
+class SlowSubstrate(CountingSubstrate):
+    """An endpoint that takes ``delay`` seconds over every read, as a far public node does."""
+
+    delay = 0.05
+
+    def __getattr__(self, name: str):
+        target = super().__getattr__(name)
+        if name in {"connect", "close"} or not inspect.iscoroutinefunction(target):
+            return target
+
+        async def slow(*args, **kwargs):
+            await asyncio.sleep(self.delay)
+            return await target(*args, **kwargs)
+
+        return slow
+
+
+def test_a_slow_endpoint_shows_progress_and_then_the_report(world, capsys):
+    slow = SlowSubstrate(SimSubstrate(world.chain))
+    err: list[str] = []
+    hotkey = world.miners[0].hotkey.ss58_address
+    args = _parser().parse_args(["--network", NETWORK, "--hotkey", hotkey, "--netuid", "1"])
+    code = asyncio.run(
+        run_check(
+            args, backends=in_process_backends(every=slow), err=err.append, progress_every=0.02
+        )
+    )
+    assert code == 0, err
+    waiting = [line for line in err if "still waiting for sim://primary:1" in line]
+    assert len(waiting) >= 2, err
+    assert f"neuron {hotkey}" in capsys.readouterr().out

@@ -248,3 +248,22 @@ def test_a_slow_endpoint_shows_progress_and_then_the_report(world, capsys):
     waiting = [line for line in err if "still waiting for sim://primary:1" in line]
     assert len(waiting) >= 2, err
     assert f"neuron {hotkey}" in capsys.readouterr().out
+
+
+async def test_a_subnet_within_the_knobs_margin_of_its_tier_end_is_marked(world):
+    knobs = load_thresholds()
+    snap, report = await report_of(world, ["--coldkey", world.validators[0].coldkey.ss58_address])
+    margin = snap.chain_wide.standings[world.netuid].margin_ranks
+    assert margin > knobs["emission_tier_margin_ranks"]
+    assert not report.subnets[0].flags
+    wide = {**knobs, "emission_tier_margin_ranks": margin}
+    _, marked = await report_of(
+        world, ["--coldkey", world.validators[0].coldkey.ss58_address], wide
+    )
+    (flag,) = marked.subnets[0].flags
+    assert (flag.alert, flag.knob, flag.value) == (
+        "BittensorSubnetEmissionTierAtRisk",
+        "emission_tier_margin_ranks",
+        margin,
+    )
+    assert "! emission" in render_text(marked)

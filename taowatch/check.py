@@ -70,10 +70,13 @@ async def poll_once(
             if ep is None:
                 reasons = "; ".join(f"{e.label}: {e.last_error}" for e in pool.endpoints)
                 return Polled(None, f"no endpoint answered: {reasons}")
-            at = await ep.client.at(ep.head)
-            found = await asyncio.gather(
-                *(at.neurons.netuids_for_hotkey(hk) for hk in find_subnets_of)
-            )
+            try:
+                at = await ep.client.at(ep.head)
+                found = await asyncio.gather(
+                    *(at.neurons.netuids_for_hotkey(hk) for hk in find_subnets_of)
+                )
+            except Exception as exc:
+                return Polled(None, f"{ep.label}: looking up the hotkeys' subnets: {exc}")
             pairs = [
                 (int(n), hk) for hk, ns in zip(find_subnets_of, found, strict=True) for n in ns
             ]

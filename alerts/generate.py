@@ -57,10 +57,11 @@ DEFAULT_RUNBOOK_BASE_URL = "alerts/RUNBOOK.md"
 DEFAULT_GRAFANA_URL = "http://127.0.0.1:3000"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# ${mark:NAME}: a threshold comparison; ${record:NAME}: the value a recording rule records.
+# ${mark:NAME}: a threshold comparison; ${silent:NAME}: the subnets where it is silenced;
+# ${record:NAME}: the value a recording rule records.
 # Both come from alerts/marks.py, which `taowatch check` evaluates too.
 _MARK = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<head>.*?)\$\{(?P<kind>mark|record):(?P<name>[A-Za-z0-9_:]+)\}"
+    r"^(?P<indent>[ \t]*)(?P<head>.*?)\$\{(?P<kind>mark|record|silent):(?P<name>[A-Za-z0-9_:]+)\}"
 )
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 _JOB = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -116,10 +117,13 @@ def _expand_marks(text: str, source: str) -> str:
     for line in text.splitlines(keepends=True):
         while (match := _MARK.match(line)) is not None:
             kind, name = match["kind"], match["name"]
-            if kind == "mark":
+            if kind in ("mark", "silent"):
                 if name not in BY_NAME:
-                    raise GenerateError(f"{source}: unknown ${{mark:{name}}}: see alerts/marks.py")
-                promql = BY_NAME[name].promql()
+                    raise GenerateError(
+                        f"{source}: unknown ${{{kind}:{name}}}: see alerts/marks.py"
+                    )
+                mark = BY_NAME[name]
+                promql = mark.promql() if kind == "mark" else mark.silence_promql()
             else:
                 if name not in RECORDED:
                     raise GenerateError(

@@ -5,9 +5,10 @@ Each :class:`Mark` is one comparison of an exported series against a knob of
 whole comparison) or ``${mark_value:NAME}`` (the compared value, for a recording rule) where
 they used to spell the comparison out, and ``alerts.generate`` renders it from here; the
 check evaluates the same declaration on the values the exporter's collector emits
-(:func:`Mark.past`). Only the comparison lives here: the guards a rule adds around it
-(registered, a full subnet, acting as a validator, ``for:``) stay in the template, so a
-marked value says "past the alert's threshold", not "the alert fires".
+(:func:`Mark.past`). The comparison lives here, and the subnets where the alert is
+silenced (``${silent:NAME}``); the other guards a rule adds (registered, a full subnet,
+acting as a validator, ``for:``) stay in the template, so a marked value says "past the
+alert's threshold", not "the alert fires".
 
 Neuron series join subnet series on ``netuid`` (``on (job, instance, netuid) group_left
 ()`` in PromQL), the only join a mark needs.
@@ -138,6 +139,12 @@ class Mark:
     record: str | None = None
     # "neuron" marks a neuron's row, "subnet" a subnet's standing.
     scope: str = "neuron"
+    # Subnet series that silence the alert where they are 1 (``${silent:NAME}`` in the
+    # rule's ``unless``): no value is past the threshold there.
+    silenced_by: tuple[str, ...] = ()
+
+    def silence_promql(self) -> str:
+        return "(" + " or ".join(f"{s} == 1" for s in self.silenced_by) + ")"
 
     @property
     def compared(self) -> str:
@@ -149,7 +156,7 @@ class Mark:
     def past(self, knobs: Mapping[str, float | int | str], lookup: Lookup) -> bool:
         """Whether the value is past the threshold; False when a series has no sample."""
         value = self.value.value(lookup)
-        if value is None:
+        if value is None or any(lookup(s) == 1 for s in self.silenced_by):
             return False
         for bound in self.bounds:
             limit = bound.limit(knobs, lookup)
@@ -162,6 +169,8 @@ class Mark:
 
 
 _REVEAL_LAG = "subnet:bittensor_subnet_reveal_lag:tempos"
+# Weights mean nothing on null-consensus subnets, and root has no miners to weigh.
+_NO_WEIGHTS = (N.SUBNET_NULL_CONSENSUS, N.SUBNET_IS_ROOT)
 
 MARKS: tuple[Mark, ...] = (
     Mark(
@@ -189,6 +198,7 @@ MARKS: tuple[Mark, ...] = (
         "warning",
         Series(N.NEURON_VALIDATOR_TRUST),
         (Bound("<", "vtrust_peer_ratio", times=N.SUBNET_VALIDATOR_TRUST_MEDIAN),),
+        silenced_by=_NO_WEIGHTS,
     ),
     Mark(
         "weights_stale_warning",
@@ -204,6 +214,7 @@ MARKS: tuple[Mark, ...] = (
             ),
         ),
         record="neuron:bittensor_neuron_weights_age:tempos",
+        silenced_by=_NO_WEIGHTS,
     ),
     Mark(
         "weights_stale_critical",
@@ -212,6 +223,7 @@ MARKS: tuple[Mark, ...] = (
         Ratio(N.NEURON_BLOCKS_SINCE_LAST_UPDATE, N.SUBNET_ACTIVITY_CUTOFF_BLOCKS),
         (Bound(">", "weights_stale_critical_cutoff_ratio"),),
         record="neuron:bittensor_neuron_weights_age:activity_cutoff_ratio",
+        silenced_by=_NO_WEIGHTS,
     ),
     Mark(
         "emission_tier_at_risk",

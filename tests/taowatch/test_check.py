@@ -76,6 +76,8 @@ def test_every_mark_is_the_comparison_of_its_alerts_rule_at_its_severity():
         ]
         assert exprs, mark.name
         assert any(_flat(promql) in expr for expr in exprs), (mark.name, exprs)
+        if mark.silenced_by:
+            assert all(_flat(mark.silence_promql()) in expr for expr in exprs), mark.name
         if mark.record is not None:
             (recorded,) = [r["expr"] for r in rules if r.get("record") == mark.record]
             assert _flat(recorded) == _flat(mark.value.promql())
@@ -126,6 +128,20 @@ async def test_a_validator_silent_for_tempos_is_marked_stale_and_a_miner_never_i
         row = rows[w.hotkey.ss58_address]
         assert row.blocks_since_weights is None
         assert not {f.mark for f in row.flags} & {"weights_stale_warning", "weights_stale_critical"}
+
+
+async def test_on_a_null_consensus_subnet_no_validator_value_is_marked(world):
+    chain, netuid = world.chain, world.netuid
+    warning = load_thresholds()["weights_stale_warning_tempos"]
+    chain.step(int((warning + 1) * chain.subnet(netuid).tempo))
+    chain.set_hyperparameter(netuid, "null_consensus_enabled", True)
+    chain.step()
+    hotkeys = [w.hotkey.ss58_address for w in world.validators]
+    snap, report = await report_of(world, ["--hotkey", *hotkeys, "--netuid", str(netuid)])
+    assert snap.subnets[netuid].rules.null_consensus is True
+    # Past the warning by the numbers, yet silent: the rule is silent on such subnets.
+    assert all(row.tempos_since_weights > warning for row in report.neurons)
+    assert [row.flags for row in report.neurons] == [(), ()]
 
 
 async def test_raising_the_knob_past_the_value_clears_the_mark(world):

@@ -144,6 +144,18 @@ def hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
     return out
 
 
+U64F64_ONE = 1 << 64
+# storage item -> (root record attribute, stored as U64F64)
+GATE_STORAGE = MappingProxyType(
+    {
+        "EmissionGateBar": ("emission_gate_bar", True),
+        "EmissionBarRank": ("emission_bar_rank", False),
+        "EmissionBarQuantile": ("emission_bar_quantile", True),
+        "EmissionGateExponent": ("emission_gate_exponent", True),
+    }
+)
+
+
 def _price_bits(sn: Subnet, price: float) -> dict[str, int]:
     return {"bits": int(price * I96F32_ONE)}
 
@@ -316,6 +328,20 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
     if item == "SubnetMovingPrice" and params:
         sn = rec.subnets.get(int(params[0]))
         return True, {"bits": 0} if sn is None else _price_bits(sn, moving_price(sn))
+    if item == "SubnetEmissionEnabled" and params:
+        sn = rec.subnets.get(int(params[0]))
+        return True, True if sn is None else sn.emission_enabled
+    if item == "MinerBurned" and params:
+        sn = rec.subnets.get(int(params[0]))
+        return True, {"bits": 0 if sn is None else int(sn.miner_burned * I96F32_ONE)}
+    if item in GATE_STORAGE:
+        # Chain-wide values, held on the root record as TaoWeight is (defaults without one).
+        attr, fixed = GATE_STORAGE[item]
+        if root is None:
+            value = Subnet.__dataclass_fields__[attr].default
+        else:
+            value = getattr(root, attr)
+        return True, {"bits": int(value * U64F64_ONE)} if fixed else int(value)
     if item in ("SubnetTaoInEmission", "SubnetAlphaInEmission", "SubnetAlphaOutEmission"):
         sn = rec.subnets.get(int(params[0])) if params else None
         attr = {

@@ -35,7 +35,6 @@ The default (``per_subnet``) schedule keeps the old rule: every subnet accrues i
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 

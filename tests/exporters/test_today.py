@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters.chain import ColdkeyWatch, WatchPlan
 from exporters.economics import fold_chain_wide, is_null_consensus, rank_subnets, subnet_rules
-from simnet.economy import U64_MAX, EmissionSchedule, stake_weights, tier_shares
+from simnet.economy import U64_MAX, EmissionSchedule, stake_weights
 from simnet.records import ChainFailure
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.subnets import legacy_rules
@@ -147,6 +147,21 @@ def ranked_chain(subnets: int) -> Chain:
         )
     chain.step()
     return chain
+
+
+def tier_shares(prices: dict[int, float]) -> dict[int, float]:
+    """The exporter's tier model (1-32: 75%, 33-64: 25%), which its tier series still follow.
+    The chain has no tiers (issue #20: simnet shares emission by the gate); this stays only until
+    the exporter's tier series are replaced."""
+    ranked = sorted(prices, key=lambda n: (-prices[n], n))
+    groups = [(ranked[:32], 0.75), (ranked[32:64], 0.25)]
+    filled = sum(share for members, share in groups if members)
+    out = {n: 0.0 for n in ranked}
+    for members, share in groups:
+        total = sum(prices[n] for n in members)
+        for n in members:
+            out[n] = share / filled * prices[n] / total
+    return out
 
 
 def chain_standing(chain: Chain) -> tuple[dict[int, int], dict[int, float]]:

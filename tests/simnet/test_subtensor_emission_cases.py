@@ -135,3 +135,13 @@ def test_miner_burn_weights_a_subnets_share_by_one_minus_what_it_burns():
         priced(1.0, 1.0, burned={1: 0.5}), block=0, stored_bar=0.0, settings=GateSettings()
     )
     assert split.demand[1] == pytest.approx(1 / 3) and split.demand[2] == pytest.approx(2 / 3)
+
+
+def test_todays_defaults_pin_the_bar_at_rank_32_with_exponent_3():
+    # chain-today.md: EmissionBarRank unset (32), EmissionGateExponent unset (3). A subnet at
+    # half the bar's share gets g = 1 / (1 + 2^3) = 1/9 of its weight.
+    assert (GateSettings().bar_rank, GateSettings().exponent) == (32, 3.0)
+    inputs = priced(*([1.0] * 32 + [0.5]))
+    split = block_shares(inputs, block=0, stored_bar=0.0, settings=GateSettings())
+    assert split.gate[33] == pytest.approx(1 / 9)
+    assert split.gate[1] == pytest.approx(0.5)

@@ -135,6 +135,12 @@ class Economy:
         tao = root.hotkey_alpha(hotkey) if root is not None else 0
         return split_dividend(float(sn.hotkey_alpha(hotkey)), w * tao, amount)
 
+    @property
+    def gate_bar(self) -> float:
+        """``EmissionGateBar`` as last stored."""
+        root = self.root()
+        return root.emission_gate_bar if root is not None else self._bar
+
     def gate_settings(self) -> GateSettings:
         root = self.root()
         if root is None:
@@ -157,6 +163,16 @@ class Economy:
         if not 0.0 <= fraction <= 1.0:
             raise ValueError(f"MinerBurned is a fraction in [0, 1], got {fraction}")
         self._subnets.get(netuid).miner_burned = float(fraction)
+        self._ledger.subnet_changed(netuid)
+
+    def move_price(self, netuid: int, factor: float) -> None:
+        """Scale the pool's TAO reserve by ``factor`` (scenario trading; alpha stays)."""
+        if factor <= 0:
+            raise ValueError(f"a price move must keep the reserve positive, got x{factor}")
+        sn = self._subnets.get(netuid)
+        if sn.is_root:
+            raise ValueError("the root subnet (netuid 0) has no pool price to move")
+        sn.tao_in = max(1, round(sn.tao_in * factor))
         self._ledger.subnet_changed(netuid)
 
     # ---------------------------------------------------------------- the coinbase

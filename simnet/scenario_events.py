@@ -15,6 +15,8 @@ runtime events are the ones a signed call would leave:
 * ``registration_burst`` — ``count`` fresh seeded keys register in one block: every
   registration bumps the burn and, on a full subnet, prunes a neuron.
 
+``emission_switch`` and ``price_move`` are :mod:`simnet.scenario_emission`'s.
+
 Simplified against subtensor: the calls are applied inside the block by the world, not
 included as signed extrinsics (no nonce, no fee, no ``ExtrinsicSuccess``), and the burst
 skips the per-block registration limit, as operator registrations do.
@@ -32,6 +34,7 @@ from pydantic import Field, field_validator, model_validator
 from common.config import StrictModel
 from simnet.governance import U64_MAX, coldkey_hash
 from simnet.records import RAO_PER_TAO, ChainFailure
+from simnet.scenario_emission import EmissionSwitch, PriceMove
 from simnet.scenario_mechanisms import MechanismSplit
 
 if TYPE_CHECKING:
@@ -158,6 +161,8 @@ EVENT_KINDS = (
     "childkeys",
     "registration_burst",
     "mechanism_split",
+    "emission_switch",
+    "price_move",
 )
 
 
@@ -173,6 +178,8 @@ class Event(StrictModel):
     childkeys: Childkeys | None = None
     registration_burst: RegistrationBurst | None = None
     mechanism_split: MechanismSplit | None = None
+    emission_switch: EmissionSwitch | None = None
+    price_move: PriceMove | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -198,6 +205,8 @@ class Event(StrictModel):
             or self.childkeys
             or self.registration_burst
             or self.mechanism_split
+            or self.emission_switch
+            or self.price_move
         )
         return None if target is None else target.netuid
 

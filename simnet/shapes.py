@@ -245,6 +245,12 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
             lambda s, r: "Null" if s.null_consensus_enabled else "Yuma", "Yuma"
         ),
         "Yuma3On": _persubnet_of(lambda s, r: s.yuma3_on, False),
+        # simnet.emission_shares: the switch and the miner-burn weight (U96F32 bits).
+        "SubnetEmissionEnabled": _persubnet_of(lambda s, r: s.emission_enabled, True),
+        "MinerBurned": _persubnet_of(
+            lambda s, r: {"bits": round(s.miner_burned * (1 << 32))}, None
+        ),
+        "ImmuneOwnerUidsLimit": _persubnet_of(lambda s, r: s.immune_owner_uids_limit, 1),
         "LastEpochBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "LastMechansimStepBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "BlocksSinceLastStep": _persubnet_of(lambda s, r: r.number - s.last_epoch_block, 0),

@@ -328,12 +328,6 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
     if item == "SubnetMovingPrice" and params:
         sn = rec.subnets.get(int(params[0]))
         return True, {"bits": 0} if sn is None else _price_bits(sn, moving_price(sn))
-    if item == "SubnetEmissionEnabled" and params:
-        sn = rec.subnets.get(int(params[0]))
-        return True, True if sn is None else sn.emission_enabled
-    if item == "MinerBurned" and params:
-        sn = rec.subnets.get(int(params[0]))
-        return True, {"bits": 0 if sn is None else int(sn.miner_burned * I96F32_ONE)}
     if item in GATE_STORAGE:
         # Chain-wide values, held on the root record as TaoWeight is (defaults without one).
         attr, fixed = GATE_STORAGE[item]

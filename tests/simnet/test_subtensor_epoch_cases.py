@@ -91,9 +91,7 @@ BONDS_STEPS = [
 
 
 def test_bonds():
-    subnet = MockSubnet(
-        stakes=[1, 2, 3, 4, 0, 0, 0, 0], max_validators=8, tempo=1, registered_at=0
-    )
+    subnet = MockSubnet(stakes=[1, 2, 3, 4, 0, 0, 0, 0], max_validators=8, tempo=1, registered_at=0)
     subnet.epoch(advance=False)  # the first epoch issues the permits
     subnet.run_to(1)
     servers = [4, 5, 6, 7]

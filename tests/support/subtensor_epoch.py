@@ -5,8 +5,9 @@ every uid registers at ``registered_at`` (block 1 under ``new_test_ext(1)``; som
 block 0 first), ``set_weights`` max-upscales a row to u16 (the largest entry becomes 65535,
 explicit zeros stay stored entries) and stamps ``LastUpdate`` with the current block, and
 ``next_block_no_epoch`` moves one block before a manual epoch (``epoch(advance=False)`` runs
-one where the test calls ``epoch`` without it; ``run_to`` is ``run_to_block_no_epoch``). ``epoch()`` does not write ``LastMechansimStepBlock``, so the bond-column mask
-uses ``block - tempo``. Permits and u16 bonds are carried from one epoch to the next as the
+one where the test calls ``epoch`` without it; ``run_to`` is ``run_to_block_no_epoch``).
+``epoch()`` does not write ``LastMechansimStepBlock``, so the bond-column mask uses
+``block - tempo``. Permits and u16 bonds are carried from one epoch to the next as the
 chain stores them.
 """
 

@@ -4,8 +4,11 @@
   incentive and no epoch. Its record carries ``TaoWeight`` (parts of u64::MAX; the runtime
   default 971_718_665_099_567_868 is about 0.0527).
 * **Stake weight** (subtensor ``get_stake_weights_for_network``): a hotkey's weight on a
-  subnet is ``alpha + tao_weight · root_tao``. Records show ``alpha_stake``, ``tao_stake``
-  (root TAO) and ``total_stake`` (the weight), and the epoch runs on the weight.
+  subnet is ``alpha + tao_weight · root_tao``, both **after childkey inheritance**
+  (``get_inherited_for_hotkey_on_subnet`` / ``get_tao_inherited_for_hotkey_on_subnet``: own
+  stake, minus each child's proportion of it, plus each parent's proportion of the parent's own
+  stake, truncated to an integer). Records show ``alpha_stake``, ``tao_stake`` (root TAO) and
+  ``total_stake`` (the weight), all inherited, and the epoch runs on the weight.
 * **Dividends split** (coinbase): of a validator's dividend, the share
   ``tao_weight·tao / (alpha + tao_weight·tao)`` belongs to its root stakers and the rest is paid
   to its alpha stakers pro rata. The root share is recorded as ``tao_dividends_per_hotkey``
@@ -35,6 +38,7 @@ The default (``per_subnet``) schedule keeps the old rule: every subnet accrues i
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -219,13 +223,34 @@ class Economy:
             self._ledger.subnet_changed(sn.netuid)
 
 
-def stake_weights(root: Subnet | None, sn: Subnet) -> dict[str, float]:
-    """Hotkey -> ``alpha + tao_weight · root TAO`` on ``sn`` (the epoch's stake vector)."""
+def inherited(own: Mapping[str, int], children: Mapping[str, tuple]) -> dict[str, int]:
+    """Hotkey -> stake after childkey inheritance on one subnet's childkey graph."""
+    out = {hk: float(v) for hk, v in own.items()}
+    for parent, kids in children.items():
+        base = own.get(parent, 0)
+        for proportion, child in kids:
+            moved = base * (proportion / U64_MAX)
+            out[parent] = out.get(parent, 0.0) - moved
+            out[child] = out.get(child, 0.0) + moved
+    return {hk: max(0, int(v)) for hk, v in out.items()}
+
+
+def inherited_stake(root: Subnet | None, sn: Subnet) -> tuple[dict[str, int], dict[str, int]]:
+    """(alpha, root TAO) per hotkey on ``sn`` after childkey inheritance; root is not inherited."""
     alpha = sn.alpha_by_hotkey()
+    tao = root.alpha_by_hotkey() if root is not None else {}
+    if sn.is_root:
+        return alpha, tao
+    return inherited(alpha, sn.children), inherited(tao, sn.children)
+
+
+def stake_weights(root: Subnet | None, sn: Subnet) -> dict[str, float]:
+    """Hotkey -> ``alpha + tao_weight · root TAO`` on ``sn``, inherited (the epoch's stake)."""
+    alpha, tao = inherited_stake(root, sn)
     out = {hk: float(v) for hk, v in alpha.items()}
     if root is None or sn.is_root or not root.tao_weight:
         return out
     w = tao_weight_fraction(root.tao_weight)
-    for hk, tao in root.alpha_by_hotkey().items():
-        out[hk] = out.get(hk, 0.0) + w * tao
+    for hk, t in tao.items():
+        out[hk] = out.get(hk, 0.0) + w * t
     return out

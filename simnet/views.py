@@ -218,11 +218,11 @@ def subnet_info(rec: BlockRecord, sn: Subnet) -> dict[str, Any]:
 def metagraph_economy(rec: BlockRecord, sn: Subnet) -> dict[str, Any]:
     """The metagraph fields :mod:`simnet.economy` decides: stake columns, dividends split,
     the emission terms, the full hyperparameter names and zero collateral."""
-    from simnet.economy import stake_weights
+    from simnet.economy import inherited_stake, stake_weights
 
     root = rec.subnets.get(0)
-    tao = root.alpha_by_hotkey() if root is not None else {}
-    alpha = sn.alpha_by_hotkey()
+    # get_metagraph's alpha_stake / tao_stake are after childkey inheritance, as the epoch's
+    alpha, tao = inherited_stake(root, sn)
     weight = stake_weights(root, sn)
     nrns = sn.neurons
     out: dict[str, Any] = {

@@ -1,51 +1,39 @@
-"""Today's chain rules and the emission tiers, read once per poll for every subnet.
+"""Today's chain rules and the emission gate, read once per poll for every subnet.
 
-Four reads per poll, whatever the number of subnets (all pinned to the poll's block):
+Nine reads per poll, whatever the number of subnets (all pinned to the poll's block):
 
-* ``SubnetInfoRuntimeApi.get_all_dynamic_info``: every subnet's EMA ("moving") price, the
-  one input of the emission ranking, which needs all subnets to rank one;
+* ``SubnetInfoRuntimeApi.get_all_dynamic_info``: every subnet's EMA ("moving") price and
+  ``tao_in_emission`` (the chain's own split of the block's TAO); a subnet's distance to the
+  bar needs every subnet's price;
 * ``query_map Yuma3On``, ``query_map SubnetEpochConsensus`` (Yuma or Null) and
-  ``query_map MinNonImmuneUids``: the three per-subnet switches the metagraph does not carry.
+  ``query_map MinNonImmuneUids``: the three per-subnet switches the metagraph does not carry;
+* ``query_map SubnetEmissionEnabled`` and ``query_map MinerBurned`` (the per-subnet inputs of
+  the emission split), and ``EmissionGateBar``, ``EmissionGateExponent``, ``EmissionBarRank``
+  (the gate, chain-wide). A runtime without one of these items leaves its series absent; the
+  other reads stand.
 
 Everything else a gauge needs (commit-reveal and its period, liquid alpha, min/max burn, the
 burn itself, tempo, immunity, activity cutoff) is in the metagraph each poll reads already.
-
-The tier rule, as the 2026 chain applies it: subnets (root excluded) are ranked by EMA price,
-ties to the lower netuid; ranks 1-32 share 75% of the block's TAO, ranks 33-64 share 25%,
-rank 65 and beyond get none; within a tier the split is by EMA price. A tier left empty
-passes its share to the filled ones (as simnet does: the chain's code for the tier rule is not
-in the sources we read, so this corner is simnet's reading, not a verified rule).
+There are no emission tiers on the chain: :mod:`exporters.emission_gate` says where a subnet
+stands against the gate.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import bittensor as bt
 
-# (subnets in the tier, its share of the block's TAO), best tier first.
-TIERS: tuple[tuple[int, float], ...] = ((32, 0.75), (32, 0.25))
+from exporters.emission_gate import EmissionStanding, GateState, standings
+
 ROOT_NETUID = 0
 # The runtime's default floor of non-immune uids below which immune ones may be pruned.
 DEFAULT_MIN_NON_IMMUNE_UIDS = 10
 I96F32_ONE = 1 << 32
-
-
-@dataclass(frozen=True, slots=True)
-class EmissionStanding:
-    """A subnet's place in the emission ranking at the poll's block."""
-
-    ema_price_tao: float
-    rank: int  # 1 = highest EMA price
-    tier: int  # 1, 2, ...; 0 = outside every tier (no emission)
-    share: float  # of the block's TAO, 0..1
-    # Ranks the subnet can fall before it leaves its tier (0 = on the tier's last rank);
-    # None outside every tier.
-    margin_ranks: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +44,7 @@ class ChainWide:
     null_consensus: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
     min_non_immune_uids: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     standings: Mapping[int, EmissionStanding] = field(default_factory=lambda: MappingProxyType({}))
-
-    @property
-    def ranked(self) -> int:
-        return len(self.standings)
+    gate: GateState = field(default_factory=GateState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,46 +110,36 @@ def is_null_consensus(value: Any) -> bool:
     return value == 1
 
 
-def rank_subnets(prices: Mapping[int, float]) -> dict[int, EmissionStanding]:
-    """Netuid -> its standing, by the tier rule above (root must not be in ``prices``)."""
-    ranked = sorted(prices, key=lambda n: (-prices[n], n))
-    tiers: list[tuple[list[int], float]] = []
-    start = 0
-    for size, share in TIERS:
-        tiers.append((ranked[start : start + size], share))
-        start += size
-    filled = sum(share for members, share in tiers if members)
-    out: dict[int, EmissionStanding] = {}
-    end = 0
-    rank_of = {n: i for i, n in enumerate(ranked, start=1)}
-    for tier, (members, share) in enumerate(tiers, start=1):
-        end += TIERS[tier - 1][0]
-        total = sum(prices[n] for n in members)
-        for n in members:
-            within = prices[n] / total if total > 0 else 1 / len(members)
-            rank = rank_of[n]
-            out[n] = EmissionStanding(
-                ema_price_tao=prices[n],
-                rank=rank,
-                tier=tier,
-                share=share / filled * within if filled else 0.0,
-                margin_ranks=end - rank,
-            )
-    for i, n in enumerate(ranked[start:], start=start + 1):
-        out[n] = EmissionStanding(prices[n], i, 0, 0.0, None)
-    return out
+async def _optional(read: Awaitable[Any]) -> Any:
+    """A read of a storage item a runtime may not have (added after spec 440): None if not."""
+    try:
+        return await read
+    except Exception:
+        return None
 
 
 async def read_chain_wide(snap: Any) -> ChainWide:
-    """The four chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
+    """The nine chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
     storage = bt.storage.SubtensorModule
-    dynamic, yuma3, consensus, floors = await asyncio.gather(
+    dynamic, yuma3, consensus, floors, enabled, burned, bar, exponent, rank = await asyncio.gather(
         snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
         snap.query_map(storage.Yuma3On),
         snap.query_map(storage.SubnetEpochConsensus),
         snap.query_map(storage.MinNonImmuneUids),
+        _optional(snap.query_map(storage.SubnetEmissionEnabled)),
+        _optional(snap.query_map(storage.MinerBurned)),
+        _optional(snap.query(storage.EmissionGateBar)),
+        _optional(snap.query(storage.EmissionGateExponent)),
+        _optional(snap.query(storage.EmissionBarRank)),
     )
-    return fold_chain_wide(dynamic or [], yuma3 or [], consensus or [], floors or [])
+    gate = GateState(
+        bar=None if bar is None else fixed_of(bar, 64),
+        exponent=None if exponent is None else fixed_of(exponent, 64),
+        bar_rank=None if rank is None else int(rank),
+    )
+    return fold_chain_wide(
+        dynamic or [], yuma3 or [], consensus or [], floors or [], enabled, burned or [], gate
+    )
 
 
 def fold_chain_wide(
@@ -172,18 +147,42 @@ def fold_chain_wide(
     yuma3: Sequence[tuple[Any, Any]],
     consensus: Sequence[tuple[Any, Any]],
     floors: Sequence[tuple[Any, Any]],
+    enabled: Sequence[tuple[Any, Any]] | None = None,
+    burned: Sequence[tuple[Any, Any]] = (),
+    gate: GateState | None = None,
 ) -> ChainWide:
-    prices = {
-        int(d["netuid"]): price_of(d.get("moving_price"))
-        for d in dynamic
-        if isinstance(d, Mapping) and int(d["netuid"]) != ROOT_NETUID
-    }
+    gate = gate or GateState()
+    rows = [d for d in dynamic if isinstance(d, Mapping) and int(d["netuid"]) != ROOT_NETUID]
+    prices = {int(d["netuid"]): price_of(d.get("moving_price")) for d in rows}
+    injected = {int(d["netuid"]): _rao(d.get("tao_in_emission")) for d in rows}
+    switches = None if enabled is None else {_key(k): bool(v) for k, v in enabled}
     return ChainWide(
         yuma3=MappingProxyType({_key(k): bool(v) for k, v in yuma3}),
         null_consensus=MappingProxyType({_key(k): is_null_consensus(v) for k, v in consensus}),
         min_non_immune_uids=MappingProxyType({_key(k): int(v) for k, v in floors}),
-        standings=MappingProxyType(rank_subnets(prices)),
+        standings=MappingProxyType(
+            standings(
+                prices,
+                injected,
+                {_key(k): fixed_of(v, 32) for k, v in burned},
+                switches,
+                gate,
+            )
+        ),
+        gate=gate,
     )
+
+
+def fixed_of(value: Any, frac_bits: int) -> float:
+    """A fixed-point storage value as the SDK decodes it (``{"bits": n}``) or a number:
+    ``EmissionGateBar`` and friends are U64F64 (64 fractional bits), ``MinerBurned`` U96F32."""
+    if isinstance(value, Mapping):
+        return int(value.get("bits") or 0) / (1 << frac_bits)
+    return float(value or 0.0)
+
+
+def _rao(value: Any) -> int:
+    return int(getattr(value, "rao", value) or 0)
 
 
 def _key(key: Any) -> int:

@@ -1,7 +1,7 @@
-"""The chain poller: one pinned block, two runtime calls per subnet plus nine chain-wide reads.
+"""The chain poller: one pinned block, two runtime calls per subnet plus ten chain-wide reads.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_nine_chain_wide_the_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_ten_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
@@ -13,11 +13,12 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
   and subnet parameters),
-* 9 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
+* 10 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
   (every subnet's EMA price and ``tao_in_emission``: one subnet's distance to the emission bar
   needs them all), ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus),
-  ``MinNonImmuneUids`` (the pruning floor), ``SubnetEmissionEnabled`` and ``MinerBurned``, the
-  switches the metagraph lacks (per subnet they would cost 5 reads each; as maps 5 per poll),
+  ``MinNonImmuneUids`` (the pruning floor), ``ImmuneOwnerUidsLimit`` (the owner's immune set),
+  ``SubnetEmissionEnabled`` and ``MinerBurned``, the switches the metagraph lacks (per subnet
+  they would cost 6 reads each; as maps 6 per poll),
   and the gate's ``EmissionGateBar``, ``EmissionGateExponent`` and ``EmissionBarRank``.
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
@@ -25,8 +26,8 @@ poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet t
 than one mechanism (none on single-mechanism subnets).
 
 So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
-12 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
-nine chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
+13 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
+ten chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
 is the memoized hash). The finalized head costs nothing per poll: each endpoint's
 ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
 the poll takes its latest number (absent until the first header). Only when that stream has

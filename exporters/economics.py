@@ -1,12 +1,13 @@
 """Today's chain rules and the emission gate, read once per poll for every subnet.
 
-Nine reads per poll, whatever the number of subnets (all pinned to the poll's block):
+Ten reads per poll, whatever the number of subnets (all pinned to the poll's block):
 
 * ``SubnetInfoRuntimeApi.get_all_dynamic_info``: every subnet's EMA ("moving") price and
   ``tao_in_emission`` (the chain's own split of the block's TAO); a subnet's distance to the
   bar needs every subnet's price;
-* ``query_map Yuma3On``, ``query_map SubnetEpochConsensus`` (Yuma or Null) and
-  ``query_map MinNonImmuneUids``: the three per-subnet switches the metagraph does not carry;
+* ``query_map Yuma3On``, ``query_map SubnetEpochConsensus`` (Yuma or Null),
+  ``query_map MinNonImmuneUids`` and ``query_map ImmuneOwnerUidsLimit`` (the pruning floor and
+  the owner's immune set): per-subnet switches the metagraph does not carry;
 * ``query_map SubnetEmissionEnabled`` and ``query_map MinerBurned`` (the per-subnet inputs of
   the emission split), and ``EmissionGateBar``, ``EmissionGateExponent``, ``EmissionBarRank``
   (the gate, chain-wide). A runtime without one of these items leaves its series absent; the
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -33,6 +34,8 @@ from exporters.emission_gate import EmissionStanding, GateState, standings
 ROOT_NETUID = 0
 # The runtime's default floor of non-immune uids below which immune ones may be pruned.
 DEFAULT_MIN_NON_IMMUNE_UIDS = 10
+# ImmuneOwnerUidsLimit's default: how many of the owner coldkey's hotkeys no registration prunes.
+DEFAULT_IMMUNE_OWNER_UIDS_LIMIT = 1
 I96F32_ONE = 1 << 32
 
 
@@ -43,6 +46,7 @@ class ChainWide:
     yuma3: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
     null_consensus: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
     min_non_immune_uids: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+    immune_owner_uids_limit: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     standings: Mapping[int, EmissionStanding] = field(default_factory=lambda: MappingProxyType({}))
     gate: GateState = field(default_factory=GateState)
 
@@ -59,6 +63,7 @@ class SubnetRules:
     min_burn_tao: float | None = None
     max_burn_tao: float | None = None
     min_non_immune_uids: int = DEFAULT_MIN_NON_IMMUNE_UIDS
+    immune_owner_uids_limit: int = DEFAULT_IMMUNE_OWNER_UIDS_LIMIT
 
 
 def _bool(value: Any) -> bool | None:
@@ -91,6 +96,9 @@ def subnet_rules(netuid: int, raw: Mapping[str, Any], wide: ChainWide | None) ->
         min_burn_tao=_tao(raw.get("min_burn")),
         max_burn_tao=_tao(raw.get("max_burn")),
         min_non_immune_uids=wide.min_non_immune_uids.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS),
+        immune_owner_uids_limit=wide.immune_owner_uids_limit.get(
+            netuid, DEFAULT_IMMUNE_OWNER_UIDS_LIMIT
+        ),
     )
 
 
@@ -119,13 +127,25 @@ async def _optional(read: Awaitable[Any]) -> Any:
 
 
 async def read_chain_wide(snap: Any) -> ChainWide:
-    """The nine chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
+    """The ten chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
     storage = bt.storage.SubtensorModule
-    dynamic, yuma3, consensus, floors, enabled, burned, bar, exponent, rank = await asyncio.gather(
+    (
+        dynamic,
+        yuma3,
+        consensus,
+        floors,
+        owner_limits,
+        enabled,
+        burned,
+        bar,
+        exponent,
+        rank,
+    ) = await asyncio.gather(
         snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
         snap.query_map(storage.Yuma3On),
         snap.query_map(storage.SubnetEpochConsensus),
         snap.query_map(storage.MinNonImmuneUids),
+        _optional(snap.query_map(storage.ImmuneOwnerUidsLimit)),
         _optional(snap.query_map(storage.SubnetEmissionEnabled)),
         _optional(snap.query_map(storage.MinerBurned)),
         _optional(snap.query(storage.EmissionGateBar)),
@@ -137,9 +157,11 @@ async def read_chain_wide(snap: Any) -> ChainWide:
         exponent=None if exponent is None else fixed_of(exponent, 64),
         bar_rank=None if rank is None else int(rank),
     )
-    return fold_chain_wide(
+    wide = fold_chain_wide(
         dynamic or [], yuma3 or [], consensus or [], floors or [], enabled, burned or [], gate
     )
+    limits = {_key(k): int(v) for k, v in owner_limits or []}
+    return replace(wide, immune_owner_uids_limit=MappingProxyType(limits))
 
 
 def fold_chain_wide(

@@ -49,6 +49,12 @@ _RULES: tuple[tuple[str, str, str], ...] = (
         "Non-immune neurons the chain keeps before it evicts an immune one.",
         "min_non_immune_uids",
     ),
+    (
+        N.SUBNET_IMMUNE_OWNER_UIDS_LIMIT,
+        "ImmuneOwnerUidsLimit: how many of the owner coldkey's hotkeys (earliest registered "
+        "first, the subnet owner hotkey in front) no registration evicts.",
+        "immune_owner_uids_limit",
+    ),
 )
 
 

@@ -225,6 +225,23 @@ def pruning_order(
     return {r[0]: pos for pos, r in enumerate(ordered)}
 
 
+def immune_owner_hotkeys(
+    owner_coldkey: str,
+    owner_hotkey: str,
+    rows: Sequence[tuple[int, str, str, int]],
+    limit: int,
+) -> frozenset[str]:
+    """The owner's hotkeys no registration prunes, as subtensor's ``get_immune_owner_tuples``
+    picks them: the owner coldkey's registered hotkeys by registration block then uid, the
+    first ``limit`` (``ImmuneOwnerUidsLimit``), with ``SubnetOwnerHotkey`` put in front and
+    the list cut back to the limit. ``rows`` are ``(uid, hotkey, coldkey, registered_at)``."""
+    owned = sorted((r for r in rows if r[2] == owner_coldkey), key=lambda r: (r[3], r[0]))
+    chosen = [r[1] for r in owned[:limit]]
+    if owner_hotkey in {r[1] for r in rows} and owner_hotkey not in chosen:
+        chosen = [owner_hotkey, *chosen][:limit]
+    return frozenset(chosen)
+
+
 def acts_as_validator(validator_permit: bool, last_update: int, registered_at: int) -> bool:
     """Whether a neuron counts as a validator for peer comparisons.
 
@@ -281,9 +298,14 @@ def build_subnet(
             return 0
         return max(0, reg_block(mg_n) + immunity_period - (block + 1))
 
-    owner = str(metagraph.owner_hotkey or "")
-    # The subnet owner's hotkey is never evicted, whatever its age.
     rules = subnet_rules(netuid, raw, chain_wide)
+    # The owner's immune hotkeys are never evicted, whatever their age.
+    owner_immune = immune_owner_hotkeys(
+        str(raw.get("owner_coldkey") or getattr(metagraph, "owner_coldkey", "") or ""),
+        str(metagraph.owner_hotkey or ""),
+        [(n.uid, n.hotkey, n.coldkey, reg_block(m)) for n, m in rows],
+        rules.immune_owner_uids_limit,
+    )
     # Root has no registrations to evict by: no positions there.
     positions = (
         {}
@@ -292,7 +314,7 @@ def build_subnet(
             [
                 (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
                 for n, m in rows
-                if n.hotkey != owner
+                if n.hotkey not in owner_immune
             ],
             rules.min_non_immune_uids,
         )

@@ -212,13 +212,17 @@ async def test_a_runtime_without_the_gate_items_leaves_their_series_absent_and_t
 
 
 def crowded_subnet(rng: random.Random) -> tuple[Chain, int]:
-    """A full subnet with random emissions, registration ages, immunity and floor."""
+    """A full subnet with random emissions, registration ages, immunity and floor, where some
+    hotkeys belong to the owner's coldkey and ``ImmuneOwnerUidsLimit`` is random."""
     chain = Chain(seed=rng.randrange(1000))
     owner = dev_wallet("Alice")
     chain.fund(owner.coldkey.ss58_address, 1_000_000 * TAO)
     size = rng.randint(6, 16)
     netuid = 1
-    rules = legacy_rules() | {"min_non_immune_uids": rng.choice((0, 2, 4, 10))}
+    rules = legacy_rules() | {
+        "min_non_immune_uids": rng.choice((0, 2, 4, 10)),
+        "immune_owner_uids_limit": rng.choice((0, 1, 2, 3)),
+    }
     chain.create_subnet(
         netuid,
         tempo=50_000,  # no epoch overwrites the emissions set below
@@ -231,8 +235,9 @@ def crowded_subnet(rng: random.Random) -> tuple[Chain, int]:
     chain.register(netuid, owner.hotkey.ss58_address, owner.coldkey.ss58_address)
     for i in range(size - 1):
         w = dev_wallet(f"Crowd{i}")
-        chain.fund(w.coldkey.ss58_address, 100 * TAO)
-        chain.register(netuid, w.hotkey.ss58_address, w.coldkey.ss58_address)
+        coldkey = owner.coldkey if rng.random() < 0.3 else w.coldkey
+        chain.fund(coldkey.ss58_address, 100 * TAO)
+        chain.register(netuid, w.hotkey.ss58_address, coldkey.ss58_address)
         chain.step(rng.choice((0, 1, 3)))
     sn = chain.subnet(netuid)
     for uid, nrn in enumerate(sn.neurons):
@@ -242,7 +247,7 @@ def crowded_subnet(rng: random.Random) -> tuple[Chain, int]:
     return chain, netuid
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(16))
 async def test_pruning_position_zero_is_the_neuron_the_next_registration_evicts(seed):
     rng = random.Random(seed)
     chain, netuid = crowded_subnet(rng)

@@ -24,7 +24,8 @@ class Exporter(StrEnum):
     NEURON_INCENTIVE = "bittensor_neuron_incentive"
     NEURON_DIVIDENDS = "bittensor_neuron_dividends"
     NEURON_EMISSION_ALPHA = "bittensor_neuron_emission_alpha"
-    NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"
+    NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"  # after childkey inheritance
+    NEURON_STAKE_ALPHA_OWN = "bittensor_neuron_stake_alpha_own"  # the hotkey's own, no inheritance
     NEURON_STAKE_TAO = "bittensor_neuron_stake_tao"  # root (netuid 0) TAO stake
     # alpha + tao_weight * root TAO: the stake the epoch weighs the hotkey by.
     NEURON_STAKE_WEIGHT = "bittensor_neuron_stake_weight"

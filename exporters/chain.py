@@ -560,7 +560,14 @@ class _NoEndpoint(Exception):
 def _diff(old: Any, cur: Any, drop_ratio: float) -> list[tuple[str, str]]:
     out = []
     if old.stake_alpha > 0 and cur.stake_alpha <= old.stake_alpha * (1 - drop_ratio):
-        out.append(("stake_drop", f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
+        held = (
+            old.stake_alpha_own is not None
+            and cur.stake_alpha_own is not None
+            and cur.stake_alpha_own > old.stake_alpha_own * (1 - drop_ratio)
+        )
+        # Its own stake held: the inherited stake moved to (or back from) childkeys.
+        kind = "stake_moved_to_childkeys" if held else "stake_drop"
+        out.append((kind, f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
     if old.validator_permit and not cur.validator_permit:
         out.append(("validator_permit_lost", "validator permit lost"))
     if old.active and not cur.active:

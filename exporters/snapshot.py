@@ -50,8 +50,10 @@ class NeuronView:
     dividends: float
     validator_trust: float
     emission_alpha: float
+    # After childkey inheritance (the metagraph's alpha_stake): the hotkey's own stake, less
+    # what it delegates to its childkeys, plus what its parents delegate to it.
     stake_alpha: float
-    # Root (netuid 0) TAO stake of the hotkey.
+    # Root (netuid 0) TAO stake of the hotkey, after childkey inheritance on this subnet.
     stake_tao: float
     # alpha + tao_weight * root TAO, the stake the chain's epoch weighs the hotkey by
     # (the metagraph's ``total_stake``).
@@ -65,6 +67,10 @@ class NeuronView:
     # Place among the subnet's validators (``acts_as_validator``) by validator trust
     # (0 = highest); None for a neuron that is not one (no permit, or never set weights).
     validator_trust_rank: int | None
+    # Alpha staked on the hotkey itself (its stakers' positions, before inheritance); None
+    # where the runtime record lists no positions. A childkey change moves ``stake_alpha``
+    # but never this.
+    stake_alpha_own: float | None = None
 
     @property
     def immune(self) -> bool:
@@ -225,6 +231,16 @@ def pruning_order(
     return {r[0]: pos for pos, r in enumerate(ordered)}
 
 
+def own_stake(positions: Any) -> float | None:
+    """The neuron record's ``stake``: (coldkey, amount) per staker on the hotkey itself."""
+    if positions is None:
+        return None
+    try:
+        return sum(_tokens(_rao(amount)) for _coldkey, amount in positions)
+    except (TypeError, ValueError):
+        return None
+
+
 def immune_owner_hotkeys(
     owner_coldkey: str,
     owner_hotkey: str,
@@ -363,6 +379,7 @@ def build_subnet(
                 blocks_since_last_update=max(0, block - int(n.last_update)),
                 pruning_position=positions.get(n.uid),
                 validator_trust_rank=vtrust_rank.get(n.uid),
+                stake_alpha_own=own_stake(r.get("stake")),
             )
         )
     views.sort(key=lambda v: v.uid)

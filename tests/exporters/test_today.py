@@ -307,3 +307,23 @@ def test_miner_burn_weighs_the_demand_share_and_an_all_burning_chain_falls_back_
     everything = standings(prices, {}, {1: 1.0, 2: 1.0}, None, GateState())
     assert everything[1].demand_share == pytest.approx(0.5)
     assert everything[1].gate_weight is None and everything[1].share is None
+
+
+async def test_a_childkey_assignment_moves_the_inherited_stake_but_not_the_own_stake():
+    world = small_world(validators=2, miners=3, tempo=10_000, max_uids=6)
+    chain, netuid, parent = world.chain, world.netuid, world.validators[0]
+    child = world.validators[1].hotkey.ss58_address
+    hk = parent.hotkey.ss58_address
+    chain.governance.childkey_cooldown = 1
+    poller, _, reg = make_poller(chain, WatchPlan(hotkeys=((netuid, hk),)))
+    assert await poller.poll()
+    lab = neuron_labels(chain, netuid, hk)
+    own = chain.subnet(netuid).hotkey_alpha(hk) / TAO
+    assert val(reg, "bittensor_neuron_stake_alpha", **lab) == pytest.approx(own)
+    chain.governance.set_children(parent.coldkey.ss58_address, hk, netuid, [(U64_MAX // 2, child)])
+    chain.step(2)
+    assert await poller.poll()
+    assert val(reg, "bittensor_neuron_stake_alpha_own", **lab) == pytest.approx(own)
+    assert val(reg, "bittensor_neuron_stake_alpha", **lab) == pytest.approx(own / 2, rel=1e-6)
+    kinds = [c.kind for c in poller.recent_changes() if c.hotkey == hk]
+    assert "stake_moved_to_childkeys" in kinds and "stake_drop" not in kinds

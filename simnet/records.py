@@ -241,6 +241,8 @@ class Accounts:
     takes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     swap_announcements: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     swap_disputes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # ColdkeySuccessor (spec 475): old coldkey -> the new coldkey of its executed swap.
+    successors: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

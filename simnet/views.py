@@ -307,6 +307,8 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
         return True, None if held is None else (held[0], held[1])
     if item == "ColdkeySwapDisputes":
         return True, acc.swap_disputes.get(str(params[0]))
+    if item == "ColdkeySuccessor":
+        return True, acc.successors.get(str(params[0]))
     if item == "ColdkeySwapAnnouncementDelay":
         from simnet.governance import SWAP_ANNOUNCEMENT_DELAY
 

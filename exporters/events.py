@@ -27,8 +27,8 @@ blocks carry hundreds of events to filter); a storage diff between two polls see
 however many blocks lie between them, at a cost that does not grow with the gap. Cost per
 poll: 3 ``query_batch`` when coldkeys are watched (with ``ColdkeySuccessor``), 3 when hotkeys
 are (take, children, pending children), whatever the number of keys; hyperparameters and
-churn cost nothing extra. What a diff cannot see is a change undone between two polls (announce and reset inside one
-poll interval); the default interval is one block.
+churn cost nothing extra. What a diff cannot see is a change undone between two polls
+(announce and reset inside one poll interval); the default interval is one block.
 
 The previous value of each changed quantity is exported as a gauge next to the current one
 (``*_previous_*``), not only logged in ``/api/status``: alert templates can query series but

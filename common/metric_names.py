@@ -63,6 +63,7 @@ class Exporter(StrEnum):
     SUBNET_MAX_BURN_TAO = "bittensor_subnet_max_burn_tao"
     SUBNET_MIN_NON_IMMUNE_UIDS = "bittensor_subnet_min_non_immune_uids"
     SUBNET_IMMUNE_OWNER_UIDS_LIMIT = "bittensor_subnet_immune_owner_uids_limit"
+    SUBNET_SETTING = "bittensor_subnet_setting"  # label name: a storage-only switch
     SUBNET_IS_ROOT = "bittensor_subnet_is_root"
     # The operator's threshold from the agent config; absent where none is set.
     SUBNET_REGISTRATION_COST_ALERT_TAO = "bittensor_subnet_registration_cost_alert_tao"

@@ -1,7 +1,7 @@
-"""The chain poller: one pinned block, two runtime calls per subnet plus ten chain-wide reads.
+"""The chain poller: one pinned block, two runtime calls per subnet plus fourteen chain-wide reads.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_ten_chain_wide_the_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
@@ -13,12 +13,13 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
   and subnet parameters),
-* 10 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
+* 14 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
   (every subnet's EMA price and ``tao_in_emission``: one subnet's distance to the emission bar
   needs them all), ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus),
   ``MinNonImmuneUids`` (the pruning floor), ``ImmuneOwnerUidsLimit`` (the owner's immune set),
-  ``SubnetEmissionEnabled`` and ``MinerBurned``, the switches the metagraph lacks (per subnet
-  they would cost 6 reads each; as maps 6 per poll),
+  ``SubnetEmissionEnabled``, ``MinerBurned`` and the four storage-only switches of
+  ``exporters/storage_switches.py``: what the metagraph lacks (per subnet they would cost 10
+  reads each; as maps 10 per poll),
   and the gate's ``EmissionGateBar``, ``EmissionGateExponent`` and ``EmissionBarRank``.
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
@@ -26,8 +27,8 @@ poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet t
 than one mechanism (none on single-mechanism subnets).
 
 So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
-13 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
-ten chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
+17 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
+fourteen chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
 is the memoized hash). The finalized head costs nothing per poll: each endpoint's
 ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
 the poll takes its latest number (absent until the first header). Only when that stream has

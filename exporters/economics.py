@@ -1,6 +1,6 @@
 """Today's chain rules and the emission gate, read once per poll for every subnet.
 
-Ten reads per poll, whatever the number of subnets (all pinned to the poll's block):
+Fourteen reads per poll, whatever the number of subnets (all pinned to the poll's block):
 
 * ``SubnetInfoRuntimeApi.get_all_dynamic_info``: every subnet's EMA ("moving") price and
   ``tao_in_emission`` (the chain's own split of the block's TAO); a subnet's distance to the
@@ -10,8 +10,9 @@ Ten reads per poll, whatever the number of subnets (all pinned to the poll's blo
   the owner's immune set): per-subnet switches the metagraph does not carry;
 * ``query_map SubnetEmissionEnabled`` and ``query_map MinerBurned`` (the per-subnet inputs of
   the emission split), and ``EmissionGateBar``, ``EmissionGateExponent``, ``EmissionBarRank``
-  (the gate, chain-wide). A runtime without one of these items leaves its series absent; the
-  other reads stand.
+  (the gate, chain-wide), and the four storage-only switches of
+  :mod:`exporters.storage_switches`. A runtime without one of these items leaves its series
+  absent; the other reads stand.
 
 Everything else a gauge needs (commit-reveal and its period, liquid alpha, min/max burn, the
 burn itself, tempo, immunity, activity cutoff) is in the metagraph each poll reads already.
@@ -30,6 +31,7 @@ from typing import Any
 import bittensor as bt
 
 from exporters.emission_gate import EmissionStanding, GateState, standings
+from exporters.storage_switches import read_switches, subnet_values
 
 ROOT_NETUID = 0
 # The runtime's default floor of non-immune uids below which immune ones may be pruned.
@@ -49,6 +51,10 @@ class ChainWide:
     immune_owner_uids_limit: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     standings: Mapping[int, EmissionStanding] = field(default_factory=lambda: MappingProxyType({}))
     gate: GateState = field(default_factory=GateState)
+    # exporters.storage_switches: storage item -> {netuid: value} for the switches read as maps
+    switches: Mapping[str, Mapping[int, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,9 @@ class SubnetRules:
     max_burn_tao: float | None = None
     min_non_immune_uids: int = DEFAULT_MIN_NON_IMMUNE_UIDS
     immune_owner_uids_limit: int = DEFAULT_IMMUNE_OWNER_UIDS_LIMIT
+    # Every storage-only switch by storage name (exporters.storage_switches); empty when the
+    # chain-wide maps were not read.
+    settings: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def _bool(value: Any) -> bool | None:
@@ -87,18 +96,37 @@ def subnet_rules(netuid: int, raw: Mapping[str, Any], wide: ChainWide | None) ->
     # (no ChainWide read) the switches are unknown and their gauges absent.
     known = wide is not None
     wide = wide or ChainWide()
+    yuma3 = wide.yuma3.get(netuid, False) if known else None
+    null = wide.null_consensus.get(netuid, False) if known else None
+    floor = wide.min_non_immune_uids.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS)
+    owner_limit = wide.immune_owner_uids_limit.get(netuid, DEFAULT_IMMUNE_OWNER_UIDS_LIMIT)
+    standing = wide.standings.get(netuid)
+    settings = (
+        subnet_values(
+            netuid,
+            wide.switches,
+            {
+                "Yuma3On": yuma3,
+                "SubnetEpochConsensus": None if null is None else float(null),
+                "SubnetEmissionEnabled": None if standing is None else standing.emission_enabled,
+                "MinNonImmuneUids": floor,
+                "ImmuneOwnerUidsLimit": owner_limit,
+            },
+        )
+        if known
+        else {}
+    )
     return SubnetRules(
         commit_reveal=_bool(raw.get("commit_reveal_weights_enabled")),
         reveal_period_epochs=_int(raw.get("commit_reveal_period")),
-        yuma3=wide.yuma3.get(netuid, False) if known else None,
+        yuma3=yuma3,
         liquid_alpha=_bool(raw.get("liquid_alpha_enabled")),
-        null_consensus=wide.null_consensus.get(netuid, False) if known else None,
+        null_consensus=null,
         min_burn_tao=_tao(raw.get("min_burn")),
         max_burn_tao=_tao(raw.get("max_burn")),
-        min_non_immune_uids=wide.min_non_immune_uids.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS),
-        immune_owner_uids_limit=wide.immune_owner_uids_limit.get(
-            netuid, DEFAULT_IMMUNE_OWNER_UIDS_LIMIT
-        ),
+        min_non_immune_uids=floor,
+        immune_owner_uids_limit=owner_limit,
+        settings=MappingProxyType(settings),
     )
 
 
@@ -127,7 +155,7 @@ async def _optional(read: Awaitable[Any]) -> Any:
 
 
 async def read_chain_wide(snap: Any) -> ChainWide:
-    """The ten chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
+    """The fourteen chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
     storage = bt.storage.SubtensorModule
     (
         dynamic,
@@ -140,6 +168,7 @@ async def read_chain_wide(snap: Any) -> ChainWide:
         bar,
         exponent,
         rank,
+        switches,
     ) = await asyncio.gather(
         snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
         snap.query_map(storage.Yuma3On),
@@ -151,6 +180,7 @@ async def read_chain_wide(snap: Any) -> ChainWide:
         _optional(snap.query(storage.EmissionGateBar)),
         _optional(snap.query(storage.EmissionGateExponent)),
         _optional(snap.query(storage.EmissionBarRank)),
+        read_switches(snap),
     )
     gate = GateState(
         bar=None if bar is None else fixed_of(bar, 64),
@@ -161,7 +191,11 @@ async def read_chain_wide(snap: Any) -> ChainWide:
         dynamic or [], yuma3 or [], consensus or [], floors or [], enabled, burned or [], gate
     )
     limits = {_key(k): int(v) for k, v in owner_limits or []}
-    return replace(wide, immune_owner_uids_limit=MappingProxyType(limits))
+    return replace(
+        wide,
+        immune_owner_uids_limit=MappingProxyType(limits),
+        switches=MappingProxyType(switches),
+    )
 
 
 def fold_chain_wide(

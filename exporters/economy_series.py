@@ -97,6 +97,20 @@ def economy_families(snap: ChainSnapshot) -> list[Family]:
             [_num(snap.registration_cost_alert_tao.get(s.netuid)) for s in views],
         )
     )
+    settings = [(s, name, v) for s in views for name, v in sorted(s.rules.settings.items())]
+    out.append(
+        Family(
+            N.SUBNET_SETTING,
+            "gauge",
+            "A subnet switch that lives only in storage, by its storage name (Yuma3On, "
+            "SubnetEpochConsensus 1 = Null, SubnetEmissionEnabled, BondsResetOn, "
+            "ImmuneOwnerUidsLimit, MinNonImmuneUids, AlphaSigmoidSteepness, BurnHalfLife, "
+            f"BurnIncreaseMult); a change raises BittensorSubnetHyperparameterChanged. {CACHED}",
+            ("netuid", "name"),
+            [(str(s.netuid), name) for s, name, _v in settings],
+            [v for _s, _name, v in settings],
+        )
+    )
     wide = snap.chain_wide
     standings = wide.standings if wide is not None else {}
     placed = [(s, standings.get(s.netuid)) for s in views]

@@ -225,7 +225,7 @@ class EventWatcher:
         )
         out += self._diff_takes(block, hotkeys, reads["takes"])
         out += self._diff_children(block, pairs, reads["children"], reads["pending"])
-        out += self._diff_hyper(block, metagraphs)
+        out += self._diff_hyper(block, metagraphs, subnets)
         out += self._diff_churn(block, subnets)
         self._block = block
         self._view = self._build_view(coldkeys, hotkeys, pairs, subnets)
@@ -390,11 +390,20 @@ class EventWatcher:
 
     # -- hyperparameters ------------------------------------------------------------------
 
-    def _diff_hyper(self, block: int, metagraphs: Mapping[int, Any]) -> list[EventChange]:
+    def _diff_hyper(
+        self,
+        block: int,
+        metagraphs: Mapping[int, Any],
+        subnets: Mapping[int, SubnetView] | None = None,
+    ) -> list[EventChange]:
         out = []
         for netuid, mg in sorted(metagraphs.items()):
             raw = getattr(mg, "raw", None) or {}
             values = {name: v for name in HYPERPARAMETERS if (v := _num(raw.get(name))) is not None}
+            # The storage-only switches (exporters.storage_switches), by storage name.
+            view = (subnets or {}).get(netuid)
+            if view is not None and view.exists:
+                values.update(view.rules.settings)
             rec = self._hyper.get(str(netuid))
             if rec is None:
                 self._hyper[str(netuid)] = {"values": values, "changed": {}}

@@ -217,6 +217,51 @@ async def test_a_hyperparameter_change_shows_its_name_and_old_and_new_value(worl
     assert change.detail == f"immunity_period {old} -> {old + 7}"
 
 
+# (storage name, how simnet changes it, old value, new value as exported)
+STORAGE_SWITCHES = [
+    ("BondsResetOn", lambda c, n: c.set_hyperparameter(n, "bonds_reset_enabled", True), 0, 1),
+    ("Yuma3On", lambda c, n: c.set_hyperparameter(n, "yuma3_on", False), 1, 0),
+    (
+        "SubnetEpochConsensus",
+        lambda c, n: c.set_hyperparameter(n, "null_consensus_enabled", True),
+        0,
+        1,
+    ),
+    ("SubnetEmissionEnabled", lambda c, n: c.economy.set_emission_enabled(n, False), 1, 0),
+    (
+        "AlphaSigmoidSteepness",
+        lambda c, n: c.set_hyperparameter(n, "alpha_sigmoid_steepness", 500),
+        1000,
+        500,
+    ),
+    ("BurnHalfLife", lambda c, n: c.set_hyperparameter(n, "burn_half_life", 720), 360, 720),
+    (
+        "ImmuneOwnerUidsLimit",
+        lambda c, n: c.set_hyperparameter(n, "immune_owner_uids_limit", 3),
+        1,
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", STORAGE_SWITCHES, ids=[c[0] for c in STORAGE_SWITCHES])
+async def test_a_storage_only_switch_is_a_gauge_and_its_change_a_setting_change(world, case):
+    name, change, old, new = case
+    chain, netuid = world.chain, world.netuid
+    poller, _, reg = event_poller(chain, plan_for(world))
+    await poll(poller, chain)
+    labels = {"netuid": netuid, "name": name}
+    assert val(reg, "bittensor_subnet_setting", **labels) == old
+    change(chain, netuid)
+    await poll(poller, chain)
+    assert val(reg, "bittensor_subnet_setting", **labels) == new
+    assert val(reg, "bittensor_subnet_hyperparameter_changes_total", **labels) == 1
+    assert val(reg, "bittensor_subnet_hyperparameter_previous_value", **labels) == old
+    assert val(reg, "bittensor_subnet_hyperparameter_changed_value", **labels) == new
+    [seen] = [c for c in poller.recent_changes() if c.kind == "hyperparameter_changed"]
+    assert seen.detail == f"{name} {old} -> {new}"
+
+
 async def test_a_registration_on_a_full_subnet_counts_churn_and_keeps_the_pruned_emission(world):
     chain, netuid = world.chain, world.netuid
     poller, _, reg = event_poller(chain, plan_for(world))

@@ -28,6 +28,9 @@
   price-neutral injection); the subnet's own alpha emission (``emission_per_block_rao``) still
   accrues for its participants, emission switched off or not.
 
+Subnets created at genesis stand for subnets already emitting: their switch is on (the chain
+registers a new subnet with it off; a scenario says so with ``emission_enabled: false``).
+
 Simplified: the EMA price starts at the spot price (capped at 1.0) and moves at a fixed
 ``price_ema_alpha`` per block, not the chain's age-dependent rate; no owner cut, no injection
 cap by root proportion, no alpha halving, recycled registration burns do not lower issuance.

@@ -61,7 +61,7 @@ async def test_a_hotkey_with_root_tao_shows_alpha_tao_and_the_weight_the_epoch_u
     )
 
 
-async def test_root_found_by_coldkey_discovery_has_no_incentive_eviction_or_emission_rank():
+async def test_root_found_by_coldkey_discovery_has_no_incentive_eviction_or_emission_standing():
     world = small_world(validators=2, miners=3, tempo=10, max_uids=6)
     chain = world.chain
     chain.create_root()

@@ -251,6 +251,12 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
             lambda s, r: {"bits": round(s.miner_burned * (1 << 32))}, None
         ),
         "ImmuneOwnerUidsLimit": _persubnet_of(lambda s, r: s.immune_owner_uids_limit, 1),
+        # The rest of get_subnets_to_emit_to's eligibility: every simnet subnet but root has
+        # started emission (from its registration block) and has its subtoken enabled.
+        "FirstEmissionBlockNumber": _persubnet_of(
+            lambda s, r: None if s.is_root else s.registered_at, None
+        ),
+        "SubtokenEnabled": _persubnet_of(lambda s, r: not s.is_root, False),
         "LastEpochBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "LastMechansimStepBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "BlocksSinceLastStep": _persubnet_of(lambda s, r: r.number - s.last_epoch_block, 0),

@@ -56,6 +56,12 @@ async def test_switching_a_subnets_emission_off_stops_its_tao_but_not_its_alpha(
         stored = await client.query(storage.SubnetTaoInEmission, [4])
     assert enabled[1] is False and enabled[3] is False and enabled[4] is True
     assert stored == chain.subnet(4).tao_in_emission > 0
+    async with sim_client(chain) as client:
+        # the rest of the eligibility get_subnets_to_emit_to reads holds for every subnet
+        first = await client.query(storage.FirstEmissionBlockNumber, [1])
+        subtoken = await client.query(storage.SubtokenEnabled, [1])
+        allowed = await client.query(storage.NetworkRegistrationAllowed, [1])
+    assert first is not None and subtoken is True and allowed is True
 
 
 def demand_share(chain: Chain, netuid: int) -> float:

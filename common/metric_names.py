@@ -74,11 +74,21 @@ class Exporter(SeriesGroup):
         "Alpha emitted to the neuron by the subnet's last epoch, in alpha tokens.",
     )
     NEURON_STAKE_ALPHA = _neuron(
-        "bittensor_neuron_stake_alpha", "Alpha staked on the hotkey on this subnet."
+        "bittensor_neuron_stake_alpha",
+        "Alpha stake of the hotkey on this subnet after childkey inheritance (the metagraph's "
+        "alpha_stake): its own stake, less what it delegates to its childkeys, plus what its "
+        "parents delegate to it. A childkey change moves it with no stake leaving; compare "
+        "bittensor_neuron_stake_alpha_own.",
+    )
+    NEURON_STAKE_ALPHA_OWN = _neuron(
+        "bittensor_neuron_stake_alpha_own",
+        "Alpha staked on the hotkey itself by its stakers (before childkey inheritance); it "
+        "falls only when stake leaves.",
     )
     NEURON_STAKE_TAO = _neuron(
         "bittensor_neuron_stake_tao",
-        "TAO staked on the hotkey on the root subnet (netuid 0); the same on every subnet.",
+        "Root (netuid 0) TAO stake of the hotkey after childkey inheritance on this subnet "
+        "(the metagraph's tao_stake).",
     )
     NEURON_STAKE_WEIGHT = _neuron(
         "bittensor_neuron_stake_weight",
@@ -191,8 +201,8 @@ class Exporter(SeriesGroup):
     )
     SUBNET_NULL_CONSENSUS = _subnet(
         "bittensor_subnet_null_consensus",
-        "1 if the subnet runs null consensus (miners paid equally, no weights and no epoch "
-        "scores: weight and validator-trust signals mean nothing there), else 0.",
+        "1 if the subnet runs null consensus (the largest stake's weights alone pay miners, "
+        "no consensus or validator trust: those signals mean nothing there), else 0.",
     )
     SUBNET_MIN_BURN_TAO = _subnet(
         "bittensor_subnet_min_burn_tao", "Lowest registration burn the chain allows, TAO."
@@ -203,6 +213,19 @@ class Exporter(SeriesGroup):
     SUBNET_MIN_NON_IMMUNE_UIDS = _subnet(
         "bittensor_subnet_min_non_immune_uids",
         "Non-immune neurons the chain keeps before it evicts an immune one.",
+    )
+    SUBNET_IMMUNE_OWNER_UIDS_LIMIT = _subnet(
+        "bittensor_subnet_immune_owner_uids_limit",
+        "ImmuneOwnerUidsLimit: how many of the owner coldkey's hotkeys (earliest registered "
+        "first, the subnet owner hotkey in front) no registration evicts.",
+    )
+    SUBNET_SETTING = _subnet(
+        "bittensor_subnet_setting",
+        "A subnet switch that lives only in storage, by its storage name (Yuma3On, "
+        "SubnetEpochConsensus 1 = Null, SubnetEmissionEnabled, BondsResetOn, "
+        "ImmuneOwnerUidsLimit, MinNonImmuneUids, AlphaSigmoidSteepness, BurnHalfLife, "
+        "BurnIncreaseMult); a change raises BittensorSubnetHyperparameterChanged.",
+        ("netuid", "name"),
     )
     SUBNET_IS_ROOT = _subnet(
         "bittensor_subnet_is_root",
@@ -217,31 +240,53 @@ class Exporter(SeriesGroup):
         "read from the agent config, exported with each poll's snapshot.",
         SUBNET,
     )
+    # The emission split and its gate (exporters/emission_gate.py), root excluded.
     SUBNET_EMA_PRICE_TAO = _subnet(
         "bittensor_subnet_ema_price_tao",
-        "EMA (moving) price of one alpha in TAO: what the emission ranking sorts by.",
+        "EMA (moving) price of one alpha in TAO: what the emission split weighs.",
     )
-    SUBNET_EMISSION_RANK = _subnet(
-        "bittensor_subnet_emission_rank",
-        "Place among all subnets (root excluded) by EMA price, 1 = highest; ties go to "
-        "the lower netuid.",
-    )
-    SUBNET_EMISSION_TIER = _subnet(
-        "bittensor_subnet_emission_tier",
-        "Emission tier: 1 = ranks 1-32 (share 75% of the block's TAO), 2 = ranks 33-64 "
-        "(25%), 0 = rank 65 or beyond (no emission).",
+    SUBNET_TAO_IN_EMISSION_TAO = _subnet(
+        "bittensor_subnet_tao_in_emission_tao",
+        "TAO the chain injected into the subnet's pool in this block (SubnetTaoInEmission).",
     )
     SUBNET_EMISSION_SHARE = _subnet(
         "bittensor_subnet_emission_share",
-        "Share of the block's TAO emission the subnet receives at this block, 0..1.",
+        "The subnet's share of the block's TAO as the chain paid it, 0..1 "
+        "(its tao_in_emission over every subnet's).",
     )
-    SUBNET_EMISSION_TIER_MARGIN_RANKS = _subnet(
-        "bittensor_subnet_emission_tier_margin_ranks",
-        "Ranks the subnet can fall before it leaves its emission tier (0 = on the "
-        "tier's last rank); absent outside every tier.",
+    SUBNET_EMISSION_DEMAND_SHARE = _subnet(
+        "bittensor_subnet_emission_demand_share",
+        "EMA-price share weighted by 1 - MinerBurned, 0..1: what the emission gate "
+        "compares with the bar.",
     )
-    CHAIN_SUBNETS_RANKED = _subnet(
-        "bittensor_chain_subnets_ranked", "Subnets ranked for emission (all but root).", ()
+    SUBNET_EMISSION_GATE_WEIGHT = _subnet(
+        "bittensor_subnet_emission_gate_weight",
+        "Emission gate weight s^h / (s^h + bar^h), 0..1: 1/2 at the bar, near 0 well "
+        "below it; absent without a stored bar.",
+    )
+    SUBNET_EMISSION_BAR_RATIO = _subnet(
+        "bittensor_subnet_emission_bar_ratio",
+        "Demand share over the emission bar (EmissionGateBar): 1 at the bar, under 1 "
+        "below it; absent without a stored bar.",
+    )
+    SUBNET_EMISSION_ENABLED = _subnet(
+        "bittensor_subnet_emission_enabled",
+        "SubnetEmissionEnabled: 1 if the subnet's pool gets TAO, 0 if the switch is off "
+        "(its alpha still pays miners and validators); absent where the runtime lacks it.",
+    )
+    CHAIN_EMISSION_GATE_BAR = _subnet(
+        "bittensor_chain_emission_gate_bar",
+        "EmissionGateBar: the demand share at which a subnet gets half weight "
+        "(recomputed every 360 blocks).",
+        (),
+    )
+    CHAIN_EMISSION_GATE_EXPONENT = _subnet(
+        "bittensor_chain_emission_gate_exponent", "EmissionGateExponent (h).", ()
+    )
+    CHAIN_EMISSION_BAR_RANK = _subnet(
+        "bittensor_chain_emission_bar_rank",
+        "EmissionBarRank: the bar is the demand share at this rank.",
+        (),
     )
 
     # -- the chain (exporters/subnets.py): no labels --------------------------------------

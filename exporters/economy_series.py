@@ -1,7 +1,8 @@
-"""The series of today's chain rules and emission tiers, as :class:`exporters.family.Family`.
+"""The series of today's chain rules and the emission gate, as :class:`exporters.family.Family`.
 
-Per read subnet: the switches of :class:`SubnetRules` as 0/1 or numbers, ``is_root``, and
-the emission standing; chain-wide: how many subnets are ranked.
+Per read subnet: the switches of :class:`SubnetRules` as 0/1 or numbers, the storage-only
+settings, ``is_root``, and where the subnet stands against the emission gate; chain-wide: the
+gate's bar, exponent and rank.
 """
 
 from __future__ import annotations
@@ -21,15 +22,25 @@ RULES: tuple[tuple[Series, str], ...] = (
     (N.SUBNET_MIN_BURN_TAO, "min_burn_tao"),
     (N.SUBNET_MAX_BURN_TAO, "max_burn_tao"),
     (N.SUBNET_MIN_NON_IMMUNE_UIDS, "min_non_immune_uids"),
+    (N.SUBNET_IMMUNE_OWNER_UIDS_LIMIT, "immune_owner_uids_limit"),
 )
 
 # The emission standing of each subnet and the SubnetStanding attribute each reads.
 STANDINGS: tuple[tuple[Series, str], ...] = (
     (N.SUBNET_EMA_PRICE_TAO, "ema_price_tao"),
-    (N.SUBNET_EMISSION_RANK, "rank"),
-    (N.SUBNET_EMISSION_TIER, "tier"),
+    (N.SUBNET_TAO_IN_EMISSION_TAO, "tao_in_emission_tao"),
     (N.SUBNET_EMISSION_SHARE, "share"),
-    (N.SUBNET_EMISSION_TIER_MARGIN_RANKS, "margin_ranks"),
+    (N.SUBNET_EMISSION_DEMAND_SHARE, "demand_share"),
+    (N.SUBNET_EMISSION_GATE_WEIGHT, "gate_weight"),
+    (N.SUBNET_EMISSION_BAR_RATIO, "bar_ratio"),
+    (N.SUBNET_EMISSION_ENABLED, "emission_enabled"),
+)
+
+# The chain-wide gate and the EmissionGate attribute each reads; None: no family.
+GATE: tuple[tuple[Series, str], ...] = (
+    (N.CHAIN_EMISSION_GATE_BAR, "bar"),
+    (N.CHAIN_EMISSION_GATE_EXPONENT, "exponent"),
+    (N.CHAIN_EMISSION_BAR_RANK, "bar_rank"),
 )
 
 
@@ -48,6 +59,14 @@ def economy_families(snap: ChainSnapshot) -> list[Family]:
             [num(snap.registration_cost_alert_tao.get(s.netuid)) for s in views],
         )
     )
+    settings = [(s, name, v) for s in views for name, v in sorted(s.rules.settings.items())]
+    out.append(
+        Family(
+            N.SUBNET_SETTING,
+            [(str(s.netuid), name) for s, name, _v in settings],
+            [v for _s, _name, v in settings],
+        )
+    )
     wide = snap.chain_wide
     standings = wide.standings if wide is not None else {}
     ranked = [standings.get(s.netuid) for s in views]
@@ -56,5 +75,8 @@ def economy_families(snap: ChainSnapshot) -> list[Family]:
         for series, attr in STANDINGS
     ]
     if wide is not None:
-        out.append(Family.single(N.CHAIN_SUBNETS_RANKED, wide.ranked))
+        for series, attr in GATE:
+            value = getattr(wide.gate, attr)
+            if value is not None:
+                out.append(Family.single(series, value))
     return out

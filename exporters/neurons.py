@@ -18,6 +18,8 @@ from exporters.snapshot import ChainSnapshot, exported_neurons
 # Scores a root (netuid 0) neuron never earns: root has no miners, so these are left out
 # there rather than exported as zeros an alert would read as "earning nothing".
 _NOT_ON_ROOT = frozenset({"rank", "trust", "consensus", "incentive"})
+# Gauges a runtime record may not carry (absent, not 0, where it does not).
+_MAY_BE_ABSENT = frozenset({"stake_alpha_own"})
 
 # The plain per-neuron gauges and the NeuronView attribute each reads.
 GAUGES: tuple[tuple[Series, str], ...] = (
@@ -29,6 +31,7 @@ GAUGES: tuple[tuple[Series, str], ...] = (
     (N.NEURON_DIVIDENDS, "dividends"),
     (N.NEURON_EMISSION_ALPHA, "emission_alpha"),
     (N.NEURON_STAKE_ALPHA, "stake_alpha"),
+    (N.NEURON_STAKE_ALPHA_OWN, "stake_alpha_own"),
     (N.NEURON_STAKE_TAO, "stake_tao"),
     (N.NEURON_STAKE_WEIGHT, "stake_weight"),
     (N.NEURON_ACTIVE, "active"),
@@ -62,7 +65,12 @@ def families(snap: ChainSnapshot) -> list[Family]:
     on_root = [v.netuid == 0 for v in neurons]
     for series, attr in GAUGES:
         # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
-        values: list[float | None] = list(map(float, map(attrgetter(attr), neurons)))
+        raw = map(attrgetter(attr), neurons)
+        values: list[float | None] = (
+            [None if x is None else float(x) for x in raw]
+            if attr in _MAY_BE_ABSENT
+            else list(map(float, raw))
+        )
         if attr in _NOT_ON_ROOT and any(on_root):
             values = [None if r else v for v, r in zip(values, on_root, strict=True)]
         out.append(Family(series, labels, values))

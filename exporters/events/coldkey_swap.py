@@ -1,11 +1,12 @@
 """Coldkey swaps per watched coldkey (``ColdkeySwapAnnouncements``, ``ColdkeySwapDisputes``).
 
 Announced: an announcement appears or its execution block moves. Disputed: a dispute
-appears. Executed: the announcement is gone and the coldkey's watched hotkeys now belong to
-another coldkey. Reset: the announcement is gone otherwise (root's reset, or the announcer
-clearing it after the window). An execution is told from a reset by the watched hotkeys'
-owner (the watched hotkeys it owned at the previous poll), so a watched coldkey with no
-registered watched hotkey reports an execution as a reset.
+appears. Executed: ``ColdkeySuccessor`` (spec 475: the new coldkey of every executed swap,
+root's ``swap_coldkey`` of a disputed swap included) names a new successor. Reset: the
+announcement is gone otherwise (root's reset, or the announcer clearing it after the window).
+On a runtime without ``ColdkeySuccessor`` an execution is told from a reset by the watched
+hotkeys' new owner (the watched hotkeys it owned at the previous poll), which reports an
+execution as a reset for a watched coldkey with no registered watched hotkey.
 """
 
 from __future__ import annotations
@@ -72,12 +73,25 @@ class ColdkeySwaps(EventKind):
         return (
             Read("announcements", sm.ColdkeySwapAnnouncements, keys),
             Read("disputes", sm.ColdkeySwapDisputes, keys),
+            Read("successors", sm.ColdkeySuccessor, keys, optional=True),
         )
 
     def diff(self, poll: Poll, results: Mapping[str, Sequence[Any]]) -> list[EventChange]:
         out = []
         announcements, disputes = results.get("announcements", []), results.get("disputes", [])
-        for ck, ann, disp in zip(poll.coldkeys, announcements, disputes, strict=True):
+        # ColdkeySuccessor names the new coldkey of every executed swap (root's included);
+        # a runtime without it leaves only the watched hotkeys' new owner to go by.
+        successors = results.get("successors")
+        known = successors is not None
+        rows = zip(
+            poll.coldkeys,
+            announcements,
+            disputes,
+            successors if known else [None] * len(poll.coldkeys),
+            strict=True,
+        )
+        for ck, ann, disp, succ in rows:
+            first_sight = ck not in self.state
             rec = self.state.setdefault(
                 ck,
                 {"execution_block": None, "hash": None, "disputed": False, "new_coldkey": None},
@@ -94,7 +108,15 @@ class ColdkeySwaps(EventKind):
                 rec["new_coldkey"] = None
             if now_disputed and not was_disputed:
                 actions.append(("disputed", "swap disputed: frozen until root resets it"))
-            if now_at is None and was_at is not None:
+            now_successor = str(succ) if succ else None
+            if known and first_sight:
+                rec["successor"] = now_successor  # a baseline, not an event
+            if known and now_successor is not None and now_successor != rec.get("successor"):
+                rec["new_coldkey"] = now_successor
+                actions.append(("executed", f"swap executed: {ck} -> {now_successor}"))
+            elif known and now_at is None and was_at is not None:
+                actions.append(("reset", f"announced swap (block {was_at}) cleared"))
+            elif now_at is None and was_at is not None:
                 owned = set(rec.get("hotkeys", ()))
                 moved = sorted(
                     {
@@ -112,6 +134,8 @@ class ColdkeySwaps(EventKind):
                 counts[action] = counts.get(action, 0) + 1
                 out.append(EventChange(poll.block, NO_NETUID, ck, f"coldkey_swap_{action}", detail))
             rec.update(execution_block=now_at, hash=now_hash, disputed=now_disputed)
+            if known:
+                rec["successor"] = now_successor
             # The hotkeys it owns now: after an execution, their new owner names the new key.
             rec["hotkeys"] = sorted(
                 {w.hotkey for w in poll.watched if w.neuron is not None and w.neuron.coldkey == ck}

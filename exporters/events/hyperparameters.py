@@ -1,5 +1,6 @@
 """Hyperparameter changes per read subnet, from the ``subnets.metagraph`` record the poll
-already read (no extra call): every scalar hyperparameter in it, old and new value.
+already read (no extra call): every scalar hyperparameter in it, and the storage-only
+switches the poll read chain-wide (``exporters/storage_switches.py``), old and new value.
 
 Simplified against subtensor by simnet: its metagraph record reports
 ``liquid_alpha_enabled``, ``alpha_high``/``alpha_low`` and ``rho`` as constants, so changing
@@ -74,6 +75,10 @@ class Hyperparameters(EventKind):
             values = {
                 name: v for name in HYPERPARAMETERS if (v := number(raw.get(name))) is not None
             }
+            # The storage-only switches (exporters.storage_switches), by storage name.
+            view = poll.subnets.get(netuid)
+            if view is not None and view.exists:
+                values.update(view.rules.settings)
             rec = self.state.get(str(netuid))
             if rec is None:
                 self.state[str(netuid)] = {"values": values, "changed": {}}

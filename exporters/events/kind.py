@@ -66,6 +66,9 @@ class Read:
     name: str
     storage: Any
     keys: list[list[Any]]
+    # A storage item only newer runtimes have: where the read fails, the kind gets None
+    # instead of the poll failing.
+    optional: bool = False
 
 
 @dataclass(frozen=True, slots=True)

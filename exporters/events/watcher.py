@@ -134,10 +134,20 @@ class EventWatcher:
         return out
 
 
-async def _read_batches(snap: Any, reads: Sequence[Read]) -> dict[int, list[Any]]:
-    """Every kind's batched reads at once, one ``query_batch`` each."""
-    values = await asyncio.gather(*(snap.query_batch(r.storage, r.keys) for r in reads))
+async def _read_batches(snap: Any, reads: Sequence[Read]) -> dict[int, Any]:
+    """Every kind's batched reads at once, one ``query_batch`` each; an optional one that
+    fails (an item the runtime lacks) reads as None."""
+    values = await asyncio.gather(*(_read(snap, r) for r in reads))
     return {id(r): v for r, v in zip(reads, values, strict=True)}
+
+
+async def _read(snap: Any, read: Read) -> Any:
+    if not read.optional:
+        return await snap.query_batch(read.storage, read.keys)
+    try:
+        return await snap.query_batch(read.storage, read.keys)
+    except Exception:
+        return None
 
 
 def event_families(snapshot: Any) -> list[Family]:

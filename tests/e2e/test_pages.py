@@ -98,6 +98,8 @@ async def test_the_demo_printer_gives_a_chain_event_its_change_and_severity_and_
         **rule_annotations("BittensorDelegateTakeChanged"),
         "description": f"The delegate take of hotkey {HOTKEY} changed from 18% to 9% within "
         "the last 30m.",
+        # Rendered as Prometheus renders the rule's change annotation (the printer's source).
+        "change": f"take of {HOTKEY}: 18% -> 9%",
     }
     labels = {
         "alertname": "BittensorDelegateTakeChanged",

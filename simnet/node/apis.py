@@ -1,0 +1,81 @@
+"""The runtime APIs simnet answers, with their parameters and results as the runtime
+declares them (``runtime/src/lib.rs`` ``impl_runtime_apis!`` and the subtensor
+``runtime-api`` crate). Results are the types of :mod:`simnet.node.types`; the SDK's
+generated ``runtime_apis.py`` names every (api, method) here
+(``tests/simnet/test_node_descriptors.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    inputs: tuple[tuple[str, str], ...]
+    output: str
+
+
+@dataclass(frozen=True)
+class Api:
+    name: str
+    methods: tuple[Method, ...]
+
+
+NETUID = (("netuid", "NetUid"),)
+
+APIS = (
+    Api("Core", (Method("version", (), "RuntimeVersion"),)),
+    Api(
+        "Metadata",
+        (
+            Method("metadata_at_version", (("version", "u32"),), "Option<OpaqueMetadata>"),
+            Method("metadata_versions", (), "Vec<u32>"),
+        ),
+    ),
+    Api("AccountNonceApi", (Method("account_nonce", (("account", "AccountId32"),), "u32"),)),
+    Api(
+        "NeuronInfoRuntimeApi",
+        (
+            Method("get_neurons_lite", NETUID, "Vec<NeuronInfoLite>"),
+            Method("get_neurons", NETUID, "Vec<NeuronInfo>"),
+            Method("get_neuron_lite", (*NETUID, ("uid", "u16")), "Option<NeuronInfoLite>"),
+            Method("get_neuron", (*NETUID, ("uid", "u16")), "Option<NeuronInfo>"),
+        ),
+    ),
+    Api(
+        "SubnetInfoRuntimeApi",
+        (
+            Method("get_metagraph", NETUID, "Option<Metagraph>"),
+            Method(
+                "get_selective_metagraph",
+                (*NETUID, ("metagraph_indexes", "Vec<u16>")),
+                "Option<SelectiveMetagraph>",
+            ),
+            Method("get_dynamic_info", NETUID, "Option<DynamicInfo>"),
+            Method("get_all_dynamic_info", (), "Vec<Option<DynamicInfo>>"),
+            Method("get_subnet_info", NETUID, "Option<SubnetInfo>"),
+            Method("get_subnets_info", (), "Vec<Option<SubnetInfo>>"),
+            Method("get_subnet_hyperparams", NETUID, "Option<SubnetHyperparams>"),
+            Method("get_subnet_hyperparams_v3", NETUID, "Option<Vec<HyperparamEntry>>"),
+            Method("get_next_epoch_start_block", NETUID, "Option<u64>"),
+        ),
+    ),
+    Api(
+        "StakeInfoRuntimeApi",
+        (
+            Method(
+                "get_stake_info_for_hotkey_coldkey_netuid",
+                (("hotkey", "AccountId32"), ("coldkey", "AccountId32"), *NETUID),
+                "Option<StakeInfo>",
+            ),
+            Method("get_stake_info_for_coldkey", (("coldkey", "AccountId32"),), "Vec<StakeInfo>"),
+        ),
+    ),
+    Api("SwapRuntimeApi", (Method("current_alpha_price", NETUID, "u64"),)),
+    Api(
+        "SubnetRegistrationRuntimeApi",
+        (Method("get_network_registration_cost", (), "TaoBalance"),),
+    ),
+)

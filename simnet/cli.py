@@ -15,6 +15,10 @@ FAST_BLOCK_TIME = 0.25
 DEFAULT_NETWORK = f"sim://127.0.0.1:{SIMNET_PORT}"
 
 
+class NodePortTaken(OSError):
+    """The node's WebSocket port (``--ws-port``) could not be bound."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="taowatch simnet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -22,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the chain as a server on loopback")
     s.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=SIMNET_PORT, help=f"default {SIMNET_PORT}; 0 = any")
+    s.add_argument(
+        "--ws-port",
+        type=int,
+        default=9944,
+        help="the Substrate JSON-RPC node (WebSocket and HTTP POST) any Bittensor tool can use: "
+        "ws://HOST:PORT; default 9944; 0 = any; -1 = off",
+    )
     s.add_argument("--scenario", default="default", help="scenario YAML file, or 'default'")
     s.add_argument(
         "--genesis-nonce",
@@ -38,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--block-time", type=float, help="seconds per block (scenario's otherwise)")
     speed.add_argument("--fast", action="store_true", help=f"{FAST_BLOCK_TIME} s blocks")
     speed.add_argument("--manual", action="store_true", help="no clock: blocks advance via admin")
-    s.add_argument("--ready-file", type=Path, help="write {host, port, pid} here once listening")
+    s.add_argument(
+        "--ready-file", type=Path, help="write {host, port, ws_port, pid} here once listening"
+    )
     s.add_argument("--log-level", default="info")
     s.add_argument("--log-format", choices=["plain", "json"], default="plain")
 
@@ -139,8 +152,16 @@ def _serve(args) -> int:
                 args.ready_file,
                 args.genesis_nonce,
                 source=source,
+                ws_port=args.ws_port,
             )
         )
+    except NodePortTaken as exc:
+        print(
+            f"taowatch simnet serve: cannot listen on {args.host}:{args.ws_port} for the node: "
+            f"{exc.strerror}; pick another --ws-port (0 = any, -1 = no node) or stop what holds it",
+            file=sys.stderr,
+        )
+        return 2
     except ConfigError as exc:
         print(f"taowatch simnet serve: invalid scenario\n{exc}", file=sys.stderr)
         return 2
@@ -207,6 +228,7 @@ async def serve(
     genesis_nonce=None,
     *,
     source: str = "scenario",
+    ws_port: int = -1,
 ):
     import gc
     import secrets
@@ -242,18 +264,34 @@ async def serve(
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound_port = runner.addresses[0][1]
+    node_runner, ws_bound = None, None
+    if ws_port >= 0:
+        from simnet.node import node_server
+        from simnet.shapes import SPEC_VERSION
+
+        node = node_server(substrate, spec_version=SPEC_VERSION)
+        node_runner = web.AppRunner(node.app(), access_log=None)
+        await node_runner.setup()
+        try:
+            await web.TCPSite(node_runner, host, ws_port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            await node_runner.cleanup()
+            raise NodePortTaken(exc.errno, exc.strerror) from exc
+        ws_bound = node_runner.addresses[0][1]
     clock = None if manual else BlockClock(chain)
     if clock:
         clock.start()
     log.info(
         "serving",
         network=f"sim://{host}:{bound_port}",
+        node=f"ws://{host}:{ws_bound}" if ws_bound else "off",
         block_time=block_time,
         scenario=scenario.name,
         clock="manual" if manual else "running",
     )
     if ready_file:
-        _write_ready(ready_file, host, bound_port)
+        _write_ready(ready_file, host, bound_port, ws_bound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -274,12 +312,15 @@ async def serve(
         if clock:
             await clock.stop()
         await runner.cleanup()
+        if node_runner is not None:
+            await node_runner.cleanup()
 
 
-def _write_ready(path: Path, host: str, port: int) -> None:
+def _write_ready(path: Path, host: str, port: int, ws_port: int | None = None) -> None:
     import os
 
     # Written then renamed, so a waiting process never reads half a file.
     tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps({"host": host, "port": port, "pid": os.getpid()}))
+    ready = {"host": host, "port": port, "ws_port": ws_port, "pid": os.getpid()}
+    tmp.write_text(json.dumps(ready))
     tmp.replace(path)

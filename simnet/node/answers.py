@@ -12,6 +12,7 @@ that follows, so ``query_map`` costs one read of simnet's map per page.
 from __future__ import annotations
 
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 from bittensor.result import ChainError
@@ -21,8 +22,8 @@ from simnet.node.metadata import NodeMetadata, StorageRoute
 from simnet.state import BlockUnavailable
 from simnet.substrate import SimSubstrate
 
-_HASH_PREFIX = {"Identity": 0, "Blake2_128Concat": 16, "Twox64Concat": 8}
-_METHODS = {(api.name, m.name): m for api in APIS for m in api.methods}
+_HASH_PREFIX = MappingProxyType({"Identity": 0, "Blake2_128Concat": 16, "Twox64Concat": 8})
+_METHODS = MappingProxyType({(api.name, m.name): m for api in APIS for m in api.methods})
 _PAGE_CACHE = 32
 
 
@@ -102,7 +103,7 @@ class Answers:
             return cached[0]
         key = bytes.fromhex(key_hex.removeprefix("0x"))
         route = self.metadata.route(key)
-        if route is None or len(key) <= 32 and route.item.keys:
+        if route is None or (len(key) <= 32 and route.item.keys):
             return None
         params = self._params(route, key, len(route.item.keys))
         try:

@@ -24,7 +24,7 @@ class SignedExtension:
 
 def _era_variants() -> tuple:
     # sp_runtime::generic::Era: Immortal, then Mortal1..Mortal255 each carrying one byte.
-    return ((0, "Immortal", ()),) + tuple((i, f"Mortal{i}", ("u8",)) for i in range(1, 256))
+    return ((0, "Immortal", ()), *tuple((i, f"Mortal{i}", ("u8",)) for i in range(1, 256)))
 
 
 EXTRINSIC_TYPES = MappingProxyType(
@@ -44,7 +44,9 @@ EXTRINSIC_TYPES = MappingProxyType(
             (("Ed25519", ("[u8; 64]",)), ("Sr25519", ("[u8; 64]",)), ("Ecdsa", ("[u8; 65]",))),
         ),
         "Era": Enum("sp_runtime::generic::era::Era", _era_variants()),
-        "CheckMortality": Newtype("frame_system::extensions::check_mortality::CheckMortality", "Era"),
+        "CheckMortality": Newtype(
+            "frame_system::extensions::check_mortality::CheckMortality", "Era"
+        ),
         "CheckNonce": Newtype("frame_system::extensions::check_nonce::CheckNonce", "Compact<u32>"),
         "ChargeTransactionPayment": Newtype(
             "pallet_transaction_payment::ChargeTransactionPayment", "Compact<u64>"

@@ -37,8 +37,12 @@ _ID = "Compact<u32>"
 _DOCS = ("docs", "Vec<Text>")
 SCHEMA = MappingProxyType(
     {
-        "V15Field": _struct(("name", "Option<Text>"), ("ty", _ID), ("type_name", "Option<Text>"), _DOCS),
-        "V15Variant": _struct(("name", "Text"), ("fields", "Vec<V15Field>"), ("index", "u8"), _DOCS),
+        "V15Field": _struct(
+            ("name", "Option<Text>"), ("ty", _ID), ("type_name", "Option<Text>"), _DOCS
+        ),
+        "V15Variant": _struct(
+            ("name", "Text"), ("fields", "Vec<V15Field>"), ("index", "u8"), _DOCS
+        ),
         "V15TypeDef": {
             "type": "enum",
             "type_mapping": [
@@ -55,43 +59,73 @@ SCHEMA = MappingProxyType(
         "V15Array": _struct(("len", "u32"), ("ty", _ID)),
         "V15BitSequence": _struct(("store", _ID), ("order", _ID)),
         "V15TypeParam": _struct(("name", "Text"), ("ty", f"Option<{_ID}>")),
-        "V15Type": _struct(("path", "Vec<Text>"), ("params", "Vec<V15TypeParam>"), ("def", "V15TypeDef"), _DOCS),
+        "V15Type": _struct(
+            ("path", "Vec<Text>"), ("params", "Vec<V15TypeParam>"), ("def", "V15TypeDef"), _DOCS
+        ),
         "V15PortableType": _struct(("id", _ID), ("ty", "V15Type")),
         "V15Hasher": {
             "type": "enum",
             "value_list": [
-                "Blake2_128", "Blake2_256", "Blake2_128Concat", "Twox128", "Twox256",
-                "Twox64Concat", "Identity",
+                "Blake2_128",
+                "Blake2_256",
+                "Blake2_128Concat",
+                "Twox128",
+                "Twox256",
+                "Twox64Concat",
+                "Identity",
             ],
-        },  # fmt: skip
+        },
         "V15Modifier": {"type": "enum", "value_list": ["Optional", "Default"]},
         "V15Map": _struct(("hashers", "Vec<V15Hasher>"), ("key", _ID), ("value", _ID)),
         "V15EntryType": {"type": "enum", "type_mapping": [["Plain", _ID], ["Map", "V15Map"]]},
-        "V15Entry": _struct(("name", "Text"), ("modifier", "V15Modifier"), ("ty", "V15EntryType"), ("default", "Bytes"), _DOCS),
+        "V15Entry": _struct(
+            ("name", "Text"),
+            ("modifier", "V15Modifier"),
+            ("ty", "V15EntryType"),
+            ("default", "Bytes"),
+            _DOCS,
+        ),
         "V15Storage": _struct(("prefix", "Text"), ("entries", "Vec<V15Entry>")),
         "V15Constant": _struct(("name", "Text"), ("ty", _ID), ("value", "Bytes"), _DOCS),
         "V15Pallet": _struct(
-            ("name", "Text"), ("storage", "Option<V15Storage>"), ("calls", f"Option<{_ID}>"),
-            ("event", f"Option<{_ID}>"), ("constants", "Vec<V15Constant>"),
-            ("error", f"Option<{_ID}>"), ("index", "u8"), _DOCS,
+            ("name", "Text"),
+            ("storage", "Option<V15Storage>"),
+            ("calls", f"Option<{_ID}>"),
+            ("event", f"Option<{_ID}>"),
+            ("constants", "Vec<V15Constant>"),
+            ("error", f"Option<{_ID}>"),
+            ("index", "u8"),
+            _DOCS,
         ),
-        "V15SignedExtension": _struct(("identifier", "Text"), ("ty", _ID), ("additional_signed", _ID)),
+        "V15SignedExtension": _struct(
+            ("identifier", "Text"), ("ty", _ID), ("additional_signed", _ID)
+        ),
         "V15Extrinsic": _struct(
-            ("version", "u8"), ("address_ty", _ID), ("call_ty", _ID), ("signature_ty", _ID),
-            ("extra_ty", _ID), ("signed_extensions", "Vec<V15SignedExtension>"),
+            ("version", "u8"),
+            ("address_ty", _ID),
+            ("call_ty", _ID),
+            ("signature_ty", _ID),
+            ("extra_ty", _ID),
+            ("signed_extensions", "Vec<V15SignedExtension>"),
         ),
         "V15ApiParam": _struct(("name", "Text"), ("ty", _ID)),
-        "V15ApiMethod": _struct(("name", "Text"), ("inputs", "Vec<V15ApiParam>"), ("output", _ID), _DOCS),
+        "V15ApiMethod": _struct(
+            ("name", "Text"), ("inputs", "Vec<V15ApiParam>"), ("output", _ID), _DOCS
+        ),
         "V15Api": _struct(("name", "Text"), ("methods", "Vec<V15ApiMethod>"), _DOCS),
         "V15OuterEnums": _struct(("call_ty", _ID), ("event_ty", _ID), ("error_ty", _ID)),
         "V15CustomValue": _struct(("ty", _ID), ("value", "Bytes")),
         "RuntimeMetadataV15": _struct(
-            ("types", "Vec<V15PortableType>"), ("pallets", "Vec<V15Pallet>"),
-            ("extrinsic", "V15Extrinsic"), ("ty", _ID), ("apis", "Vec<V15Api>"),
-            ("outer_enums", "V15OuterEnums"), ("custom", "Vec<(Text, V15CustomValue)>"),
+            ("types", "Vec<V15PortableType>"),
+            ("pallets", "Vec<V15Pallet>"),
+            ("extrinsic", "V15Extrinsic"),
+            ("ty", _ID),
+            ("apis", "Vec<V15Api>"),
+            ("outer_enums", "V15OuterEnums"),
+            ("custom", "Vec<(Text, V15CustomValue)>"),
         ),
     }
-)  # fmt: skip
+)
 
 
 @functools.cache
@@ -179,7 +213,9 @@ class NodeMetadata:
                 {
                     "name": pallet.name,
                     "storage": {"prefix": pallet.name, "entries": entries} if entries else None,
-                    "calls": registry.id_of(f"{pallet.name}Call") if call_enum(pallet.name) else None,
+                    "calls": registry.id_of(f"{pallet.name}Call")
+                    if call_enum(pallet.name)
+                    else None,
                     "event": registry.id_of(f"{pallet.name}Event")
                     if f"{pallet.name}Event" in EXTRINSIC_TYPES
                     else None,

@@ -17,8 +17,23 @@ from types import MappingProxyType
 from typing import Any
 
 PRIMITIVES = frozenset(
-    ("bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "u256", "i8", "i16", "i32")
-    + ("i64", "i128", "i256")
+    (
+        "bool",
+        "char",
+        "str",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "u256",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "i256",
+    )
 )
 
 
@@ -130,7 +145,9 @@ class TypeRegistry:
         if expr.startswith("(") and expr.endswith(")"):
             items = split_top(expr[1:-1])
             ids = [self.id_of(item) for item in items]
-            return self._type([], {"Tuple": ids}), "(" + ", ".join(self._idents[i] for i in ids) + ")"
+            return self._type([], {"Tuple": ids}), "(" + ", ".join(
+                self._idents[i] for i in ids
+            ) + ")"
         if expr.startswith("[") and expr.endswith("]"):
             inner, length = split_top(expr[1:-1], ";")
             inner_id = self.id_of(inner)
@@ -225,5 +242,7 @@ def zero_bytes(entries: list[dict[str, Any]], type_id: int) -> bytes:
         if not body:
             return b""
         first = min(body, key=lambda v: v["index"])
-        return bytes([first["index"]]) + b"".join(zero_bytes(entries, f["ty"]) for f in first["fields"])
+        return bytes([first["index"]]) + b"".join(
+            zero_bytes(entries, f["ty"]) for f in first["fields"]
+        )
     raise TypeExprError(f"no default for a {kind} type")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+from types import MappingProxyType
 from typing import Any
 
 import structlog
@@ -25,13 +26,19 @@ log = structlog.get_logger("simnet.node")
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INTERNAL_ERROR = -32603
-SUBSCRIPTIONS = {
-    "chain_subscribeNewHeads": ("chain_newHead", False, "chain_unsubscribeNewHeads"),
-    "chain_subscribeNewHead": ("chain_newHead", False, "chain_unsubscribeNewHead"),
-    "chain_subscribeAllHeads": ("chain_allHead", False, "chain_unsubscribeAllHeads"),
-    "chain_subscribeFinalizedHeads": ("chain_finalizedHead", True, "chain_unsubscribeFinalizedHeads"),
-    "chain_subscribeFinalisedHeads": ("chain_finalizedHead", True, "chain_unsubscribeFinalisedHeads"),
-}  # fmt: skip
+# subscribe method -> (notification method, finalized heads?, unsubscribe method)
+SUBSCRIPTIONS = MappingProxyType(
+    {
+        f"chain_subscribe{kind}": (notify, final, f"chain_unsubscribe{kind}")
+        for kind, notify, final in (
+            ("NewHeads", "chain_newHead", False),
+            ("NewHead", "chain_newHead", False),
+            ("AllHeads", "chain_allHead", False),
+            ("FinalizedHeads", "chain_finalizedHead", True),
+            ("FinalisedHeads", "chain_finalizedHead", True),
+        )
+    }
+)
 UNSUBSCRIBE = frozenset(unsub for _n, _f, unsub in SUBSCRIPTIONS.values())
 
 

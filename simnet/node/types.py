@@ -34,6 +34,8 @@ def _commitment_data() -> tuple:
         (135, "ResetBondsFlag", ()),
     )
     return ((0, "None", ()), *raw, *hashes, *timelocked)
+
+
 _RPC = "pallet_subtensor::rpc_info"
 
 _NEURON_HEAD = (
@@ -187,45 +189,78 @@ TYPES = MappingProxyType(
         # FRAME
         "AccountData": Struct(
             "pallet_balances::types::AccountData",
-            (("free", "TaoBalance"), ("reserved", "TaoBalance"), ("frozen", "TaoBalance"))
-            + (("flags", "ExtraFlags"),),
+            (
+                ("free", "TaoBalance"),
+                ("reserved", "TaoBalance"),
+                ("frozen", "TaoBalance"),
+                ("flags", "ExtraFlags"),
+            ),
         ),
         "AccountInfo": Struct(
             "frame_system::AccountInfo",
-            (("nonce", "u32"), ("consumers", "u32"), ("providers", "u32"))
-            + (("sufficients", "u32"), ("data", "AccountData")),
+            (
+                ("nonce", "u32"),
+                ("consumers", "u32"),
+                ("providers", "u32"),
+                ("sufficients", "u32"),
+                ("data", "AccountData"),
+            ),
         ),
         # pallet_subtensor
         "EpochConsensus": Enum("pallet_subtensor::EpochConsensus", (("Yuma", ()), ("Null", ()))),
         "AxonInfo": Struct(
             "pallet_subtensor::AxonInfo",
-            (("block", "u64"), ("version", "u32"), ("ip", "u128"), ("port", "u16"))
-            + (("ip_type", "u8"), ("protocol", "u8"), ("placeholder1", "u8"))
-            + (("placeholder2", "u8"),),
+            (
+                ("block", "u64"),
+                ("version", "u32"),
+                ("ip", "u128"),
+                ("port", "u16"),
+                ("ip_type", "u8"),
+                ("protocol", "u8"),
+                ("placeholder1", "u8"),
+                ("placeholder2", "u8"),
+            ),
         ),
         "PrometheusInfo": Struct(
             "pallet_subtensor::PrometheusInfo",
-            (("block", "u64"), ("version", "u32"), ("ip", "u128"), ("port", "u16"))
-            + (("ip_type", "u8"),),
+            (
+                ("block", "u64"),
+                ("version", "u32"),
+                ("ip", "u128"),
+                ("port", "u16"),
+                ("ip_type", "u8"),
+            ),
         ),
         "SubnetIdentityV3": Struct(
             "pallet_subtensor::SubnetIdentityV3",
             tuple(
                 (name, "Vec<u8>")
                 for name in (
-                    "subnet_name", "github_repo", "subnet_contact", "subnet_url", "discord",
-                    "description", "logo_url", "additional",
+                    "subnet_name",
+                    "github_repo",
+                    "subnet_contact",
+                    "subnet_url",
+                    "discord",
+                    "description",
+                    "logo_url",
+                    "additional",
                 )
-            ),  # fmt: skip
+            ),
         ),
         "ChainIdentityOfV2": Struct(
             "pallet_subtensor::ChainIdentityOfV2",
             tuple(
                 (name, "Vec<u8>")
                 for name in (
-                    "name", "url", "github_repo", "image", "discord", "description", "additional"
+                    "name",
+                    "url",
+                    "github_repo",
+                    "image",
+                    "discord",
+                    "description",
+                    "additional",
                 )
-            ),  # fmt: skip
+            ),
         ),
         "NeuronInfoLite": Struct(
             f"{_RPC}::neuron_info::NeuronInfoLite",

@@ -45,6 +45,12 @@ def discarded(block_hash: str) -> NodeError:
     )  # fmt: skip
 
 
+def unmodelled(error: Exception) -> NodeError:
+    # A real node has every key; simnet names what it does not model instead of answering
+    # an absent value nobody could tell from a real miss.
+    return NodeError(-32000, f"Client error: {error}")
+
+
 class Answers:
     """Storage and runtime-call answers for one chain under one runtime's metadata."""
 
@@ -108,8 +114,8 @@ class Answers:
         params = self._params(route, key, len(route.item.keys))
         try:
             value = await self.substrate.query(route.pallet, route.item.name, params, at)
-        except ChainError:
-            return None  # a key simnet does not hold reads as absent, as on a node
+        except ChainError as error:
+            raise unmodelled(error) from None
         return self._encode_value(route, value)
 
     def _cached_value(self, key_hex: str, at: str) -> tuple[str | None] | None:
@@ -139,8 +145,8 @@ class Answers:
             params = self._params(route, prefix, fixed)
             try:
                 rows = await self.substrate.query_map(route.pallet, route.item.name, params, at)
-            except ChainError:
-                rows = []
+            except ChainError as error:
+                raise unmodelled(error) from None
             if rows:
                 free = len(route.item.keys) - fixed
                 full = [params + (list(k) if free > 1 else [k]) for k, _v in rows]

@@ -71,9 +71,41 @@ APIS = (
                 "Option<StakeInfo>",
             ),
             Method("get_stake_info_for_coldkey", (("coldkey", "AccountId32"),), "Vec<StakeInfo>"),
+            Method(
+                "get_stake_info_for_coldkeys",
+                (("coldkey_accounts", "Vec<AccountId32>"),),
+                "Vec<(AccountId32, Vec<StakeInfo>)>",
+            ),
+            Method(
+                "get_stake_availability_for_coldkeys",
+                (("coldkeys", "Vec<AccountId32>"), ("netuids", "Vec<NetUid>")),
+                "BTreeMap<AccountId32, BTreeMap<NetUid, StakeAvailability>>",
+            ),
         ),
     ),
-    Api("SwapRuntimeApi", (Method("current_alpha_price", NETUID, "u64"),)),
+    Api(
+        "SwapRuntimeApi",
+        (
+            Method("current_alpha_price", NETUID, "u64"),
+            Method("current_alpha_price_all", (), "Vec<SubnetPrice>"),
+            Method("sim_swap_tao_for_alpha", (*NETUID, ("tao", "TaoBalance")), "SimSwapResult"),
+            Method("sim_swap_alpha_for_tao", (*NETUID, ("alpha", "AlphaBalance")), "SimSwapResult"),
+        ),
+    ),
+    # Baskets are never filled in simnet. get_root_basket_positions' middle column is the
+    # SDK's "beta" (reads/root.py unpacks (hotkey, beta, payout)); its width is simnet's
+    # reading, unverified against the runtime, and no value of it is ever sent.
+    Api(
+        "BetaBasketRuntimeApi",
+        (
+            Method("get_root_basket_owed", (("coldkey", "AccountId32"),), "TaoBalance"),
+            Method(
+                "get_root_basket_positions",
+                (("coldkey", "AccountId32"),),
+                "Vec<(AccountId32, u64, TaoBalance)>",
+            ),
+        ),
+    ),
     Api(
         "SubnetRegistrationRuntimeApi",
         (Method("get_network_registration_cost", (), "TaoBalance"),),

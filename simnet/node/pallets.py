@@ -84,6 +84,8 @@ _SUBTENSOR_STORAGE = (
     StorageItem("MechanismCountCurrent", "MechId", (NETUID,)),
     StorageItem("MechanismEmissionSplit", "Vec<u16>", (NETUID,), optional=True),
     StorageItem("SubnetMovingPrice", "FixedI128", (NETUID,)),
+    StorageItem("SubnetIdentitiesV3", "SubnetIdentityV3", (NETUID,), optional=True),
+    StorageItem("SubnetEmaTaoFlow", "(u64, FixedI128)", (NETUID,), optional=True),
     StorageItem("LastUpdate", "Vec<u64>", (INDEX,)),
     StorageItem("Incentive", "Vec<PerU16>", (INDEX,)),
     StorageItem("ValidatorPermit", "Vec<bool>", (NETUID,)),

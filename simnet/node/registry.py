@@ -184,6 +184,15 @@ class TypeRegistry:
             ]
             params = [{"name": "T", "ty": ok}, {"name": "E", "ty": err}]
             return self._type(["Result"], {"Variant": variants}, params), "Result"
+        if head == "BTreeMap":
+            pairs = f"Vec<({args[0]}, {args[1]})>"
+            fields = [self._field(None, pairs)]
+            params = [
+                {"name": "K", "ty": self.id_of(args[0])},
+                {"name": "V", "ty": self.id_of(args[1])},
+            ]
+            ident = f"BTreeMap<{self.ident(args[0])}, {self.ident(args[1])}>"
+            return self._type(["BTreeMap"], {"Composite": fields}, params), ident
         if head in ("BoundedVec", "WeakBoundedVec"):
             inner = f"Vec<{args[0]}>"
             path = ["bounded_collections", head.lower().replace("vec", "_vec"), head]

@@ -351,6 +351,10 @@ TYPES = MappingProxyType(
                 ("is_registered", "bool"),
             ),
         ),
+        "StakeAvailability": Struct(
+            f"{_RPC}::stake_info::StakeAvailability",
+            (("total", "AlphaBalance"), ("locked", "AlphaBalance"), ("available", "AlphaBalance")),
+        ),
         "RuntimeVersion": Struct(
             "sp_version::RuntimeVersion",
             (
@@ -365,6 +369,25 @@ TYPES = MappingProxyType(
             ),
         ),
         "OpaqueMetadata": Newtype("sp_core::OpaqueMetadata", "Vec<u8>"),
+        # pallet_subtensor_swap
+        "SubnetPrice": Struct(
+            "pallet_subtensor_swap_runtime_api::SubnetPrice",
+            (("netuid", "NetUid"), ("price", "u64")),
+        ),
+        "SimSwapResult": Struct(
+            "pallet_subtensor_swap_runtime_api::SimSwapResult",
+            tuple(
+                (name, "TaoBalance" if name.startswith("tao") else "AlphaBalance")
+                for name in (
+                    "tao_amount",
+                    "alpha_amount",
+                    "tao_fee",
+                    "alpha_fee",
+                    "tao_slippage",
+                    "alpha_slippage",
+                )
+            ),
+        ),
         # pallet_commitments
         "Data": Enum("pallet_commitments::types::Data", _commitment_data()),
         "CommitmentInfo": Struct(

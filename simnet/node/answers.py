@@ -58,6 +58,9 @@ class Answers:
         self.substrate = substrate
         self.chain = substrate.chain
         self.metadata = metadata
+        from simnet.node.author import Author
+
+        self.author = Author(self.chain, metadata)
         self._pages: OrderedDict[tuple[str, str], tuple[list[str], dict[str, str | None]]] = (
             OrderedDict()
         )
@@ -111,6 +114,9 @@ class Answers:
         route = self.metadata.route(key)
         if route is None or (len(key) <= 32 and route.item.keys):
             return None
+        if (route.pallet, route.item.name) == ("System", "Events"):
+            events = self.author.events(self.chain.record(self.chain.block_of(at)))
+            return self._encode_value(route, events)
         params = self._params(route, key, len(route.item.keys))
         try:
             value = await self.substrate.query(route.pallet, route.item.name, params, at)

@@ -19,7 +19,7 @@ from scalecodec.base import RuntimeConfigurationObject
 from scalecodec.type_registry import load_type_registry_preset
 
 from simnet.node.apis import APIS
-from simnet.node.extrinsic import EXTRINSIC_TYPES, SIGNED_EXTENSIONS, call_enum, event_types
+from simnet.node.extrinsic import EXTRINSIC_TYPES, SIGNED_EXTENSIONS, event_types, pallet_enums
 from simnet.node.pallets import PALLETS, StorageItem
 from simnet.node.registry import TypeRegistry, zero_bytes
 from simnet.node.types import TYPES
@@ -154,7 +154,9 @@ class NodeMetadata:
     def __init__(self, *, spec_version: int, block_time: float, transaction_version: int = 1):
         self.spec_version = spec_version
         self.transaction_version = transaction_version
-        registry = TypeRegistry({**TYPES, **EXTRINSIC_TYPES})
+        enums = pallet_enums({p.name: p.index for p in PALLETS})
+        self.enums = enums
+        registry = TypeRegistry({**TYPES, **EXTRINSIC_TYPES, **enums})
         self.registry = registry
         first = self._v15(registry, block_time, defaults=None)
         # Defaults need the registry complete; the second pass only fills them in.
@@ -213,16 +215,10 @@ class NodeMetadata:
                 {
                     "name": pallet.name,
                     "storage": {"prefix": pallet.name, "entries": entries} if entries else None,
-                    "calls": registry.id_of(f"{pallet.name}Call")
-                    if call_enum(pallet.name)
-                    else None,
-                    "event": registry.id_of(f"{pallet.name}Event")
-                    if f"{pallet.name}Event" in EXTRINSIC_TYPES
-                    else None,
+                    "calls": self._enum_id(registry, f"{pallet.name}Call"),
+                    "event": self._enum_id(registry, f"{pallet.name}Event"),
                     "constants": constants,
-                    "error": registry.id_of(f"{pallet.name}Error")
-                    if f"{pallet.name}Error" in EXTRINSIC_TYPES
-                    else None,
+                    "error": self._enum_id(registry, f"{pallet.name}Error"),
                     "index": pallet.index,
                     "docs": [],
                 }
@@ -277,6 +273,10 @@ class NodeMetadata:
             },
             "custom": [],
         }
+
+    def _enum_id(self, registry: TypeRegistry, name: str) -> int | None:
+        known = name in self.enums or name in EXTRINSIC_TYPES
+        return registry.id_of(name) if known else None
 
     @staticmethod
     def _constant_bytes(first: Any, constant: Any, block_time: float) -> bytes:

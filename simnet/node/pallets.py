@@ -128,6 +128,7 @@ PALLETS = (
         storage=(
             StorageItem("Account", "AccountInfo", (ACCOUNT,)),
             StorageItem("Number", "u32"),
+            StorageItem("Events", "Vec<EventRecord>"),
         ),
     ),
     Pallet(
@@ -147,6 +148,7 @@ PALLETS = (
         storage=(StorageItem("TotalIssuance", "TaoBalance"),),
         constants=(Constant("ExistentialDeposit", "TaoBalance", lambda bt: 500),),
     ),
+    Pallet("TransactionPayment", 6),
     Pallet("SubtensorModule", 7, storage=_SUBTENSOR_STORAGE),
     Pallet(
         "Commitments",

@@ -114,8 +114,9 @@ class NodeRpc:
         number = self._number(_param(params, 0))
         if number < 0:
             return None
-        # The node takes no writes yet, so its blocks carry no extrinsics it could encode.
-        return {"block": {"header": self.header(number), "extrinsics": []}, "justifications": None}
+        extrinsics = self.answers.author.extrinsics(self.chain.record(number))
+        block = {"header": self.header(number), "extrinsics": extrinsics}
+        return {"block": block, "justifications": None}
 
     # ------------------------------------------------------------------ state
 
@@ -177,11 +178,8 @@ class NodeRpc:
         return self.chain.next_index(str(_param(params, 0)))
 
     async def author_submit(self, params: list) -> str:
-        raise NodeError(
-            1010,
-            "Invalid Transaction",
-            "simnet's node serves reads only so far; submit through sim:// meanwhile",
-        )
+        _pending, extrinsic_hash = self.answers.author.accept(str(_param(params, 0, "")))
+        return extrinsic_hash
 
     async def rpc_methods(self, params: list) -> dict[str, Any]:
         subscriptions = ["chain_subscribeNewHeads", "chain_subscribeFinalizedHeads"]

@@ -125,7 +125,17 @@ class NodeServer:
             notify, finalized, _unsub = SUBSCRIPTIONS[method]
             subs[sub_id] = asyncio.create_task(self._heads(ws, sub_id, notify, finalized))
             return {"jsonrpc": "2.0", "id": frame.get("id"), "result": sub_id}
-        if method in UNSUBSCRIBE:
+        if method == "author_submitAndWatchExtrinsic":
+            try:
+                pending, _hash = self.rpc.answers.author.accept(
+                    str((frame.get("params") or [""])[0])
+                )
+            except NodeError as error:
+                return _error(frame.get("id"), error.code, error.message, error.data)
+            sub_id = f"sim{next(self._ids)}"
+            subs[sub_id] = asyncio.create_task(self._watch(ws, sub_id, pending))
+            return {"jsonrpc": "2.0", "id": frame.get("id"), "result": sub_id}
+        if method in UNSUBSCRIBE or method == "author_unwatchExtrinsic":
             params = frame.get("params") or [None]
             task = subs.pop(str(params[0]), None)
             if task is not None:
@@ -143,6 +153,27 @@ class NodeServer:
                 params = {"subscription": sub_id, "result": self.rpc.header(seen)}
                 await self._send(ws, {"jsonrpc": "2.0", "method": notify, "params": params})
             await asyncio.sleep(self._poll)
+
+    async def _watch(self, ws: web.WebSocketResponse, sub_id: str, pending: Any) -> None:
+        """The transaction's status as a node reports it: ready, in a block, finalized."""
+
+        async def status(result: Any) -> None:
+            params = {"subscription": sub_id, "result": result}
+            await self._send(
+                ws, {"jsonrpc": "2.0", "method": "author_extrinsicUpdate", "params": params}
+            )
+
+        await status("ready")
+        loop = asyncio.get_running_loop()
+        included = asyncio.Event()
+        pending.add_listener(lambda _p: loop.call_soon_threadsafe(included.set))
+        await included.wait()
+        receipt = pending.receipt
+        await status({"inBlock": receipt.block_hash})
+        final = asyncio.Event()
+        self.chain.when_finalized(receipt.block, lambda: loop.call_soon_threadsafe(final.set))
+        await final.wait()
+        await status({"finalized": receipt.block_hash})
 
     @staticmethod
     async def _send(ws: web.WebSocketResponse, payload: Any) -> None:

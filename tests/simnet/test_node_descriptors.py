@@ -78,3 +78,15 @@ def test_the_pallets_sit_at_the_runtime_indexes_of_the_sdks_error_catalog(ir):
     with_errors = {name: index for name, index in served.items() if name in catalog}
     assert with_errors == {name: catalog[name] for name in with_errors}
     assert set(with_errors) == {"System", "Balances", "SubtensorModule", "Commitments"}
+
+
+def test_every_call_the_node_dispatches_is_the_sdks_with_its_parameters(ir):
+    from bittensor._generated import calls as gen_calls
+
+    served = {(p.name, c.name): [a.name for a in c.args] for p in ir.pallets for c in p.calls}
+    assert ("SubtensorModule", "set_mechanism_weights") in served
+    for (pallet, name), params in served.items():
+        builder = _generated(gen_calls, pallet).get(name)
+        assert builder is not None, f"{pallet}.{name}: the SDK has no such call"
+        expected = list(inspect.signature(builder).parameters)
+        assert params == expected, f"{pallet}.{name}: simnet takes {params}, the SDK {expected}"

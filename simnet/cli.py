@@ -269,7 +269,7 @@ async def serve(
         from simnet.node import node_server
         from simnet.shapes import SPEC_VERSION
 
-        node = node_server(substrate, spec_version=SPEC_VERSION)
+        node = node_server(substrate, spec_version=SPEC_VERSION, faults=server.faults)
         node_runner = web.AppRunner(node.app(), access_log=None)
         await node_runner.setup()
         try:

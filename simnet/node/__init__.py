@@ -11,7 +11,11 @@ from simnet.node.server import NodeServer
 DEFAULT_WS_PORT = 9944  # Substrate's own default RPC port, where Bittensor tools look first
 
 
-def node_server(substrate, *, spec_version: int, chain_name: str = "simnet") -> NodeServer:
-    """The node for ``substrate``'s chain, serving the runtime of ``spec_version``."""
+def node_server(
+    substrate, *, spec_version: int, chain_name: str = "simnet", faults=None
+) -> NodeServer:
+    """The node for ``substrate``'s chain, serving the runtime of ``spec_version``; ``faults``
+    (``simnet.server.Faults``) are injected into its frames as into ``sim://``'s calls."""
     metadata = NodeMetadata(spec_version=spec_version, block_time=substrate.chain.block_time)
-    return NodeServer(NodeRpc(Answers(substrate, metadata), chain_name=chain_name))
+    rpc = NodeRpc(Answers(substrate, metadata), chain_name=chain_name)
+    return NodeServer(rpc, faults=faults)

@@ -52,9 +52,12 @@ def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[s
 class NodeServer:
     """The aiohttp app of the node; one :class:`NodeRpc` shared by every connection."""
 
-    def __init__(self, rpc: NodeRpc, *, poll_seconds: float | None = None):
+    def __init__(self, rpc: NodeRpc, *, faults: Any = None, poll_seconds: float | None = None):
         self.rpc = rpc
         self.chain = rpc.chain
+        # simnet.server.Faults, shared with the sim:// listener: one set of injected faults.
+        self.faults = faults
+        self.dropped = 0  # sockets dropped by injected faults
         self._poll = poll_seconds or min(0.05, self.chain.block_time / 4)
         self._ids = itertools.count(1)
 
@@ -99,7 +102,9 @@ class NodeServer:
             async for message in ws:
                 if message.type != WSMsgType.TEXT:
                     continue
-                task = asyncio.create_task(self._frame(ws, message.data, subscriptions))
+                task = asyncio.create_task(
+                    self._frame(ws, message.data, subscriptions, request.transport)
+                )
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
         finally:
@@ -107,19 +112,24 @@ class NodeServer:
                 task.cancel()
         return ws
 
-    async def _frame(self, ws: web.WebSocketResponse, text: str, subs: dict) -> None:
+    async def _frame(self, ws: web.WebSocketResponse, text: str, subs: dict, transport) -> None:
         try:
             frame = json.loads(text)
         except ValueError:
             await self._send(ws, _error(None, PARSE_ERROR, "Parse error"))
             return
         if isinstance(frame, list):
-            await self._send(ws, [await self._one(ws, item, subs) for item in frame])
+            await self._send(ws, [await self._one(ws, item, subs, transport) for item in frame])
         else:
-            await self._send(ws, await self._one(ws, frame, subs))
+            await self._send(ws, await self._one(ws, frame, subs, transport))
 
-    async def _one(self, ws: web.WebSocketResponse, frame: Any, subs: dict) -> dict | None:
+    async def _one(
+        self, ws: web.WebSocketResponse, frame: Any, subs: dict, transport: Any = None
+    ) -> dict | None:
         method = frame.get("method") if isinstance(frame, dict) else None
+        fault = await self._fault(frame, transport)
+        if fault is not None:
+            return fault
         if method in SUBSCRIPTIONS:
             sub_id = f"sim{next(self._ids)}"
             notify, finalized, _unsub = SUBSCRIPTIONS[method]
@@ -142,6 +152,27 @@ class NodeServer:
                 task.cancel()
             return {"jsonrpc": "2.0", "id": frame.get("id"), "result": task is not None}
         return await self.answer(frame)
+
+    async def _fault(self, frame: Any, transport: Any) -> dict | None:
+        """Faults as public endpoints produce them: added latency per frame, rate-limit error
+        frames (the codes seen in the wild, -32029 and -32032), and sockets dropped without a
+        close frame, which the SDK's session reconnects through and resubmits over."""
+        f = self.faults
+        if f is None:
+            return None
+        if f.latency:
+            await asyncio.sleep(f.latency)
+        if f.drop_rate and f.rng.random() < f.drop_rate:
+            if transport is not None:
+                self.dropped += 1
+                transport.abort()
+            return None
+        if f.error_rate and f.rng.random() < f.error_rate:
+            request_id = frame.get("id") if isinstance(frame, dict) else None
+            if f.rng.random() < 0.5:
+                return _error(request_id, -32029, "Too many requests", "rate limit exceeded")
+            return _error(request_id, -32032, "Rate limit exceeded", "try again later")
+        return None
 
     async def _heads(self, ws: web.WebSocketResponse, sub_id: str, notify: str, finalized: bool):
         """The current head first, as a node sends on subscribing, then every block after."""

@@ -1,0 +1,55 @@
+"""Faults at the wire, as public endpoints produce them, through the SDK's own session:
+JSON-RPC rate-limit error frames, sockets dropped mid-request, added latency."""
+
+from __future__ import annotations
+
+import random
+
+import bittensor as bt
+from bittensor.result import ChainError, ErrorCode
+
+from simnet.node import node_server
+from simnet.server import Faults
+from simnet.shapes import SPEC_VERSION
+from simnet.substrate import SimSubstrate
+from tests.simnet.test_node import Node, _fresh_metadata_cache  # noqa: F401  (fixture)
+
+
+class FaultyNode(Node):
+    def __init__(self, chain, faults: Faults):
+        super().__init__(chain)
+        self.server = node_server(SimSubstrate(chain), spec_version=SPEC_VERSION, faults=faults)
+        self.runner = type(self.runner)(self.server.app())
+
+
+async def test_rate_limit_frames_fail_single_reads_with_their_code_and_the_rest_answer(world):
+    faults = Faults(rng=random.Random(7))
+    async with FaultyNode(world.chain, faults) as node, bt.Client(node.url) as client:
+        expected = await client.query(bt.storage.SubtensorModule.Tempo, [world.netuid])
+        faults.error_rate = 0.3
+        answers, refusals = [], []
+        for _ in range(40):
+            try:
+                answers.append(await client.query(bt.storage.SubtensorModule.Tempo, [1]))
+            except ChainError as error:
+                refusals.append(error)
+        assert answers and refusals and set(answers) == {expected}
+        # The SDK reads both codes public endpoints use (-32029, -32032) as a rate limit.
+        assert {error.code for error in refusals} == {ErrorCode.RATE_LIMITED}
+        assert {str(error).split(":")[0] for error in refusals} == {
+            "Too many requests",  # -32029
+            "Rate limit exceeded",  # -32032
+        }
+
+
+async def test_a_socket_dropped_mid_request_is_reconnected_and_the_read_answers(world):
+    faults = Faults(rng=random.Random(3))
+    async with FaultyNode(world.chain, faults) as node, bt.Client(node.url) as client:
+        expected = await client.neurons.all(world.netuid)
+        faults.drop_rate = 0.2
+        for _ in range(20):
+            assert await client.neurons.all(world.netuid) == expected
+        assert node.server.dropped > 0
+        faults.drop_rate = 0.0
+        faults.latency = 0.05
+        assert await client.neurons.all(world.netuid) == expected

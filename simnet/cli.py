@@ -19,6 +19,13 @@ class NodePortTaken(OSError):
     """The node's WebSocket port (``--ws-port``) could not be bound."""
 
 
+def _upgrade(text: str) -> tuple[int, int]:
+    block, sep, spec = text.partition(":")
+    if not sep or not block.isdigit() or not spec.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected BLOCK:SPEC, e.g. 200:476")
+    return int(block), int(spec)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="taowatch simnet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -32,6 +39,18 @@ def _parser() -> argparse.ArgumentParser:
         default=9944,
         help="the Substrate JSON-RPC node (WebSocket and HTTP POST) any Bittensor tool can use: "
         "ws://HOST:PORT; default 9944; 0 = any; -1 = off",
+    )
+    s.add_argument(
+        "--spec-version",
+        type=int,
+        default=475,
+        help="the runtime the node serves (default 475); an older one lacks later items",
+    )
+    s.add_argument(
+        "--upgrade-at",
+        type=_upgrade,
+        metavar="BLOCK:SPEC",
+        help="a runtime upgrade the node applies from BLOCK on (spec version and metadata)",
     )
     s.add_argument("--scenario", default="default", help="scenario YAML file, or 'default'")
     s.add_argument(
@@ -153,6 +172,8 @@ def _serve(args) -> int:
                 args.genesis_nonce,
                 source=source,
                 ws_port=args.ws_port,
+                spec_version=args.spec_version,
+                upgrade=args.upgrade_at,
             )
         )
     except NodePortTaken as exc:
@@ -229,6 +250,8 @@ async def serve(
     *,
     source: str = "scenario",
     ws_port: int = -1,
+    spec_version: int = 475,
+    upgrade: tuple[int, int] | None = None,
 ):
     import gc
     import secrets
@@ -267,9 +290,10 @@ async def serve(
     node_runner, ws_bound = None, None
     if ws_port >= 0:
         from simnet.node import node_server
-        from simnet.shapes import SPEC_VERSION
 
-        node = node_server(substrate, spec_version=SPEC_VERSION, faults=server.faults)
+        node = node_server(
+            substrate, spec_version=spec_version, upgrade=upgrade, faults=server.faults
+        )
         node_runner = web.AppRunner(node.app(), access_log=None)
         await node_runner.setup()
         try:

@@ -17,13 +17,11 @@ from typing import Any
 
 from bittensor.result import ChainError
 
-from simnet.node.apis import APIS
 from simnet.node.metadata import NodeMetadata, StorageRoute
 from simnet.state import BlockUnavailable
 from simnet.substrate import SimSubstrate
 
 _HASH_PREFIX = MappingProxyType({"Identity": 0, "Blake2_128Concat": 16, "Twox64Concat": 8})
-_METHODS = MappingProxyType({(api.name, m.name): m for api in APIS for m in api.methods})
 _PAGE_CACHE = 32
 
 
@@ -51,16 +49,31 @@ def unmodelled(error: Exception) -> NodeError:
     return NodeError(-32000, f"Client error: {error}")
 
 
+class Runtimes:
+    """Which runtime governs which block: the first, then each scripted upgrade from the
+    block it takes effect (``upgrades``: ``(block, NodeMetadata)``, in block order)."""
+
+    def __init__(self, first: NodeMetadata, upgrades: tuple = ()):
+        self._schedule = ((0, first), *sorted(upgrades, key=lambda u: u[0]))
+
+    def at(self, block: int) -> NodeMetadata:
+        current = self._schedule[0][1]
+        for start, metadata in self._schedule:
+            if block >= start:
+                current = metadata
+        return current
+
+
 class Answers:
     """Storage and runtime-call answers for one chain under one runtime's metadata."""
 
-    def __init__(self, substrate: SimSubstrate, metadata: NodeMetadata):
+    def __init__(self, substrate: SimSubstrate, runtimes: Runtimes):
         self.substrate = substrate
         self.chain = substrate.chain
-        self.metadata = metadata
+        self.runtimes = runtimes
         from simnet.node.author import Author
 
-        self.author = Author(self.chain, metadata)
+        self.author = Author(self.chain, lambda: self.runtimes.at(self.chain.head))
         self._pages: OrderedDict[tuple[str, str], tuple[list[str], dict[str, str | None]]] = (
             OrderedDict()
         )
@@ -83,26 +96,30 @@ class Answers:
             raise NodeError(-32602, f"Unknown block {block_hash}") from None
         return block_hash
 
+    def metadata_at(self, block_hash: str | None) -> NodeMetadata:
+        return self.runtimes.at(self.chain.block_of(self.at(block_hash)))
+
     # ------------------------------------------------------------------ storage
 
-    def _params(self, route: StorageRoute, key: bytes, count: int) -> list[Any]:
+    def _params(self, md: NodeMetadata, route: StorageRoute, key: bytes, count: int) -> list[Any]:
         """The first ``count`` map keys carried in a raw key (after the 32-byte prefix)."""
-        runtime, pallet, item = self.metadata.runtime, route.pallet, route.item
+        runtime, pallet, item = md.runtime, route.pallet, route.item
         if count == len(route.item.keys):
             return list(runtime.decode_storage_key_params(pallet, item.name, key, 0))
         out, offset = [], 32
         for key_type, hasher in item.keys[:count]:
             offset += _HASH_PREFIX[hasher]
-            type_string = self.metadata.type_string(key_type)
-            width = len(self.metadata.zero(key_type))
-            out.append(self.metadata.decode(type_string, key[offset : offset + width]))
+            type_string = md.type_string(key_type)
+            width = len(md.zero(key_type))
+            out.append(md.decode(type_string, key[offset : offset + width]))
             offset += width
         return out
 
-    def _encode_value(self, route: StorageRoute, value: Any) -> str | None:
+    @staticmethod
+    def _encode_value(md: NodeMetadata, route: StorageRoute, value: Any) -> str | None:
         if value is None:
             return None
-        data = self.metadata.encode(self.metadata.type_string(route.item.value), value)
+        data = md.encode(md.type_string(route.item.value), value)
         return "0x" + data.hex()
 
     async def storage(self, key_hex: str, block_hash: str | None) -> str | None:
@@ -111,18 +128,19 @@ class Answers:
         if cached is not None:
             return cached[0]
         key = bytes.fromhex(key_hex.removeprefix("0x"))
-        route = self.metadata.route(key)
+        md = self.metadata_at(at)
+        route = md.route(key)
         if route is None or (len(key) <= 32 and route.item.keys):
             return None
         if (route.pallet, route.item.name) == ("System", "Events"):
             events = self.author.events(self.chain.record(self.chain.block_of(at)))
-            return self._encode_value(route, events)
-        params = self._params(route, key, len(route.item.keys))
+            return self._encode_value(md, route, events)
+        params = self._params(md, route, key, len(route.item.keys))
         try:
             value = await self.substrate.query(route.pallet, route.item.name, params, at)
         except ChainError as error:
             raise unmodelled(error) from None
-        return self._encode_value(route, value)
+        return self._encode_value(md, route, value)
 
     def _cached_value(self, key_hex: str, at: str) -> tuple[str | None] | None:
         for (page_at, prefix), (_keys, values) in self._pages.items():
@@ -144,11 +162,12 @@ class Answers:
             self._pages.move_to_end((at, prefix_hex))
             return held
         prefix = bytes.fromhex(prefix_hex.removeprefix("0x"))
-        route = self.metadata.route(prefix)
+        md = self.metadata_at(at)
+        route = md.route(prefix)
         values: dict[str, str | None] = {}
         if route is not None and route.item.keys:
-            fixed = self._fixed_count(route, prefix)
-            params = self._params(route, prefix, fixed)
+            fixed = self._fixed_count(md, route, prefix)
+            params = self._params(md, route, prefix, fixed)
             try:
                 rows = await self.substrate.query_map(route.pallet, route.item.name, params, at)
             except ChainError as error:
@@ -156,24 +175,23 @@ class Answers:
             if rows:
                 free = len(route.item.keys) - fixed
                 full = [params + (list(k) if free > 1 else [k]) for k, _v in rows]
-                raw_keys = self.metadata.runtime.storage_key_batch(
-                    route.pallet, route.item.name, full
-                )
+                raw_keys = md.runtime.storage_key_batch(route.pallet, route.item.name, full)
                 for raw, (_k, value) in zip(raw_keys, rows, strict=True):
-                    values["0x" + bytes(raw).hex()] = self._encode_value(route, value)
+                    values["0x" + bytes(raw).hex()] = self._encode_value(md, route, value)
         held = (sorted(k for k in values if k.startswith(prefix_hex)), values)
         self._pages[(at, prefix_hex)] = held
         while len(self._pages) > _PAGE_CACHE:
             self._pages.popitem(last=False)
         return held
 
-    def _fixed_count(self, route: StorageRoute, prefix: bytes) -> int:
+    @staticmethod
+    def _fixed_count(md: NodeMetadata, route: StorageRoute, prefix: bytes) -> int:
         """How many leading map keys a prefix fixes (by the keys' encoded widths)."""
         offset, count = 32, 0
         for key_type, hasher in route.item.keys:
             if offset >= len(prefix):
                 break
-            offset += _HASH_PREFIX[hasher] + len(self.metadata.zero(key_type))
+            offset += _HASH_PREFIX[hasher] + len(md.zero(key_type))
             count += 1
         return count
 
@@ -186,42 +204,45 @@ class Answers:
 
     async def call(self, name: str, params_hex: str, block_hash: str | None) -> str:
         at = self.at(block_hash)
+        md = self.metadata_at(at)
         api, _, method_name = name.partition("_")
-        method = _METHODS.get((api, method_name))
+        method = md.methods.get((api, method_name))
         if method is None:
             raise NodeError(
                 -32000,
                 f"Client error: Execution failed: Other: Exported method {name} is not found",
             )
         data = bytes.fromhex((params_hex or "0x").removeprefix("0x"))
-        args = self._decode_args(method, data)
+        args = self._decode_args(md, method, data)
         if api == "Metadata":
-            value = self._metadata_call(method_name, args)
+            value = self._metadata_call(md, method_name, args)
         elif api == "Core":
-            value = self.metadata.runtime_version()
+            value = md.runtime_version()
         else:
             try:
                 value = await self.substrate.runtime_call(api, method_name, args, at)
             except ChainError as error:
                 raise NodeError(-32000, f"Client error: Execution failed: {error}") from None
-        return "0x" + self.metadata.encode(self.metadata.type_string(method.output), value).hex()
+        return "0x" + md.encode(md.type_string(method.output), value).hex()
 
-    def _decode_args(self, method: Any, data: bytes) -> dict[str, Any]:
+    @staticmethod
+    def _decode_args(md: NodeMetadata, method: Any, data: bytes) -> dict[str, Any]:
         if not method.inputs:
             return {}
         types = [t for _, t in method.inputs]
         tuple_type = "(" + ", ".join(types) + ")"
         try:
-            values = self.metadata.decode(self.metadata.type_string(tuple_type), data)
+            values = md.decode(md.type_string(tuple_type), data)
         except Exception as error:  # the codec's own message names what did not decode
             raise NodeError(-32602, f"cannot decode the call's parameters: {error}") from None
         if len(types) == 1 and not isinstance(values, (list, tuple)):
             values = [values]
         return {name: value for (name, _), value in zip(method.inputs, values, strict=True)}
 
-    def _metadata_call(self, method: str, args: dict[str, Any]) -> Any:
+    @staticmethod
+    def _metadata_call(md: NodeMetadata, method: str, args: dict[str, Any]) -> Any:
         if method == "metadata_versions":
             return [14, 15]
         if int(args["version"]) != 15:
             return None
-        return list(self.metadata.bytes)
+        return list(md.bytes)

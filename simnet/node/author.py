@@ -16,7 +16,7 @@ extrinsics and events.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -52,13 +52,17 @@ def invalid(reason: str, detail: str = "") -> NodeError:
 class Author:
     """Accepts signed extrinsics for one chain under one runtime's metadata."""
 
-    def __init__(self, chain: Any, metadata: NodeMetadata):
+    def __init__(self, chain: Any, metadata_now: Callable[[], NodeMetadata]):
         self.chain = chain
-        self.metadata = metadata
+        self._metadata_now = metadata_now  # the runtime at the head: it validates and signs
         self.raw: dict[str, str] = {}  # extrinsic hash -> 0x-hex bytes, for chain_getBlock
         self._errors: Mapping[str, tuple[int, int]] | None = None
 
     # ------------------------------------------------------------------ accepting
+
+    @property
+    def metadata(self) -> NodeMetadata:
+        return self._metadata_now()
 
     def accept(self, extrinsic_hex: str) -> tuple[Pending, str]:
         try:

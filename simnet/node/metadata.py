@@ -164,9 +164,12 @@ class NodeMetadata:
         self.runtime = bittensor_core.Runtime(
             self.bytes, spec_version, transaction_version, SS58_FORMAT
         )
+        self.methods = MappingProxyType(
+            {(api.name, m.name): m for api in APIS for m in api.methods}
+        )
         routes: dict[bytes, StorageRoute] = {}
         for pallet in PALLETS:
-            for item in pallet.storage:
+            for item in self._items(pallet):
                 prefix = bytes(self.runtime.storage_prefix(pallet.name, item.name))
                 routes[prefix] = StorageRoute(pallet.name, item)
         self.routes = MappingProxyType(routes)
@@ -178,7 +181,7 @@ class NodeMetadata:
         pallets = []
         for pallet in PALLETS:
             entries = []
-            for item in pallet.storage:
+            for item in self._items(pallet):
                 value_id = registry.id_of(item.value)
                 if item.keys:
                     key_types = [k for k, _ in item.keys]
@@ -273,6 +276,9 @@ class NodeMetadata:
             },
             "custom": [],
         }
+
+    def _items(self, pallet) -> tuple[StorageItem, ...]:
+        return tuple(item for item in pallet.storage if item.since <= self.spec_version)
 
     def _enum_id(self, registry: TypeRegistry, name: str) -> int | None:
         known = name in self.enums or name in EXTRINSIC_TYPES

@@ -29,6 +29,7 @@ class StorageItem:
     value: str
     keys: tuple[tuple[str, str], ...] = ()  # (key type, hasher), outermost first
     optional: bool = False  # OptionQuery: a miss decodes as None
+    since: int = 0  # the first spec version that has it; an older runtime lacks it
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ _SUBTENSOR_STORAGE = (
     ),
     *_per_subnet("AccountId32", "SubnetOwner", "SubnetOwnerHotkey"),
     StorageItem("BurnIncreaseMult", "FixedU128", (NETUID,)),
-    StorageItem("SubnetEpochConsensus", "EpochConsensus", (NETUID,)),
+    StorageItem("SubnetEpochConsensus", "EpochConsensus", (NETUID,), since=474),
     StorageItem("AlphaValues", "(u16, u16)", (NETUID,)),
     StorageItem("AlphaSigmoidSteepness", "i16", (NETUID,)),
     StorageItem("ActivityCutoffFactorMilli", "u32", (NETUID,)),

@@ -31,7 +31,6 @@ class NodeRpc:
     def __init__(self, answers: Answers, *, chain_name: str = "simnet"):
         self.answers = answers
         self.chain = answers.chain
-        self.metadata = answers.metadata
         self.chain_name = chain_name
         self.methods: dict[str, Handler] = {
             "chain_getHead": self.chain_get_head,
@@ -121,7 +120,7 @@ class NodeRpc:
     # ------------------------------------------------------------------ state
 
     async def state_get_runtime_version(self, params: list) -> dict[str, Any]:
-        version = self.metadata.runtime_version()
+        version = self.answers.metadata_at(_param(params, 0)).runtime_version()
         return {
             "specName": version["spec_name"],
             "implName": version["impl_name"],
@@ -134,7 +133,7 @@ class NodeRpc:
         }
 
     async def state_get_metadata(self, params: list) -> str:
-        return "0x" + self.metadata.bytes.hex()
+        return "0x" + self.answers.metadata_at(_param(params, 0)).bytes.hex()
 
     async def state_get_storage(self, params: list) -> str | None:
         key = _param(params, 0)

@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 from bittensor.result import ChainError
 
+from simnet.node import NODE_SPEC_VERSION as SPEC_VERSION
 from simnet.node import node_server
 from simnet.records import RAO_PER_TAO
-from simnet.shapes import SPEC_VERSION
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_wallet, sim_client, small_world
 

@@ -16,10 +16,10 @@ from bittensor._generated import runtime_apis as gen_apis
 from bittensor._generated import storage as gen_storage
 from bittensor._transport.codec import RuntimeCodec
 
+from simnet.node import NODE_SPEC_VERSION as SPEC_VERSION
 from simnet.node.apis import APIS
 from simnet.node.metadata import NodeMetadata
 from simnet.node.pallets import PALLETS
-from simnet.shapes import SPEC_VERSION
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import random
 import bittensor as bt
 from bittensor.result import ChainError, ErrorCode
 
+from simnet.node import NODE_SPEC_VERSION as SPEC_VERSION
 from simnet.node import node_server
 from simnet.server import Faults
-from simnet.shapes import SPEC_VERSION
 from simnet.substrate import SimSubstrate
 from tests.simnet.test_node import Node, _fresh_metadata_cache  # noqa: F401  (fixture)
 

@@ -97,7 +97,14 @@ class Answers:
         return block_hash
 
     def metadata_at(self, block_hash: str | None) -> NodeMetadata:
-        return self.runtimes.at(self.chain.block_of(self.at(block_hash)))
+        """The runtime of a block; known for every block, pruned state or not (simnet keeps
+        no code in state, so a runtime version never needs the block's state)."""
+        if block_hash is None:
+            return self.runtimes.at(self.chain.head)
+        try:
+            return self.runtimes.at(self.chain.block_of(block_hash))
+        except BlockUnavailable:
+            raise NodeError(-32602, f"Unknown block {block_hash}") from None
 
     # ------------------------------------------------------------------ storage
 

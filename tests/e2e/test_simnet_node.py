@@ -7,6 +7,7 @@ Substrate node: JSON-RPC, SCALE, V15 metadata). Both must tell the same chain.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -98,3 +99,35 @@ async def test_btcli_shows_a_wallets_balance_and_stake(sim, tool_env, tmp_path):
     assert balance["free_tao"] == account["data"]["free"] / RAO_PER_TAO
     assert balance["stake_positions"] == len(positions) > 0
     assert balance["stake_value_tao"] > 0
+
+
+async def test_the_agent_polls_through_the_node_and_wire_faults_page_no_deregistration(tmp_path):
+    import aiohttp
+
+    from tests.e2e.test_agent_process import MINER, agent_process, status_after, watched
+
+    with running_simnet(block_time=0.25) as sim:
+        config = {
+            "chain": {"network": sim.ws_network, "timeout_seconds": 5},
+            "poll": {"timeout_seconds": 5},
+            "watch": [{"netuid": 1, "hotkeys": [MINER]}],
+            "state_file": str(tmp_path / "state.json"),
+        }
+        env_dir = tmp_path / "agent"
+        async with aiohttp.ClientSession() as http, sim.admin as admin:
+            with agent_process(config, env_dir) as base:
+                first = await status_after(http, base, 0)
+                assert watched(first, MINER)["registered"] is True
+                # A rate-limit phase (30 % of frames answered -32029/-32032), then a phase of
+                # sockets dropped mid-request: polls fail or retry, none reads a deregistration.
+                for phase in ({"error_rate": 0.3}, {"drop_rate": 0.2}):
+                    await admin.set_faults(**phase)
+                    await asyncio.sleep(4)
+                    await admin.set_faults()
+                    after = await status_after(http, base, await admin.head())
+                    assert watched(after, MINER)["registered"] is True
+                    assert watched(after, MINER)["deregistrations"] == 0, phase
+                # A real deregistration is still seen, once.
+                await admin.deregister(1, MINER)
+                gone = await status_after(http, base, await admin.head())
+                assert watched(gone, MINER)["deregistrations"] == 1

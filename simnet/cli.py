@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     fl.add_argument("--error-rate", type=float, default=0.0)
     fl.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
     fl.add_argument("--drop-rate", type=float, default=0.0)
+    fl.add_argument(
+        "--policy-close-rate",
+        type=float,
+        default=0.0,
+        help="share of the node's frames answered by a 1008 (policy) socket close",
+    )
     fl.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
     return p
 
@@ -133,7 +139,9 @@ async def _drive(args) -> int:
             elif args.command == "faults":
                 print(
                     json.dumps(
-                        await admin.set_faults(args.error_rate, args.latency, args.drop_rate)
+                        await admin.set_faults(
+                            args.error_rate, args.latency, args.drop_rate, args.policy_close_rate
+                        )
                     )
                 )
         except BittensorError as exc:
@@ -277,6 +285,7 @@ async def serve(
         f.error_rate = spec.error_rate if spec else 0.0
         f.latency = spec.latency if spec else 0.0
         f.drop_rate = spec.drop_rate if spec else 0.0
+        f.policy_close_rate = spec.policy_close_rate if spec else 0.0
 
     server.world = World(chain, scenario, on_faults=apply_faults, source=source).build()
     # Genesis (a world of 72 subnets is ~200k objects) never becomes garbage: keep it out of

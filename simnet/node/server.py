@@ -39,6 +39,7 @@ SUBSCRIPTIONS = MappingProxyType(
         )
     }
 )
+_NO_ANSWER = object()  # a fault that leaves the request unanswered (the socket is gone)
 UNSUBSCRIBE = frozenset(unsub for _n, _f, unsub in SUBSCRIPTIONS.values())
 
 
@@ -58,6 +59,7 @@ class NodeServer:
         # simnet.server.Faults, shared with the sim:// listener: one set of injected faults.
         self.faults = faults
         self.dropped = 0  # sockets dropped by injected faults
+        self.policy_closed = 0  # sockets closed with 1008 by injected faults
         self._poll = poll_seconds or min(0.05, self.chain.block_time / 4)
         self._ids = itertools.count(1)
 
@@ -127,7 +129,9 @@ class NodeServer:
         self, ws: web.WebSocketResponse, frame: Any, subs: dict, transport: Any = None
     ) -> dict | None:
         method = frame.get("method") if isinstance(frame, dict) else None
-        fault = await self._fault(frame, transport)
+        fault = await self._fault(ws, frame, transport)
+        if fault is _NO_ANSWER:
+            return None
         if fault is not None:
             return fault
         if method in SUBSCRIPTIONS:
@@ -153,20 +157,27 @@ class NodeServer:
             return {"jsonrpc": "2.0", "id": frame.get("id"), "result": task is not None}
         return await self.answer(frame)
 
-    async def _fault(self, frame: Any, transport: Any) -> dict | None:
+    async def _fault(self, ws: web.WebSocketResponse, frame: Any, transport: Any) -> Any:
         """Faults as public endpoints produce them: added latency per frame, rate-limit error
-        frames (the codes seen in the wild, -32029 and -32032), and sockets dropped without a
+        frames (the codes seen in the wild, -32029 and -32032), sockets closed with 1008
+        (policy), which the SDK takes as final for that endpoint, and sockets dropped without a
         close frame, which the SDK's session reconnects through and resubmits over."""
         f = self.faults
         if f is None:
             return None
         if f.latency:
             await asyncio.sleep(f.latency)
+        if f.policy_close_rate and f.rng.random() < f.policy_close_rate:
+            self.policy_closed += 1
+            asyncio.get_running_loop().create_task(
+                ws.close(code=1008, message=b"rate limit policy: too many requests")
+            )
+            return _NO_ANSWER
         if f.drop_rate and f.rng.random() < f.drop_rate:
             if transport is not None:
                 self.dropped += 1
                 transport.abort()
-            return None
+            return _NO_ANSWER
         if f.error_rate and f.rng.random() < f.error_rate:
             request_id = frame.get("id") if isinstance(frame, dict) else None
             if f.rng.random() < 0.5:

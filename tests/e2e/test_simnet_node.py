@@ -119,8 +119,9 @@ async def test_the_agent_polls_through_the_node_and_wire_faults_page_no_deregist
                 first = await status_after(http, base, 0)
                 assert watched(first, MINER)["registered"] is True
                 # A rate-limit phase (30 % of frames answered -32029/-32032), then a phase of
-                # sockets dropped mid-request: polls fail or retry, none reads a deregistration.
-                for phase in ({"error_rate": 0.3}, {"drop_rate": 0.2}):
+                # sockets dropped mid-request, then 1008 policy closes: polls fail or retry, none
+                # reads a deregistration.
+                for phase in ({"error_rate": 0.3}, {"drop_rate": 0.2}, {"policy_close_rate": 0.2}):
                     await admin.set_faults(**phase)
                     await asyncio.sleep(4)
                     await admin.set_faults()

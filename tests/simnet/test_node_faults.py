@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 
 import bittensor as bt
-from bittensor.result import ChainError, ErrorCode
+import pytest
+from bittensor.result import ChainError, ErrorCode, RpcPolicyError
 
 from simnet.node import NODE_SPEC_VERSION as SPEC_VERSION
 from simnet.node import node_server
@@ -53,3 +54,18 @@ async def test_a_socket_dropped_mid_request_is_reconnected_and_the_read_answers(
         faults.drop_rate = 0.0
         faults.latency = 0.05
         assert await client.neurons.all(world.netuid) == expected
+
+
+async def test_a_policy_close_fails_the_read_with_the_endpoints_reason_then_redials(world):
+    faults = Faults(rng=random.Random(5))
+    async with FaultyNode(world.chain, faults) as node, bt.Client(node.url) as client:
+        await client.query(bt.storage.SubtensorModule.Tempo, [world.netuid])
+        faults.policy_close_rate = 1.0
+        with pytest.raises(RpcPolicyError, match=r"1008.*rate limit policy"):
+            await client.query(bt.storage.SubtensorModule.Tempo, [world.netuid])
+        assert node.server.policy_closed == 1
+        # The SDK's session gives that connection up (no retry behind the caller's back); the
+        # next request dials again, and reads once the endpoint stops refusing.
+        faults.policy_close_rate = 0.0
+        assert await client.query(bt.storage.SubtensorModule.Tempo, [world.netuid]) == 10
+        assert node.server.policy_closed == 1

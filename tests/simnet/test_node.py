@@ -167,3 +167,25 @@ async def test_bad_frames_get_json_rpc_errors_and_the_node_carries_on(world):
         )
         assert batch[0]["result"] == world.chain.block_hash(world.chain.head)
         assert batch[1]["result"] == "simnet"
+
+
+async def test_finalized_heads_follow_finality_two_blocks_behind_the_head(world):
+    chain = world.chain
+    async with Node(chain) as node, bt.Client(node.url) as ws:
+        assert await ws.finalized_block() == chain.finalized == chain.head - chain.finality_lag
+        seen: list[int] = []
+        first = asyncio.Event()
+
+        async def follow() -> None:
+            async for header in ws.blocks(finalized=True):
+                seen.append(header.number)
+                first.set()
+                if len(seen) == 3:
+                    return
+
+        task = asyncio.create_task(follow())
+        await asyncio.wait_for(first.wait(), 10)
+        chain.step(2)
+        await asyncio.wait_for(task, 10)
+        assert seen == [seen[0], seen[0] + 1, seen[0] + 2]
+        assert seen[-1] == chain.finalized == chain.head - chain.finality_lag

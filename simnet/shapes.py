@@ -256,7 +256,10 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
         "MinBurn": _persubnet_of(lambda s, r: s.min_burn_rao, 0),
         "MaxBurn": _persubnet_of(lambda s, r: s.max_burn_rao, 0),
         "BurnHalfLife": _persubnet_of(lambda s, r: s.burn_half_life, 0),
-        "BurnIncreaseMult": _persubnet_of(lambda s, r: round(s.burn_increase_mult * (1 << 64)), 0),
+        # FixedU128 (64 fractional bits), decoded by the SDK as {"bits": n}
+        "BurnIncreaseMult": _persubnet_of(
+            lambda s, r: {"bits": round(s.burn_increase_mult * (1 << 64))}, {"bits": 0}
+        ),
         "MinNonImmuneUids": _persubnet_of(lambda s, r: s.min_non_immune_uids, 0),
         "SubnetworkN": _persubnet_of(lambda s, r: s.n, 0),
         "NetworksAdded": _persubnet_of(lambda s, r: True, False),

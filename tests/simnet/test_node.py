@@ -189,3 +189,13 @@ async def test_finalized_heads_follow_finality_two_blocks_behind_the_head(world)
         await asyncio.wait_for(task, 10)
         assert seen == [seen[0], seen[0] + 1, seen[0] + 2]
         assert seen[-1] == chain.finalized == chain.head - chain.finality_lag
+
+
+async def test_the_exporters_chain_wide_read_is_the_same_over_ws(world):
+    from exporters.economics import read_chain_wide
+
+    async with Node(world.chain) as node, bt.Client(node.url) as ws, sim_client(world.chain) as ref:
+        block = await ref.block()
+        over_ws = await read_chain_wide(await ws.at(block))
+        in_process = await read_chain_wide(await ref.at(block))
+    assert over_ws == in_process

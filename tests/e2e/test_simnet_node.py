@@ -132,3 +132,25 @@ async def test_the_agent_polls_through_the_node_and_wire_faults_page_no_deregist
                 await admin.deregister(1, MINER)
                 gone = await status_after(http, base, await admin.head())
                 assert watched(gone, MINER)["deregistrations"] == 1
+
+
+def test_a_busy_node_port_or_a_malformed_upgrade_is_refused_naming_the_flag(tmp_path):
+    import socket
+
+    taowatch = [sys.executable, "-m", "taowatch.cli", "simnet", "serve", "--port", "0"]
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        busy = held.getsockname()[1]
+        run = subprocess.run(
+            [*taowatch, "--manual", "--ws-port", str(busy)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert f"127.0.0.1:{busy} for the node" in run.stderr and "--ws-port" in run.stderr
+    assert "Traceback" not in run.stderr
+    bad = subprocess.run(
+        [*taowatch, "--manual", "--upgrade-at", "soon"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "expected BLOCK:SPEC" in bad.stderr

@@ -138,14 +138,27 @@ class Author:
     # ------------------------------------------------------------------ blocks and events
 
     def extrinsics(self, rec: BlockRecord) -> list[str]:
-        """The block's extrinsics the node can list (those it accepted), in block order."""
-        return [self.raw[r.extrinsic.hash] for r in rec.receipts if r.extrinsic.hash in self.raw]
+        """The block's extrinsics the node can list: the timestamp inherent, then those it
+        accepted, in block order."""
+        listed = [self.raw[r.extrinsic.hash] for r in rec.receipts if r.extrinsic.hash in self.raw]
+        return [self._timestamp_inherent(rec), *listed]
+
+    def _timestamp_inherent(self, rec: BlockRecord) -> str:
+        # An unsigned extrinsic (format version 4, no signature bit) carrying Timestamp.set.
+        runtime = self.metadata.runtime
+        call = bytes(runtime.compose_call("Timestamp", "set", {"now": rec.timestamp_ms}))
+        return "0x" + bytes(runtime.encode("Vec<u8>", list(b"\x04" + call))).hex()
 
     def events(self, rec: BlockRecord) -> list[dict[str, Any]]:
         """``System.Events`` of a block, for the extrinsics :meth:`extrinsics` lists."""
-        out: list[dict[str, Any]] = []
+        inherent = {**_DISPATCH_INFO, "class": "Mandatory", "pays_fee": "No"}
+        out = [
+            self._record(
+                {"ApplyExtrinsic": 0}, "System", "ExtrinsicSuccess", {"dispatch_info": inherent}
+            )
+        ]
         listed = [r for r in rec.receipts if r.extrinsic.hash in self.raw]
-        for index, receipt in enumerate(listed):
+        for index, receipt in enumerate(listed, start=1):
             phase = {"ApplyExtrinsic": index}
             pays = "No" if receipt.fee_rao == 0 else "Yes"
             info = {**_DISPATCH_INFO, "pays_fee": pays}

@@ -33,6 +33,7 @@ AXON = (
 # pallet -> ((call index, name, ((param, type), ...)), ...)
 CALLS = MappingProxyType(
     {
+        "Timestamp": ((0, "set", (("now", "Compact<u64>"),)),),
         "Balances": (
             (0, "transfer_allow_death", (DEST, ("value", "Compact<TaoBalance>"))),
             (3, "transfer_keep_alive", (DEST, ("value", "Compact<TaoBalance>"))),

@@ -162,6 +162,14 @@ PALLETS = (
     Pallet("TransactionPayment", 6),
     Pallet("SubtensorModule", 7, storage=_SUBTENSOR_STORAGE),
     Pallet(
+        "MevShield",
+        30,
+        storage=(
+            StorageItem("CurrentKey", "BoundedVec<u8>", optional=True),
+            StorageItem("NextKey", "BoundedVec<u8>", optional=True),
+        ),
+    ),
+    Pallet(
         "Commitments",
         18,
         storage=(

@@ -199,3 +199,44 @@ async def test_the_exporters_chain_wide_read_is_the_same_over_ws(world):
         over_ws = await read_chain_wide(await ws.at(block))
         in_process = await read_chain_wide(await ref.at(block))
     assert over_ws == in_process
+
+
+async def test_every_sdk_read_answers_over_ws_as_it_does_in_process(world):
+    """The SDK's read catalog (``client.read(name, ...)``), each read taking only a netuid, a
+    uid, keys or a block: over ws:// it answers what it answers in process, or fails there too
+    (an item simnet does not model). None may fail, or differ, over ws:// alone."""
+    import bittensor.reads  # noqa: F401  (registers the catalog)
+    from bittensor.reads.base import REGISTRY
+
+    hotkey, coldkey = (
+        world.validators[0].hotkey.ss58_address,
+        world.validators[0].coldkey.ss58_address,
+    )
+    values = {
+        "netuid": world.netuid, "uid": 0, "hotkey_ss58": hotkey, "coldkey_ss58": coldkey,
+        "netuids": [world.netuid], "block": world.chain.head,
+    }  # fmt: skip
+
+    async def outcome(view, name: str, args: dict) -> tuple[str, object]:
+        try:
+            return "ok", await view.read(name, **args)
+        except Exception as error:  # what each path raises is compared, not its type
+            return "failed", type(error).__name__
+
+    agreed, broken = [], []
+    async with Node(world.chain) as node, bt.Client(node.url) as ws, sim_client(world.chain) as ref:
+        over_ws, in_process = await ws.at(), await ref.at()
+        for name, spec in sorted(REGISTRY.items()):
+            if any(p not in values for p in spec.params):
+                continue
+            args = {p: values[p] for p in spec.params}
+            a, b = await outcome(over_ws, name, args), await outcome(in_process, name, args)
+            if a[0] == b[0] == "failed" or a == b:
+                agreed.append(name)
+            else:
+                broken.append((name, a, b))
+    assert not broken
+    assert len(agreed) > 80
+    assert {"metagraph", "subnets", "stake_for_coldkey", "block_info", "epoch_status"} <= set(
+        agreed
+    )

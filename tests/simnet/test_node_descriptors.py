@@ -77,7 +77,7 @@ def test_the_pallets_sit_at_the_runtime_indexes_of_the_sdks_error_catalog(ir):
     served = {p.name: p.index for p in ir.pallets}
     with_errors = {name: index for name, index in served.items() if name in catalog}
     assert with_errors == {name: catalog[name] for name in with_errors}
-    assert set(with_errors) == {"System", "Balances", "SubtensorModule", "Commitments"}
+    assert set(with_errors) == {"System", "Balances", "SubtensorModule", "Commitments", "MevShield"}
 
 
 def test_every_call_the_node_dispatches_is_the_sdks_with_its_parameters(ir):

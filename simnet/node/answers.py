@@ -225,6 +225,9 @@ class Answers:
             value = self._metadata_call(md, method_name, args)
         elif api == "Core":
             value = md.runtime_version()
+        elif api == "TransactionPaymentApi":
+            # The extrinsic travels as its own SCALE bytes (length-prefixed), then a u32.
+            value = self.author.fee_info(data[:-4])
         else:
             try:
                 value = await self.substrate.runtime_call(api, method_name, args, at)

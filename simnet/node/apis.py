@@ -34,6 +34,16 @@ APIS = (
             Method("metadata_versions", (), "Vec<u32>"),
         ),
     ),
+    Api(
+        "TransactionPaymentApi",
+        (
+            Method(
+                "query_info",
+                (("uxt", "UncheckedExtrinsic"), ("len", "u32")),
+                "RuntimeDispatchInfo",
+            ),
+        ),
+    ),
     Api("AccountNonceApi", (Method("account_nonce", (("account", "AccountId32"),), "u32"),)),
     Api(
         "NeuronInfoRuntimeApi",

@@ -23,10 +23,11 @@ from typing import Any
 from bittensor import keyfiles
 
 from simnet.calls import ComposedCall
-from simnet.dispatch import UNKNOWN_ERROR, load_error_index
+from simnet.dispatch import FREE_CALLS, UNKNOWN_ERROR, load_error_index
 from simnet.node.answers import NodeError
 from simnet.node.metadata import NodeMetadata
 from simnet.records import BlockRecord, ChainFailure, Extrinsic, Pending
+from simnet.state import FEE_RAO
 
 INVALID_TRANSACTION = 1010
 POOL_REASONS: Mapping[str, str] = MappingProxyType(
@@ -134,6 +135,20 @@ class Author:
         if birth < 0:
             raise invalid("AncientBirthBlock")
         return {"period": period, "current": birth}, birth
+
+    def fee_info(self, extrinsic: bytes) -> dict[str, Any]:
+        """``TransactionPaymentApi.query_info``: simnet's flat fee, none for the calls
+        subtensor declares ``Pays::No`` (:data:`simnet.dispatch.FREE_CALLS`)."""
+        try:
+            call = self.metadata.runtime.decode_extrinsic(bytes(extrinsic), True)["call"]
+        except (ValueError, TypeError) as error:
+            raise NodeError(-32602, f"cannot decode the extrinsic: {error}") from None
+        free = (call["call_module"], call["call_function"]) in FREE_CALLS
+        return {
+            "weight": _DISPATCH_INFO["weight"],
+            "class": "Normal",
+            "partial_fee": 0 if free else FEE_RAO,
+        }
 
     # ------------------------------------------------------------------ blocks and events
 

@@ -135,6 +135,14 @@ EXTRINSIC_TYPES = MappingProxyType(
         "CheckMetadataHash": Struct(
             "frame_metadata_hash_extension::CheckMetadataHash", (("mode", "Mode"),)
         ),
+        # The opaque extrinsic a runtime API takes: its SCALE bytes, length-prefixed.
+        "UncheckedExtrinsic": Newtype(
+            "sp_runtime::generic::unchecked_extrinsic::UncheckedExtrinsic", "Vec<u8>"
+        ),
+        "RuntimeDispatchInfo": Struct(
+            "pallet_transaction_payment::types::RuntimeDispatchInfo",
+            (("weight", "Weight"), ("class", "DispatchClass"), ("partial_fee", "TaoBalance")),
+        ),
         "Weight": Struct(
             "sp_weights::weight_v2::Weight",
             (("ref_time", "Compact<u64>"), ("proof_size", "Compact<u64>")),

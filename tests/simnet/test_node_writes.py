@@ -97,3 +97,25 @@ async def test_the_node_refuses_a_forged_signature_a_replay_and_an_expired_era(w
             assert chain.balance(mallory.ss58_address) == 10**9
         finally:
             await substrate.close()
+
+
+async def test_fee_estimates_are_the_fee_charged_and_none_for_free_calls(world):
+    # TransactionPaymentApi.query_info: simnet's flat fee; set_weights is Pays::No in
+    # subtensor (simnet.dispatch.FREE_CALLS).
+    async with Node(world.chain) as node:
+        substrate = bt.RpcSubstrate(node.url)
+        await substrate.connect()
+        try:
+            transfer = await substrate.compose(
+                bt.calls.Balances.transfer_keep_alive(dest=dev_keypair("R").ss58_address, value=1)
+            )
+            weights = await substrate.compose(
+                bt.calls.SubtensorModule.set_weights(
+                    netuid=world.netuid, dests=[2], weights=[1], version_key=0
+                )
+            )
+            fee = await substrate.estimate_fee(transfer, world.miners[0].coldkey)
+            free = await substrate.estimate_fee(weights, world.validators[0].hotkey)
+        finally:
+            await substrate.close()
+    assert fee.rao == FEE_RAO and free.rao == 0

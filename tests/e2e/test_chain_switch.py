@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
 import pytest
 import yaml
@@ -133,7 +134,10 @@ async def test_a_rewind_pages_once_a_changed_chain_notifies_on_its_own_and_adopt
             # trusted again once it passes the trusted block.
             sim.stop()
             sim = chain("a.yaml", "A")
-            await receiver.wait_for(is_(SLACK, "firing", "BittensorRpcEndpointRewound"), DEADLINE)
+            rewound_at = time.time()
+            rewound_note = await receiver.wait_for(
+                is_(SLACK, "firing", "BittensorRpcEndpointRewound"), DEADLINE
+            )
             await stack.wait_for_query(
                 'bittensor_exporter_chain_mismatch{kind="rewound"} == 0 '
                 'and on () bittensor_exporter_chain_mismatches_total{kind="rewound"} == 1',
@@ -150,7 +154,8 @@ async def test_a_rewind_pages_once_a_changed_chain_notifies_on_its_own_and_adopt
             # notification of its own.
             sim.stop()
             sim = chain("b.yaml", "B")
-            await receiver.wait_for(
+            changed_at = time.time()
+            changed_note = await receiver.wait_for(
                 is_(SLACK, "firing", "BittensorRpcEndpointChainChanged"), DEADLINE
             )
             await stack.wait_for_query(
@@ -181,6 +186,7 @@ async def test_a_rewind_pages_once_a_changed_chain_notifies_on_its_own_and_adopt
             out, err = await asyncio.wait_for(adopt.communicate(), DEADLINE)
             assert adopt.returncode == 0, err.decode()
             assert "adopted chain" in out.decode()
+            adopted_at = time.time()
             m2 = hotkeys["m2"]
             await stack.wait_for_query(
                 f'netuid_hotkey:bittensor_neuron_registered:max{{hotkey="{m2}"}} == 0', DEADLINE
@@ -188,6 +194,7 @@ async def test_a_rewind_pages_once_a_changed_chain_notifies_on_its_own_and_adopt
             await stack.wait_for_query(
                 'bittensor_exporter_chain_mismatch{kind="changed"} == 0', DEADLINE
             )
+            trusted_again_at = time.time()
             # Thirty evaluations and more on the new chain: room for any wrong page.
             await receiver.wait_for(
                 is_(SLACK, "resolved", "BittensorRpcEndpointChainChanged"), DEADLINE
@@ -198,6 +205,14 @@ async def test_a_rewind_pages_once_a_changed_chain_notifies_on_its_own_and_adopt
             assert [n for n in after if n[1] != "resolved"] == [], after
             assert changed in {n[2] for n in after}
             assert not receiver.rejected, receiver.rejected
+            rows = [
+                ("rewound chain up -> slack firing", rewound_note.received_at - rewound_at),
+                ("other chain up -> slack firing", changed_note.received_at - changed_at),
+                ("adopted -> Prometheus sees it trusted", trusted_again_at - adopted_at),
+            ]
+            print("\ntime to notification (block/poll 0.25s, scrape 1s, evaluation 1s):")
+            for label, seconds in rows:
+                print(f"  {label:<40} {seconds:5.2f} s")
     finally:
         stop([agent])
         sim.stop()

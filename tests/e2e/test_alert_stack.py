@@ -533,7 +533,8 @@ async def test_partial_errors_page_the_error_ratio_and_a_rewound_or_other_chain_
             other = start_simnet(block_time=0.25)
             agent = spawn("agent", ["agent", "--config", agent_config(other.network)], tmp_path)
             await stack.wait_for_query(
-                "bittensor_exporter_chain_mismatch == 1 and on (job, instance) bittensor_exporter_up == 1",
+                "bittensor_exporter_chain_mismatch == 1"
+                " and on (job, instance) bittensor_exporter_up == 1",
                 DEADLINE,
             )
             await asyncio.sleep(3)  # a few more evaluations: room for a wrong page to arrive

@@ -116,7 +116,7 @@ class PollStatus:
     interval: float | None = None
     endpoints: tuple[EndpointStatus, ...] = ()
     # The active endpoint's chain next to the trusted anchor: a kind from MISMATCH_KINDS
-    # while it is rewound or another chain (neuron data withheld), else None.
+    # while it is rewound or another chain (last trusted values kept), else None.
     chain_mismatch: str | None = None
     chain_mismatches: MappingProxyType = field(
         default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))

@@ -448,7 +448,8 @@ class ChainPoller:
         on the mismatch gauge in every rule would be one more clause each rule could miss).
         They are marked: ``bittensor_exporter_chain_mismatch{kind}`` is 1 and
         ``bittensor_exporter_source_block`` stays at the trusted block. Nothing is counted:
-        the tracker sees no read from this endpoint."""
+        the tracker sees no read from this endpoint. An agent started while its endpoint is
+        off the trusted chain has no values in memory to keep and exports none until then."""
         assert self._head_seen is not None
         chain = ChainView(
             head=head,

@@ -47,6 +47,7 @@ from exporters.deregistration import (
 )
 
 __all__ = [
+    "Adoption",
     "AdoptionRefused",
     "ChainBlockMissing",
     "ChainCheck",

@@ -1,7 +1,7 @@
-"""The chain poller: one pinned block, two runtime calls per subnet plus four chain-wide reads.
+"""The chain poller: one pinned block, two runtime calls per subnet plus fourteen chain-wide reads.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
 * 1 ``block_hash`` for the pinned head: the chain check reads it from the node past every
@@ -14,19 +14,22 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
 * per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
   and subnet parameters),
-* 4 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
-  (every subnet's EMA price: ranking one subnet for its emission tier needs them all) and
-  ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus) and
-  ``MinNonImmuneUids`` (the pruning floor), the three switches the metagraph lacks. Per
-  subnet these would cost 3 reads each; as maps they cost 3 per poll.
+* 14 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
+  (every subnet's EMA price and ``tao_in_emission``: one subnet's distance to the emission bar
+  needs them all), ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus),
+  ``MinNonImmuneUids`` (the pruning floor), ``ImmuneOwnerUidsLimit`` (the owner's immune set),
+  ``SubnetEmissionEnabled``, ``MinerBurned`` and the four storage-only switches of
+  ``exporters/storage_switches.py``: what the metagraph lacks (per subnet they would cost 10
+  reads each; as maps 10 per poll),
+  and the gate's ``EmissionGateBar``, ``EmissionGateExponent`` and ``EmissionBarRank``.
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
 poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
 than one mechanism (none on single-mechanism subnets).
 
 So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
-7 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
-four chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
+17 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
+fourteen chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
 is the memoized hash). The finalized head costs nothing per poll: each endpoint's
 ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
 the poll takes its latest number (absent until the first header). Only when that stream has
@@ -576,7 +579,14 @@ class _NoEndpoint(Exception):
 def _diff(old: Any, cur: Any, drop_ratio: float) -> list[tuple[str, str]]:
     out = []
     if old.stake_alpha > 0 and cur.stake_alpha <= old.stake_alpha * (1 - drop_ratio):
-        out.append(("stake_drop", f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
+        held = (
+            old.stake_alpha_own is not None
+            and cur.stake_alpha_own is not None
+            and cur.stake_alpha_own > old.stake_alpha_own * (1 - drop_ratio)
+        )
+        # Its own stake held: the inherited stake moved to (or back from) childkeys.
+        kind = "stake_moved_to_childkeys" if held else "stake_drop"
+        out.append((kind, f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
     if old.validator_permit and not cur.validator_permit:
         out.append(("validator_permit_lost", "validator permit lost"))
     if old.active and not cur.active:

@@ -166,7 +166,9 @@ def describe(scenario, source: str, block_time: float) -> str:
             f"{sum(s.tao for s in root.stakes):g} TAO staked on {len(root.stakes)} hotkeys"
         )
     if (em := scenario.emission) is not None:
-        lines.append(f"  ranked emission: {em.tao_per_block:g} TAO per block, EMA-price tiers")
+        lines.append(
+            f"  block emission: {em.tao_per_block:g} TAO per block, shared by EMA price, gated"
+        )
     for spec in scenario.subnets:
         roles = [n.role for n in spec.neurons]
         rules = ["Yuma3" if spec.yuma3 else "original Yuma"]

@@ -9,11 +9,14 @@ runtime events are the ones a signed call would leave:
 
 * ``coldkey_swap`` — announce (stores the hash of ``new_coldkey``), dispute, reset (root's
   reset: announcement and dispute cleared), execute (refused, with the runtime's error noted,
-  until the chain's announcement delay has passed).
+  until the chain's announcement delay has passed), root_swap (root's ``swap_coldkey``:
+  executes at once, disputed or not). An executed swap writes ``ColdkeySuccessor``.
 * ``take`` — the hotkey's owner increases or decreases its delegate take to ``percent``.
 * ``childkeys`` — the parent's owner proposes children; they are pending until the cooldown.
 * ``registration_burst`` — ``count`` fresh seeded keys register in one block: every
   registration bumps the burn and, on a full subnet, prunes a neuron.
+
+``emission_switch`` and ``price_move`` are :mod:`simnet.scenario_emission`'s.
 
 Simplified against subtensor: the calls are applied inside the block by the world, not
 included as signed extrinsics (no nonce, no fee, no ``ExtrinsicSuccess``), and the burst
@@ -32,6 +35,7 @@ from pydantic import Field, field_validator, model_validator
 from common.config import StrictModel
 from simnet.governance import U64_MAX, coldkey_hash
 from simnet.records import RAO_PER_TAO, ChainFailure
+from simnet.scenario_emission import EmissionSwitch, PriceMove
 from simnet.scenario_mechanisms import MechanismSplit
 
 if TYPE_CHECKING:
@@ -90,7 +94,8 @@ def account_address(value: str) -> str:
 
 class ColdkeySwap(StrictModel):
     coldkey: str  # a simulated neuron's name (its coldkey) or an ss58 address
-    action: Literal["announce", "dispute", "reset", "execute"]
+    # root_swap: root's swap_coldkey, which executes at once (disputed or not) and clears both
+    action: Literal["announce", "dispute", "reset", "execute", "root_swap"]
     # The coldkey that takes over: an ss58 address or a dev URI (//Eve). Required to announce;
     # execute falls back to the one this world announced.
     new_coldkey: str | None = None
@@ -158,6 +163,8 @@ EVENT_KINDS = (
     "childkeys",
     "registration_burst",
     "mechanism_split",
+    "emission_switch",
+    "price_move",
 )
 
 
@@ -173,6 +180,8 @@ class Event(StrictModel):
     childkeys: Childkeys | None = None
     registration_burst: RegistrationBurst | None = None
     mechanism_split: MechanismSplit | None = None
+    emission_switch: EmissionSwitch | None = None
+    price_move: PriceMove | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -198,6 +207,8 @@ class Event(StrictModel):
             or self.childkeys
             or self.registration_burst
             or self.mechanism_split
+            or self.emission_switch
+            or self.price_move
         )
         return None if target is None else target.netuid
 
@@ -279,9 +290,13 @@ class GovernanceEvents:
                     "ColdkeySwapAnnouncementNotFound",
                     f"{swap.coldkey} has no swap this world announced; give new_coldkey",
                 )
-            gov.swap_coldkey_announced(old, new)
+            if swap.action == "root_swap":
+                gov.swap_coldkey(old, new)
+            else:
+                gov.swap_coldkey_announced(old, new)
             self._announced.pop(old, None)
-            self._note(block, f"{who} executed: {old} -> {new}")
+            by = " by root" if swap.action == "root_swap" else ""
+            self._note(block, f"{who} executed{by}: {old} -> {new}")
 
     def take(self, take: Take, block: int) -> None:
         gov, hotkey = self._chain.governance, self._hotkey(take.hotkey)

@@ -245,6 +245,18 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
             lambda s, r: "Null" if s.null_consensus_enabled else "Yuma", "Yuma"
         ),
         "Yuma3On": _persubnet_of(lambda s, r: s.yuma3_on, False),
+        # simnet.emission_shares: the switch and the miner-burn weight (U96F32 bits).
+        "SubnetEmissionEnabled": _persubnet_of(lambda s, r: s.emission_enabled, True),
+        "MinerBurned": _persubnet_of(
+            lambda s, r: {"bits": round(s.miner_burned * (1 << 32))}, None
+        ),
+        "ImmuneOwnerUidsLimit": _persubnet_of(lambda s, r: s.immune_owner_uids_limit, 1),
+        # The rest of get_subnets_to_emit_to's eligibility: every simnet subnet but root has
+        # started emission (from its registration block) and has its subtoken enabled.
+        "FirstEmissionBlockNumber": _persubnet_of(
+            lambda s, r: None if s.is_root else s.registered_at, None
+        ),
+        "SubtokenEnabled": _persubnet_of(lambda s, r: not s.is_root, False),
         "LastEpochBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "LastMechansimStepBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "BlocksSinceLastStep": _persubnet_of(lambda s, r: r.number - s.last_epoch_block, 0),

@@ -64,6 +64,7 @@ class FaultSpec(StrictModel):
     error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     latency: Annotated[float, Field(ge=0)] = 0.0
     drop_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    policy_close_rate: Annotated[float, Field(ge=0, le=1)] = 0.0  # the node's 1008 closes
     for_blocks: PosInt | None = None  # then clear; None = until another faults event
 
 

@@ -286,6 +286,15 @@ def zero_stake_info(hotkey: str, coldkey: str, sn: Subnet) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- storage
 
 
+# Per-subnet items :func:`query` answers, which a map read lists for every subnet.
+PER_SUBNET_READS = frozenset(
+    ("SubnetMovingPrice", "SubnetTaoInEmission", "SubnetAlphaInEmission", "SubnetAlphaOutEmission")
+)
+# OptionQuery maps simnet's subnets never write: no subnet publishes an identity, and simnet
+# records no stake flow (subtensor's ``SubnetEmaTaoFlow``), so every read misses.
+NEVER_RECORDED = frozenset(("SubnetIdentitiesV3", "SubnetEmaTaoFlow"))
+
+
 def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool, Any]:
     """(found, value) for the storage items of simnet.economy and simnet.governance."""
     from simnet.governance import DEFAULT_TAKE, MAX_TAKE, MIN_TAKE
@@ -294,6 +303,8 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
     root = rec.subnets.get(0)
     if module != "SubtensorModule":
         return False, None
+    if item in NEVER_RECORDED:
+        return True, None
     if item == "TaoWeight":
         return True, root.tao_weight if root is not None else 0
     if item == "Delegates":

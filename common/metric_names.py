@@ -338,7 +338,17 @@ class Exporter(SeriesGroup):
     EXPORTER_SOURCE_BLOCK = Series(
         "bittensor_exporter_source_block",
         "gauge",
-        "Block every cached chain value was read at (the last successful poll's head).",
+        "Block every cached chain value was read at: the last trusted poll's head "
+        "(older than bittensor_chain_head_block while the endpoint lags, is rewound or "
+        "serves another chain).",
+    )
+    EXPORTER_TRUSTED_CHAIN_INFO = Series(
+        "bittensor_exporter_trusted_chain_info",
+        "gauge",
+        "The trusted chain's history the values belong to (label chain: its genesis "
+        "hash, short, @ the block first trusted); a new one after an adoption "
+        "(taowatch agent --adopt-chain). Value always 1.",
+        ("chain",),
     )
     EXPORTER_POLL_INTERVAL_SECONDS = Series(
         "bittensor_exporter_poll_interval_seconds",
@@ -384,9 +394,11 @@ class Exporter(SeriesGroup):
     EXPORTER_CHAIN_MISMATCH = Series(
         "bittensor_exporter_chain_mismatch",
         "gauge",
-        "1 while the active endpoint is rewound (far behind, or another block at the "
-        "trusted height) or serves another chain (another genesis hash): neuron and subnet "
-        "series are withheld and no deregistration is counted until it matches again.",
+        "1 while the active endpoint is rewound (kind rewound: far behind, or another block "
+        "at the trusted height) or serves another chain (kind changed: another genesis "
+        "hash): neuron and subnet series keep their last trusted values and no "
+        "deregistration is counted until it matches again.",
+        ("kind",),
     )
     EXPORTER_CHAIN_MISMATCHES = Series(
         "bittensor_exporter_chain_mismatches",

@@ -4,8 +4,9 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
 ``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
-* 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
-  ``BlockHashMemo`` (``exporters/endpoints.py``) answers all but the first from memory,
+* 1 ``block_hash`` for the pinned head: the chain check reads it from the node past every
+  cache, and the endpoint's ``BlockHashMemo`` (``exporters/endpoints.py``) answers every
+  pinned read with that hash,
 * 1 ``block_hash`` at the last block the deregistration tracker trusted (skipped while the
   head has not moved), so an endpoint that came back rewound or on another chain is caught
   before any of its reads counts (``ChainPoller._judge``; the genesis hash is read only when
@@ -64,13 +65,13 @@ from typing import Any
 
 import structlog
 
+from exporters.chain_trust import check_chain
 from exporters.deregistration import (
     CHANGED,
     LAGGING,
     MISMATCH_KINDS,
     TRUSTED,
     AgentState,
-    judge_chain,
 )
 from exporters.economics import read_chain_wide
 from exporters.endpoints import EndpointPool, error_reason
@@ -262,6 +263,8 @@ class ChainPoller:
         )
 
     async def _read(self, ep: Any) -> ChainSnapshot:
+        if self.tracker.reload_if_replaced():
+            self._adopted()
         head = ep.head
         client = ep.client
         verdict, genesis, head_hash = await self._judge(ep, head)
@@ -346,6 +349,7 @@ class ChainPoller:
             registration_cost_alert_tao=MappingProxyType(
                 dict(self.plan.registration_cost_alert_tao)
             ),
+            chain_id=self.tracker.chain,
         )
         self._record_changes(previous, snapshot)
         return snapshot
@@ -364,24 +368,13 @@ class ChainPoller:
     async def _judge(self, ep: Any, head: int) -> tuple[str, str, str]:
         """Check the endpoint's chain against the tracker's anchor: (verdict, genesis, hash).
 
-        Steady state costs one ``block_hash`` (the anchor's height; the head's hash is the
-        memoized one every pinned read asks for); the genesis hash is read only when there is
-        no anchor yet or the anchor does not match, so a chain restarted behind the same URL
-        is caught on its first poll.
+        Every hash it compares is read from the node now (``exporters/chain_trust.py``):
+        neither the memo nor the SDK's block-hash cache may answer for a chain that can have
+        changed behind the same URL since.
         """
         anchor = self.tracker.anchor
-        head_hash = await _block_hash(ep, head)
-        hash_at_anchor: str | None = None
-        if anchor is not None and head >= anchor.block:
-            hash_at_anchor = (
-                head_hash if head == anchor.block else await _block_hash(ep, anchor.block)
-            )
-            if hash_at_anchor == anchor.hash:
-                return TRUSTED, anchor.genesis, head_hash
-        genesis = await _block_hash(ep, 0)
-        verdict = judge_chain(
-            anchor, head, genesis, hash_at_anchor, lag_blocks=self.tracker.lag_blocks
-        )
+        check = await check_chain(ep.memo, anchor, head, lag_blocks=self.tracker.lag_blocks)
+        verdict, genesis, head_hash = check.verdict, check.genesis, check.head_hash
         if verdict in MISMATCH_KINDS and self._status.chain_mismatch != verdict:
             self._log.warning(
                 "endpoint chain changed" if verdict == CHANGED else "endpoint rewound",
@@ -390,14 +383,38 @@ class ChainPoller:
                 trusted_block=anchor.block if anchor else None,
                 genesis=genesis,
                 trusted_genesis=anchor.genesis if anchor else None,
+                trusted_chain=self.tracker.chain,
             )
         elif verdict == LAGGING:
             self._log.debug("endpoint behind the trusted block", endpoint=ep.label, head=head)
         return verdict, genesis, head_hash
 
+    def _adopted(self) -> None:
+        """The state file was replaced by an adoption (``taowatch agent --adopt-chain``):
+        everything remembered about the old chain goes, the file's history takes over."""
+        self._log.warning("adopted a new chain", chain=self.tracker.chain)
+        if self.events is not None:
+            self.events = EventWatcher(self.tracker.section("events"), logger=self._log)
+        self._discovered = {}
+        for netuid, hotkey, source in self.tracker.known("coldkey:"):
+            self._discovered.setdefault(netuid, set()).add((hotkey, source))
+        self._snapshot = None
+
     def _head_only(self, ep: Any, head: int, now: float, kind: str | None) -> ChainSnapshot:
-        """The endpoint's head with no data read there: with ``kind`` (rewound, another
-        chain) nothing at all, else (lagging) the last trusted snapshot's values."""
+        """The endpoint's head with no data read there, next to the last trusted poll's
+        values, whether the endpoint lags (``kind`` None) or is rewound or on another chain.
+
+        Kept, not withheld: a withheld series resolves every alert that reads it (a stake
+        drop, a take change) and releases what it inhibited, and the same alert fires again
+        as a new incident once the chain is trusted again. Frozen values keep each alert's
+        state as it was at the last trusted block, for however long the mismatch lasts
+        (``keep_firing_for``, which Prometheus has since 2.42, would hold firing alerts for
+        a fixed time only, delay every genuine resolve, and still reset pending ones; guards
+        on the mismatch gauge in every rule would be one more clause each rule could miss).
+        They are marked: ``bittensor_exporter_chain_mismatch{kind}`` is 1 and
+        ``bittensor_exporter_source_block`` stays at the trusted block. Nothing is counted:
+        the tracker sees no read from this endpoint. An agent started while its endpoint is
+        off the trusted chain has no values in memory to keep and exports none until then."""
         assert self._head_seen is not None
         chain = ChainView(
             head=head,
@@ -407,8 +424,15 @@ class ChainPoller:
             finalized_source=None,
         )
         previous = self._snapshot
-        if kind is None and previous is not None and previous.chain_mismatch is None:
-            return replace(previous, chain=chain, endpoint=ep.label, taken_at=now)
+        if previous is not None:
+            return replace(
+                previous,
+                chain=chain,
+                endpoint=ep.label,
+                taken_at=now,
+                chain_mismatch=kind,
+                values_block=previous.source_block,
+            )
         return ChainSnapshot(
             chain=chain,
             endpoint=ep.label,
@@ -419,6 +443,7 @@ class ChainPoller:
             deregistrations=MappingProxyType(self.tracker.counts()),
             chain_mismatch=kind,
             events=self.events.view if self.events is not None else None,
+            chain_id=self.tracker.chain,
         )
 
     async def _maybe_discover(self, client: Any, head: int) -> None:
@@ -505,10 +530,6 @@ class ChainPoller:
 
     async def close(self) -> None:
         await self.pool.close()
-
-
-async def _block_hash(ep: Any, block: int) -> str:
-    return await ep.memo.block_hash(block)
 
 
 class _NoEndpoint(Exception):

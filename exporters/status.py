@@ -53,7 +53,7 @@ class PollStatus:
     interval: float | None = None
     endpoints: tuple[EndpointStatus, ...] = ()
     # The active endpoint's chain next to the trusted anchor: a kind from MISMATCH_KINDS
-    # while it is rewound or another chain (neuron data withheld), else None.
+    # while it is rewound or another chain (last trusted values kept), else None.
     chain_mismatch: str | None = None
     chain_mismatches: MappingProxyType = field(
         default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))
@@ -69,7 +69,9 @@ def families(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
     if st.last_success_at is not None:
         out.append(Family.single(N.EXPORTER_LAST_SUCCESS_TIMESTAMP_SECONDS, st.last_success_at))
     if snap is not None:
-        out.append(Family.single(N.EXPORTER_SOURCE_BLOCK, snap.block))
+        out.append(Family.single(N.EXPORTER_SOURCE_BLOCK, snap.source_block))
+        if snap.chain_id is not None:
+            out.append(Family(N.EXPORTER_TRUSTED_CHAIN_INFO, ((snap.chain_id,),), (1.0,)))
     if st.interval is not None:
         out.append(Family.single(N.EXPORTER_POLL_INTERVAL_SECONDS, st.interval))
     out.append(Family.single(N.EXPORTER_POLLS, st.polls))
@@ -102,8 +104,14 @@ def families(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
             [float(n) for _, _, n in errors],
         )
     )
-    out.append(Family.single(N.EXPORTER_CHAIN_MISMATCH, st.chain_mismatch is not None))
     kinds = sorted(st.chain_mismatches.items())
+    out.append(
+        Family(
+            N.EXPORTER_CHAIN_MISMATCH,
+            [(k,) for k, _ in kinds],
+            [1.0 if st.chain_mismatch == k else 0.0 for k, _ in kinds],
+        )
+    )
     out.append(
         Family(N.EXPORTER_CHAIN_MISMATCHES, [(k,) for k, _ in kinds], [float(n) for _, n in kinds])
     )

@@ -75,6 +75,9 @@ class Exporter(StrEnum):
 
     # Chain. No labels.
     CHAIN_HEAD_BLOCK = "bittensor_chain_head_block"
+    CHAIN_RUNTIME_SPEC_VERSION = "bittensor_chain_runtime_spec_version"
+    CHAIN_RUNTIME_PREVIOUS_SPEC_VERSION = "bittensor_chain_runtime_previous_spec_version"
+    CHAIN_RUNTIME_UPGRADES = "bittensor_chain_runtime_upgrades"  # counter
     CHAIN_FINALIZED_BLOCK = "bittensor_chain_finalized_block"
     CHAIN_BLOCK_TIME_SECONDS = "bittensor_chain_block_time_seconds"
     CHAIN_HEAD_TIMESTAMP_SECONDS = "bittensor_chain_head_timestamp_seconds"
@@ -93,6 +96,8 @@ class Exporter(StrEnum):
     EXPORTER_RPC_ENDPOINT_PROBES = "bittensor_exporter_rpc_endpoint_probes"  # counter
     EXPORTER_RPC_ENDPOINT_ERRORS = "bittensor_exporter_rpc_endpoint_errors"  # counter, + reason
     # 1 while the active endpoint is rewound or serves another chain than the trusted one.
+    EXPORTER_READ_ERRORS = "bittensor_exporter_read_errors"  # counter, labels read, reason
+    EXPORTER_READ_UNSUPPORTED = "bittensor_exporter_read_unsupported"  # label read; 1 = lacking
     EXPORTER_CHAIN_MISMATCH = "bittensor_exporter_chain_mismatch"
     EXPORTER_CHAIN_MISMATCHES = "bittensor_exporter_chain_mismatches"  # counter, label kind
     # Value: how many agents share the subnets; label shard_index: which part this one reads.

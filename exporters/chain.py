@@ -14,38 +14,29 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
   validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
   and subnet parameters),
 * 4 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
-  (every subnet's EMA price: ranking one subnet for its emission tier needs them all) and
-  ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus) and
-  ``MinNonImmuneUids`` (the pruning floor), the three switches the metagraph lacks. Per
-  subnet these would cost 3 reads each; as maps they cost 3 per poll.
+  (every subnet's EMA price) and ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` and
+  ``MinNonImmuneUids``, the three switches the metagraph lacks (3 per poll, not 3 per subnet),
+* 1 ``spec_version`` (``exporters/runtime_version.py``; cached by the SDK's transport).
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
 poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
-than one mechanism (none on single-mechanism subnets).
+than one mechanism. So with one endpoint a poll of M subnets, K of them with several
+mechanisms, costs 8 + 2M + K SDK calls. The finalized head costs nothing per poll: each
+endpoint's ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads
+subscription open; only when it has delivered nothing for ``finality_stale_blocks`` block
+times does a poll add 1 ``finalized_block_number`` read, so a quiet stream never passes for a
+fresh one. The first poll on a connection also pays ``connect`` and one ``block_time`` read.
 
-So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
-7 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
-four chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
-is the memoized hash). The finalized head costs nothing per poll: each endpoint's
-``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
-the poll takes its latest number (absent until the first header). Only when that stream has
-delivered nothing for ``finality_stale_blocks`` block times (hung, or reconnecting) does a
-poll add 1 ``finalized_block_number`` read, on every such poll until the stream speaks again,
-so a quiet stream never passes for a fresh one.
-
-The first poll on a connection also pays ``connect`` (which reads the token symbols unless
-cached on disk) and one ``block_time`` read; a failed read is retried once on each other
-healthy endpoint.
+Every read after the head and the chain check fails alone (``exporters/reads.py``): a failed
+or unsupported read leaves only its own series absent, never the poll. Transient failures are
+retried at the substrate within the poll's deadline (``exporters/retry.py``); a poll that
+still fails is retried once on each other healthy endpoint.
 
 Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll whatever the number of
-keys (coldkey swap announcements and disputes, take, children, pending children); storage
-diffs, not ``System.Events``, which would cost one read per block since the last poll
-(``bench/bench_events.py``: +5 calls at any gap against +1, +19, +199 at 1, 10, 100 blocks).
-
-Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
-coldkey column of the same records. A coldkey watched on *every* subnet is discovered with
-``owned_hotkeys`` (1 storage read) plus ``netuids_for_hotkey`` per owned hotkey (1 map read
-each), every ``rediscover_every_polls`` polls; the subnets found are then read every poll.
+keys; storage diffs, not ``System.Events`` (``bench/bench_events.py``). Coldkey watches cost
+nothing extra on subnets already read; a coldkey watched on *every* subnet is discovered with
+``owned_hotkeys`` plus ``netuids_for_hotkey`` per owned hotkey, every
+``rediscover_every_polls`` polls.
 """
 
 from __future__ import annotations
@@ -72,6 +63,8 @@ from exporters.economics import read_chain_wide
 from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
+from exporters.reads import UNREAD, ReadBook, ReadsView, ready
+from exporters.runtime_version import RuntimeWatch
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 from exporters.watch_plan import ColdkeyWatch, WatchPlan
 
@@ -122,6 +115,8 @@ class PollStatus:
     )
     # (index, count) of the subnets this agent reads; (0, 1) when it reads them all.
     shard: tuple[int, int] = (0, 1)
+    # Each read's failures and whether the runtime lacks its item (exporters/reads.py).
+    reads: ReadsView = field(default_factory=ReadsView)
 
 
 # Mainnet's block time, for when an endpoint has not told its own yet.
@@ -144,6 +139,7 @@ class ChainPoller:
         finality_stale_blocks: float = 5,
         max_concurrent_subnets: int = 32,
         events: EventWatcher | None = None,
+        reads: ReadBook | None = None,
     ):
         if max_concurrent_subnets < 1:
             raise ValueError("max_concurrent_subnets must be at least 1")
@@ -155,6 +151,8 @@ class ChainPoller:
         self.pool = pool
         self.tracker = tracker
         self.events = events
+        self.reads = reads or ReadBook(logger=logger)
+        self.runtime = RuntimeWatch(tracker.section("runtime"), logger=logger)
         self.timeout = timeout
         self._clock = clock
         self._log = logger or structlog.get_logger("taowatch.exporter")
@@ -224,6 +222,7 @@ class ChainPoller:
                 **self._mismatch_fields(snapshot.chain_mismatch),
                 up=True,
                 polls=self._status.polls + 1,
+                reads=self.reads.view(),
                 last_poll_at=now,
                 last_success_at=now,
                 last_duration=duration,
@@ -258,6 +257,7 @@ class ChainPoller:
             up=False,
             polls=self._status.polls + 1,
             errors=MappingProxyType(errors),
+            reads=self.reads.view(),
             last_poll_at=now,
             last_duration=duration,
             last_error=message,
@@ -310,33 +310,50 @@ class ChainPoller:
             self.plan.fixed_netuids() | {n for n in self._discovered if self.plan.owns(n)}
         )
         snap = await client.at(head)
+        book = self.reads
         # Per poll, not per poller: a semaphore belongs to the loop it was first used on.
         gate = asyncio.Semaphore(self.max_concurrent_subnets)
         # Read alongside the subnets, not before them: only the per-mechanism reads wait on it.
-        counts = asyncio.ensure_future(mechanism_counts(snap)) if netuids else None
+        counts = asyncio.ensure_future(mechanism_counts(snap, book)) if netuids else None
 
         async def read_subnet(netuid: int) -> tuple[list, Any, tuple]:
+            # Each read fails alone (exporters/reads.py): an unread one is UNREAD, and a
+            # subnet missing either record is left out of this poll, not reported gone.
             async with gate:
                 return await asyncio.gather(
-                    snap.neurons.all(netuid),
-                    snap.subnets.metagraph(netuid, commitments=False),
-                    mechanism_incentives(snap, netuid, counts),
+                    book.read("neurons", snap.neurons.all(netuid), context=netuid, failed=UNREAD),
+                    book.read(
+                        "metagraph",
+                        snap.subnets.metagraph(netuid, commitments=False),
+                        context=netuid,
+                        failed=UNREAD,
+                    ),
+                    mechanism_incentives(snap, netuid, counts, book),
                 )
 
         # Finality comes pushed by the endpoint's subscription; read it only when that has
         # gone quiet (or is not running), so a stalled stream cannot pose as a live one.
         watcher = ep.finality
         stale_after = self.finality_stale_blocks * (ep.block_time or DEFAULT_BLOCK_TIME)
-        if watcher is not None and watcher.fresh(stale_after):
-            finalized, source = watcher.latest, "subscription"
-            wide, *reads = await asyncio.gather(
-                read_chain_wide(snap), *(read_subnet(n) for n in netuids)
-            )
-        else:
-            finalized, wide, *reads = await asyncio.gather(
-                client.finalized_block(), read_chain_wide(snap), *(read_subnet(n) for n in netuids)
-            )
-            source = "read"
+        fresh = watcher is not None and watcher.fresh(stale_after)
+        finalized_read = (
+            ready(watcher.latest) if fresh else book.read("finalized", client.finalized_block())
+        )
+        source = "subscription" if fresh else "read"
+        finalized, spec, wide, *all_reads = await asyncio.gather(
+            finalized_read,
+            book.read("spec_version", client.spec_version()),
+            read_chain_wide(snap, book),
+            *(read_subnet(n) for n in netuids),
+        )
+        read = {
+            n: r
+            for n, r in zip(netuids, all_reads, strict=True)
+            if r[0] is not UNREAD and r[1] is not UNREAD
+        }
+        netuids = sorted(read)
+        reads = [read[n] for n in netuids]
+        runtime = self.runtime.observe(spec, head) if spec is not None else self.runtime.view
         now = self._clock()
         subnets = {
             n: replace(
@@ -373,10 +390,12 @@ class ChainPoller:
             deregistrations=MappingProxyType(self.tracker.counts()),
             events=events,
             chain_wide=wide,
+            runtime=runtime,
             registration_cost_alert_tao=MappingProxyType(
                 dict(self.plan.registration_cost_alert_tao)
             ),
         )
+        self.tracker.set_section("runtime", self.runtime.state())
         try:
             self.tracker.save()
         except OSError as exc:
@@ -391,7 +410,7 @@ class ChainPoller:
             return None
         mgs = {n: r[1] for n, r in zip(subnets, reads, strict=True)}  # subnets is in read order
         coldkeys = [cw.coldkey for cw in self.plan.coldkeys]
-        for e in await self.events.observe(snap, head, subnets, mgs, watched, coldkeys):
+        for e in await self.events.observe(snap, head, subnets, mgs, watched, coldkeys, self.reads):
             self.changes.append(Change(self._clock(), e.block, e.netuid, e.key, e.kind, e.detail))
         self.tracker.set_section("events", self.events.state())
         return self.events.view
@@ -465,15 +484,24 @@ class ChainPoller:
             self._polls_since_discovery = n + 1
             return
         snap = await client.at(head)
+        found = await self.reads.read("coldkey_discovery", self._discover(snap, everywhere))
+        if found is None:
+            return  # failed alone: the subnets found before are read, and the next poll retries
+        for netuid, hk, source in found:
+            self._discovered.setdefault(netuid, set()).add((hk, source))
+        self._polls_since_discovery = 1
+
+    @staticmethod
+    async def _discover(snap: Any, everywhere: list[ColdkeyWatch]) -> list[tuple[int, str, str]]:
+        found = []
         for cw in everywhere:
             hotkeys = await snap.neurons.owned_hotkeys(cw.coldkey)
             memberships = await asyncio.gather(
                 *(snap.neurons.netuids_for_hotkey(hk) for hk in hotkeys)
             )
             for hk, netuids in zip(hotkeys, memberships, strict=True):
-                for n in netuids:
-                    self._discovered.setdefault(int(n), set()).add((hk, cw.source))
-        self._polls_since_discovery = 1
+                found += [(int(n), hk, cw.source) for n in netuids]
+        return found
 
     def _watch(self, subnets: dict[int, SubnetView], head: int) -> tuple[WatchedNeuron, ...]:
         """The watched (netuid, hotkey) pairs at this block, and deregistration bookkeeping."""

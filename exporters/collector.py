@@ -30,6 +30,8 @@ from exporters.chain import PollStatus
 from exporters.economy_series import economy_families
 from exporters.family import Family, cached
 from exporters.mechanisms import mechanism_family
+from exporters.reads import read_families
+from exporters.runtime_version import runtime_families
 from exporters.snapshot import ChainSnapshot, NeuronView
 
 NEURON_LABELS = ("netuid", "hotkey", "uid")
@@ -161,12 +163,13 @@ class ChainCollector:
             + economy_families(snapshot)
             + _chain(snapshot)
             + event_families(snapshot)
+            + runtime_families(snapshot.runtime)
         )
 
     @staticmethod
     def status_families(snapshot: ChainSnapshot | None, status: PollStatus) -> list[Family]:
         """The exporter's own families, which follow the snapshot's in the exposition."""
-        return _exporter(snapshot, status)
+        return _exporter(snapshot, status) + read_families(status.reads)
 
 
 # -- neurons -------------------------------------------------------------------------------

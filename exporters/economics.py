@@ -27,6 +27,8 @@ from typing import Any
 
 import bittensor as bt
 
+from exporters.reads import ReadBook
+
 # (subnets in the tier, its share of the block's TAO), best tier first.
 TIERS: tuple[tuple[int, float], ...] = ((32, 0.75), (32, 0.25))
 ROOT_NETUID = 0
@@ -50,12 +52,20 @@ class EmissionStanding:
 
 @dataclass(frozen=True, slots=True)
 class ChainWide:
-    """What the per-poll reads say about every subnet (keys are netuids)."""
+    """What the per-poll reads say about every subnet (keys are netuids).
 
-    yuma3: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
-    null_consensus: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
-    min_non_immune_uids: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+    Each map is None when its read failed this poll or the runtime lacks the item
+    (``exporters/reads.py``); ``lacks`` names the latter (``READS`` names), whose rule the
+    runtime does not apply at all.
+    """
+
+    yuma3: Mapping[int, bool] | None = field(default_factory=lambda: MappingProxyType({}))
+    null_consensus: Mapping[int, bool] | None = field(default_factory=lambda: MappingProxyType({}))
+    min_non_immune_uids: Mapping[int, int] | None = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     standings: Mapping[int, EmissionStanding] = field(default_factory=lambda: MappingProxyType({}))
+    lacks: frozenset[str] = frozenset()
 
     @property
     def ranked(self) -> int:
@@ -73,7 +83,11 @@ class SubnetRules:
     null_consensus: bool | None = None
     min_burn_tao: float | None = None
     max_burn_tao: float | None = None
-    min_non_immune_uids: int = DEFAULT_MIN_NON_IMMUNE_UIDS
+    # None: not read this poll, or a runtime without the rule (then absent, not today's 10).
+    min_non_immune_uids: int | None = DEFAULT_MIN_NON_IMMUNE_UIDS
+    # The floor the eviction order applies: the rule's value; 0 on a runtime without the
+    # rule (it evicts among the non-immune while any exist); the default when unread.
+    pruning_floor: int = DEFAULT_MIN_NON_IMMUNE_UIDS
 
 
 def _bool(value: Any) -> bool | None:
@@ -95,17 +109,30 @@ def subnet_rules(netuid: int, raw: Mapping[str, Any], wide: ChainWide | None) ->
     # A storage map lists only the keys written; a subnet missing from one holds the
     # runtime's default (Yuma3 off, Yuma consensus, the default floor). Without the maps
     # (no ChainWide read) the switches are unknown and their gauges absent.
-    known = wide is not None
-    wide = wide or ChainWide()
+    # A map that was not read (failed, or the runtime lacks it) leaves its rule absent.
+    wide = wide or ChainWide(yuma3=None, null_consensus=None)
+
+    def switch(values: Mapping[int, bool] | None) -> bool | None:
+        return None if values is None else values.get(netuid, False)
+
+    floors = wide.min_non_immune_uids
+    floor = None if floors is None else floors.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS)
+    if floor is not None:
+        pruning_floor = floor
+    elif "min_non_immune_uids" in wide.lacks:
+        pruning_floor = 0
+    else:
+        pruning_floor = DEFAULT_MIN_NON_IMMUNE_UIDS
     return SubnetRules(
         commit_reveal=_bool(raw.get("commit_reveal_weights_enabled")),
         reveal_period_epochs=_int(raw.get("commit_reveal_period")),
-        yuma3=wide.yuma3.get(netuid, False) if known else None,
+        yuma3=switch(wide.yuma3),
         liquid_alpha=_bool(raw.get("liquid_alpha_enabled")),
-        null_consensus=wide.null_consensus.get(netuid, False) if known else None,
+        null_consensus=switch(wide.null_consensus),
         min_burn_tao=_tao(raw.get("min_burn")),
         max_burn_tao=_tao(raw.get("max_burn")),
-        min_non_immune_uids=wide.min_non_immune_uids.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS),
+        min_non_immune_uids=floor,
+        pruning_floor=pruning_floor,
     )
 
 
@@ -155,34 +182,49 @@ def rank_subnets(prices: Mapping[int, float]) -> dict[int, EmissionStanding]:
     return out
 
 
-async def read_chain_wide(snap: Any) -> ChainWide:
-    """The four chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
+async def read_chain_wide(snap: Any, book: ReadBook) -> ChainWide:
+    """The four chain-wide reads at ``snap``'s block, each failing alone (``book``), folded
+    into a :class:`ChainWide`."""
     storage = bt.storage.SubtensorModule
     dynamic, yuma3, consensus, floors = await asyncio.gather(
-        snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
-        snap.query_map(storage.Yuma3On),
-        snap.query_map(storage.SubnetEpochConsensus),
-        snap.query_map(storage.MinNonImmuneUids),
+        book.read(
+            "dynamic_info",
+            snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
+        ),
+        book.read("yuma3", snap.query_map(storage.Yuma3On)),
+        book.read("epoch_consensus", snap.query_map(storage.SubnetEpochConsensus)),
+        book.read("min_non_immune_uids", snap.query_map(storage.MinNonImmuneUids)),
     )
-    return fold_chain_wide(dynamic or [], yuma3 or [], consensus or [], floors or [])
+    lacks = frozenset(
+        r for r in ("yuma3", "epoch_consensus", "min_non_immune_uids") if book.lacks(r)
+    )
+    return fold_chain_wide(dynamic or [], yuma3, consensus, floors, lacks=lacks)
 
 
 def fold_chain_wide(
     dynamic: Sequence[Any],
-    yuma3: Sequence[tuple[Any, Any]],
-    consensus: Sequence[tuple[Any, Any]],
-    floors: Sequence[tuple[Any, Any]],
+    yuma3: Sequence[tuple[Any, Any]] | None,
+    consensus: Sequence[tuple[Any, Any]] | None,
+    floors: Sequence[tuple[Any, Any]] | None,
+    *,
+    lacks: frozenset[str] = frozenset(),
 ) -> ChainWide:
+    """The reads folded; a map given as None (not read) stays None."""
     prices = {
         int(d["netuid"]): price_of(d.get("moving_price"))
         for d in dynamic
         if isinstance(d, Mapping) and int(d["netuid"]) != ROOT_NETUID
     }
+
+    def fold(rows: Sequence[tuple[Any, Any]] | None, value: Any) -> Mapping | None:
+        return None if rows is None else MappingProxyType({_key(k): value(v) for k, v in rows})
+
     return ChainWide(
-        yuma3=MappingProxyType({_key(k): bool(v) for k, v in yuma3}),
-        null_consensus=MappingProxyType({_key(k): is_null_consensus(v) for k, v in consensus}),
-        min_non_immune_uids=MappingProxyType({_key(k): int(v) for k, v in floors}),
+        yuma3=fold(yuma3, bool),
+        null_consensus=fold(consensus, is_null_consensus),
+        min_non_immune_uids=fold(floors, int),
         standings=MappingProxyType(rank_subnets(prices)),
+        lacks=lacks,
     )
 
 

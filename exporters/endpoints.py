@@ -34,6 +34,7 @@ import structlog
 
 from common.chain import SubstrateBackends
 from exporters.finality import FinalityStatus, FinalityWatcher
+from exporters.retry import RetryingSubstrate
 
 
 def endpoint_label(network: str) -> str:
@@ -155,7 +156,9 @@ def open_endpoint(
     """network -> substrate -> block-hash memo -> client: one unconnected endpoint."""
     # One client per endpoint; failover is the pool's, so the SDK must not rotate.
     access = backends.substrate_for(network, timeout=timeout, fallback_endpoints=[])
-    memo = BlockHashMemo(access.substrate)
+    # Reads retried on transient failures (exporters/retry.py) under the memo, so a memoized
+    # hash that failed once is asked again, not remembered as failed.
+    memo = BlockHashMemo(RetryingSubstrate(access.substrate))
     client = bt.Client(access.label, substrate=memo)
     return Endpoint(network, label, client, memo)
 

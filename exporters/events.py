@@ -60,6 +60,7 @@ from typing import Any
 import bittensor as bt
 import structlog
 
+from exporters.reads import ReadBook
 from exporters.snapshot import SubnetView, WatchedNeuron
 
 U16_MAX = 65535
@@ -204,18 +205,28 @@ class EventWatcher:
         metagraphs: Mapping[int, Any],
         watched: Sequence[WatchedNeuron],
         coldkeys: Sequence[str],
+        book: ReadBook | None = None,
     ) -> list[EventChange]:
         """Read the governance items at the pinned ``snap`` and diff everything against the
-        last observation. A block not newer than the last one observed changes nothing."""
+        last observation. A block not newer than the last one observed changes nothing.
+
+        Each item's read fails alone (``book``, ``exporters/reads.py``): a failed one is not
+        diffed this poll (its last values stay, so a refused read is never an announcement
+        gone or a take changed), and the others are."""
         if self._block is not None and block <= self._block:
             return []
         hotkeys = sorted({w.hotkey for w in watched})
         pairs = sorted({(w.netuid, w.hotkey) for w in watched if w.netuid != 0})
-        reads = await _read_governance(snap, coldkeys, hotkeys, pairs)
+        reads = await _read_governance(snap, coldkeys, hotkeys, pairs, book or ReadBook())
         out: list[EventChange] = []
-        out += self._diff_swaps(block, coldkeys, reads["announcements"], reads["disputes"], watched)
-        out += self._diff_takes(block, hotkeys, reads["takes"])
-        out += self._diff_children(block, pairs, reads["children"], reads["pending"])
+        if reads["announcements"] is not None and reads["disputes"] is not None:
+            out += self._diff_swaps(
+                block, coldkeys, reads["announcements"], reads["disputes"], watched
+            )
+        if reads["takes"] is not None:
+            out += self._diff_takes(block, hotkeys, reads["takes"])
+        if reads["children"] is not None and reads["pending"] is not None:
+            out += self._diff_children(block, pairs, reads["children"], reads["pending"])
         out += self._diff_hyper(block, metagraphs)
         out += self._diff_churn(block, subnets)
         self._block = block
@@ -506,19 +517,36 @@ async def _read_governance(
     coldkeys: Sequence[str],
     hotkeys: Sequence[str],
     pairs: Sequence[tuple[int, str]],
-) -> dict[str, list[Any]]:
-    """The governance items for every watched key, one ``query_batch`` per item."""
+    book: ReadBook,
+) -> dict[str, list[Any] | None]:
+    """The governance items for every watched key, one ``query_batch`` per item, each
+    failing alone (None). A runtime without the coldkey-swap maps has no announcement and
+    no dispute for anyone (their default)."""
     sm = bt.storage.SubtensorModule
     reads: dict[str, Any] = {}
     if coldkeys:
         keys = [[ck] for ck in coldkeys]
-        reads["announcements"] = snap.query_batch(sm.ColdkeySwapAnnouncements, keys)
-        reads["disputes"] = snap.query_batch(sm.ColdkeySwapDisputes, keys)
+        none = [None] * len(keys)
+        reads["announcements"] = book.read(
+            "coldkey_swap_announcements",
+            snap.query_batch(sm.ColdkeySwapAnnouncements, keys),
+            fallback=none,
+        )
+        reads["disputes"] = book.read(
+            "coldkey_swap_disputes", snap.query_batch(sm.ColdkeySwapDisputes, keys), fallback=none
+        )
     if hotkeys:
-        reads["takes"] = snap.query_batch(sm.Delegates, [[hk] for hk in hotkeys])
+        reads["takes"] = book.read(
+            "delegate_take", snap.query_batch(sm.Delegates, [[hk] for hk in hotkeys])
+        )
     if pairs:
-        reads["children"] = snap.query_batch(sm.ChildKeys, [[hk, n] for n, hk in pairs])
-        reads["pending"] = snap.query_batch(sm.PendingChildKeys, [[n, hk] for n, hk in pairs])
+        reads["children"] = book.read(
+            "child_keys", snap.query_batch(sm.ChildKeys, [[hk, n] for n, hk in pairs])
+        )
+        reads["pending"] = book.read(
+            "pending_child_keys",
+            snap.query_batch(sm.PendingChildKeys, [[n, hk] for n, hk in pairs]),
+        )
     values = await asyncio.gather(*reads.values())
     out: dict[str, Any] = {
         k: [] for k in ("announcements", "disputes", "takes", "children", "pending")

@@ -147,8 +147,8 @@ class ChainSnapshot:
     deregistrations: Mapping[tuple[int, str], int] = field(
         default_factory=lambda: MappingProxyType({})
     )
-    # Every subnet's switches and emission standing (exporters/economics.py); None when the
-    # poll could not read them.
+    # Every subnet's switches and emission standing (exporters/economics.py); a map in it
+    # is None when its read failed or the runtime lacks it (exporters/reads.py).
     chain_wide: ChainWide | None = None
     # netuid -> the operator's registration-cost alert threshold in TAO (agent config).
     registration_cost_alert_tao: Mapping[int, float] = field(
@@ -159,6 +159,8 @@ class ChainSnapshot:
     chain_mismatch: str | None = None
     # Chain events (``exporters.events.EventsView``) when the poller watches them.
     events: Any = None
+    # The runtime's version and upgrades (``exporters.runtime_version.RuntimeView``).
+    runtime: Any = None
 
     @property
     def block(self) -> int:
@@ -294,7 +296,7 @@ def build_subnet(
                 for n, m in rows
                 if n.hotkey != owner
             ],
-            rules.min_non_immune_uids,
+            rules.pruning_floor,
         )
     )
 

@@ -32,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from common.config import StrictModel
 from simnet.governance import U64_MAX, coldkey_hash
 from simnet.records import RAO_PER_TAO, ChainFailure
+from simnet.runtime import RuntimeUpgrade
 from simnet.scenario_mechanisms import MechanismSplit
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ EVENT_KINDS = (
     "childkeys",
     "registration_burst",
     "mechanism_split",
+    "runtime_upgrade",
 )
 
 
@@ -173,6 +175,7 @@ class Event(StrictModel):
     childkeys: Childkeys | None = None
     registration_burst: RegistrationBurst | None = None
     mechanism_split: MechanismSplit | None = None
+    runtime_upgrade: RuntimeUpgrade | None = None  # simnet.runtime
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:

@@ -31,7 +31,6 @@ from simnet.records import (
 from simnet.subnets import EPOCH_STORAGE
 
 MECHANISM_STRIDE = 4096  # LastUpdate/Weights/Bonds are keyed by mechid * 4096 + netuid
-SPEC_VERSION = 438
 NETWORK_REGISTRATION_COST_RAO = 1_000 * RAO_PER_TAO
 
 

@@ -204,10 +204,13 @@ async def test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_tw
         # (the same chain still?), two runtime calls per subnet, and once per poll whatever
         # the subnets: the mechanism counts (exporters/mechanisms.py), all dynamic info (one
         # runtime call) and three maps (Yuma3On, SubnetEpochConsensus, MinNonImmuneUids,
-        # exporters/economics.py); the finalized head came pushed by the subscription.
+        # exporters/economics.py), and the runtime's spec version (exporters/runtime_version.py,
+        # cached by the SDK's transport on a real node); the finalized head came pushed by the
+        # subscription.
         assert dict(sub.calls) == {
             "block_number": 1,
             "block_hash": 2,
+            "spec_version": 1,
             "query_map": 1 + 3,
             "runtime_call": 2 * 3 + 1,
         }

@@ -288,3 +288,40 @@ async def test_an_unknown_read_name_is_a_clear_error():
     with pytest.raises(ValueError, match=r"add it to exporters\.reads\.READS"):
         await ReadBook().read("no_such_read", pending)
     pending.close()
+
+
+class Answers:
+    """A substrate whose ``query`` raises each of ``errors`` in turn, then answers 7."""
+
+    def __init__(self, *errors: BaseException):
+        self.errors = list(errors)
+        self.calls = 0
+
+    async def query(self, *args: Any, **kwargs: Any) -> int:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return 7
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+async def test_a_refused_read_is_asked_again_and_a_chain_answer_or_missing_item_is_not():
+    from bittensor._transport.errors import RpcPolicyRejection, StorageFunctionNotFound
+
+    from exporters.retry import RetryingSubstrate
+
+    refused = Answers(RpcPolicyRejection("rate limited"), TimeoutError())
+    assert await RetryingSubstrate(refused, sleep=no_sleep).query("M", "I") == 7
+    assert refused.calls == 3
+    for final in (ChainError("Custom error: 5"), StorageFunctionNotFound("M.I not found")):
+        once = Answers(final)
+        with pytest.raises(type(final)):
+            await RetryingSubstrate(once, sleep=no_sleep).query("M", "I")
+        assert once.calls == 1
+    always = Answers(*[RpcPolicyRejection("rate limited")] * 9)
+    with pytest.raises(RpcPolicyRejection):
+        await RetryingSubstrate(always, attempts=5, sleep=no_sleep).query("M", "I")
+    assert always.calls == 5

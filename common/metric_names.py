@@ -134,6 +134,7 @@ class Runtime(StrEnum):
     # Commit-reveal (neuron/reveals.py): commits made, reveals the chain was seen to make.
     VALIDATOR_WEIGHT_COMMITS = "bittensor_validator_weight_commits"  # counter
     VALIDATOR_WEIGHT_REVEALS = "bittensor_validator_weight_reveals"  # counter
+    VALIDATOR_WEIGHT_REVEALS_MISSED = "bittensor_validator_weight_reveals_missed"  # counter
     VALIDATOR_LAST_COMMIT_BLOCK = "bittensor_validator_last_weight_commit_block"
     VALIDATOR_LAST_REVEAL_BLOCK = "bittensor_validator_last_weight_reveal_block"
     VALIDATOR_UNREVEALED_COMMITS = "bittensor_validator_unrevealed_weight_commits"

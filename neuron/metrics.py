@@ -280,6 +280,13 @@ class NeuronMetrics:
             BASE_LABELS,
             registry=reg,
         )
+        self._reveals_missed = Counter(
+            R.VALIDATOR_WEIGHT_REVEALS_MISSED,
+            "This validator's commits that left the chain's queue past their reveal epoch "
+            "without being revealed (unopenable, or refused by the weight checks).",
+            BASE_LABELS,
+            registry=reg,
+        )
         self._step_duration = Histogram(
             R.VALIDATOR_STEP_DURATION_SECONDS,
             "Duration of one validator step (query k miners, score them).",
@@ -308,6 +315,7 @@ class NeuronMetrics:
             self._child(self._step_duration)
             self._child(self._commits)
             self._child(self._reveals)
+            self._child(self._reveals_missed)
         self._init_connection_metrics(role)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
@@ -351,6 +359,9 @@ class NeuronMetrics:
 
     def weights_revealed(self, count: int = 1) -> None:
         self._child(self._reveals).inc(count)
+
+    def weight_reveals_missed(self, count: int = 1) -> None:
+        self._child(self._reveals_missed).inc(count)
 
     def step(self, seconds: float) -> None:
         self._child(self._step_duration).observe(seconds)

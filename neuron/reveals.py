@@ -11,6 +11,15 @@ dropped by the chain (unreadable, or it failed the weight checks) and is not a r
 The unrevealed gauge is the chain's count of our queued commits (read once at start-up too,
 so a restart keeps what the last run left pending), so it drains by itself when commits stop,
 whether they were revealed or dropped.
+
+So each commit is told apart as one of three: **revealed** (left the queue with our
+``TimelockedWeightsRevealed``), **pending** (still queued: inside its window, or in its
+reveal epoch while the chain retries opening it) and **missed** (left the queue past its
+reveal epoch without a reveal: the chain could not open it, or it failed the weight checks).
+A missed commit is weights that never landed: vtrust decays for a tempo or more before the
+staleness alerts would say so, so ``missed`` is counted (and paged on) at once. When the
+blocks since the last check were too many to scan, a commit that left is not called missed
+(its reveal may lie in the blocks not scanned).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ class CommitRevealState:
     last_commit_block: int | None = None
     last_reveal_block: int | None = None
     unrevealed: int = 0
+    missed: int = 0  # commits that left the queue unrevealed, since start-up
 
 
 def _event_parts(record: Any) -> tuple[str, str, list]:
@@ -54,9 +64,13 @@ class RevealTracker:
         self.last_commit_block: int | None = None
         self.last_reveal_block: int | None = None
         self.unrevealed = 0
+        self.missed = 0
+        self.missed_last = 0  # missed found by the last observe()
 
     def state(self) -> CommitRevealState:
-        return CommitRevealState(self.last_commit_block, self.last_reveal_block, self.unrevealed)
+        return CommitRevealState(
+            self.last_commit_block, self.last_reveal_block, self.unrevealed, self.missed
+        )
 
     def committed(self, block: int) -> None:
         self._outstanding.add(block)
@@ -66,7 +80,9 @@ class RevealTracker:
             self._checked_at = block - 1
 
     async def observe(self, head: int) -> int:
-        """Reveals newly seen on chain up to ``head`` (0 while nothing is outstanding)."""
+        """Reveals newly seen on chain up to ``head`` (0 while nothing is outstanding); the
+        commits found missed are in ``missed_last`` (and added to ``missed``)."""
+        self.missed_last = 0
         # The first look always reads the queue: a restarted validator picks up the commits
         # its previous run left pending, so the gauge is the chain's count from the start.
         if not self._outstanding and self._checked_at is not None:
@@ -90,6 +106,9 @@ class RevealTracker:
         revealed = min(len(gone), len(blocks))
         if revealed:
             self.last_reveal_block = max(blocks)
+        if head - since <= MAX_SCAN_BLOCKS:
+            self.missed_last = len(gone) - revealed
+            self.missed += self.missed_last
         return revealed
 
     async def _reveal_blocks(self, since: int, head: int) -> list[int]:

@@ -307,6 +307,14 @@ class Validator:
         except Exception as exc:
             self.log.warning("reveal check failed", error=f"{type(exc).__name__}: {exc}")
             return
+        if self.reveals.missed_last:
+            self.metrics.weight_reveals_missed(self.reveals.missed_last)
+            self.log.warning(
+                "weight commit never revealed",
+                missed=self.reveals.missed_last,
+                last_commit_block=self.reveals.last_commit_block,
+                unrevealed=self.reveals.unrevealed,
+            )
         if revealed:
             self.metrics.weights_revealed(revealed)
             self.log.info(

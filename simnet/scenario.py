@@ -514,6 +514,15 @@ class World:
                 self._note(block, f"hyperparameter {h.name} on {h.netuid}: {old} -> {h.value}")
             elif ev.mechanism_split:
                 self._note(block, mech.fire_split(self.chain, ev.mechanism_split))
+            elif ev.unopenable_commit:
+                u = ev.unopenable_commit
+                who = self.hotkey(u.hotkey) if u.hotkey else None
+                self.chain.commit_reveal.fail_to_open(u.netuid, who, u.count)
+                self._note(
+                    block,
+                    f"the next {u.count} commit(s) of {u.hotkey or 'any validator'} on "
+                    f"{u.netuid} will fail to open",
+                )
             elif ev.runtime_upgrade:
                 old = self.chain.runtime
                 self.chain.runtime = old.upgraded(ev.runtime_upgrade)

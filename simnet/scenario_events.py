@@ -14,6 +14,8 @@ runtime events are the ones a signed call would leave:
 * ``childkeys`` — the parent's owner proposes children; they are pending until the cooldown.
 * ``registration_burst`` — ``count`` fresh seeded keys register in one block: every
   registration bumps the burn and, on a full subnet, prunes a neuron.
+* ``unopenable_commit`` — the chain fails to open the next ``count`` weight commits of a
+  hotkey (any validator when absent) on a subnet, and drops them unrevealed.
 
 Simplified against subtensor: the calls are applied inside the block by the world, not
 included as signed extrinsics (no nonce, no fee, no ``ExtrinsicSuccess``), and the burst
@@ -143,6 +145,15 @@ class Childkeys(StrictModel):
         return self
 
 
+class UnopenableCommit(StrictModel):
+    """The chain fails to open the next ``count`` commits of ``hotkey`` (any when absent) on
+    ``netuid`` at their reveal (``simnet.commit_reveal.CommitReveal.fail_to_open``)."""
+
+    netuid: int
+    hotkey: str | None = None
+    count: PosInt = 1
+
+
 class RegistrationBurst(StrictModel):
     netuid: int
     count: Annotated[int, Field(gt=0, le=4096)]
@@ -160,6 +171,7 @@ EVENT_KINDS = (
     "registration_burst",
     "mechanism_split",
     "runtime_upgrade",
+    "unopenable_commit",
 )
 
 
@@ -176,6 +188,7 @@ class Event(StrictModel):
     registration_burst: RegistrationBurst | None = None
     mechanism_split: MechanismSplit | None = None
     runtime_upgrade: RuntimeUpgrade | None = None  # simnet.runtime
+    unopenable_commit: UnopenableCommit | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -201,13 +214,18 @@ class Event(StrictModel):
             or self.childkeys
             or self.registration_burst
             or self.mechanism_split
+            or self.unopenable_commit
         )
         return None if target is None else target.netuid
 
     @property
     def neuron_refs(self) -> list[str]:
         """Every simulated-neuron name or ss58 the event refers to (checked by the scenario)."""
-        refs = [getattr(self.deregister or self.stake or self.take, "hotkey", None)]
+        refs = [
+            getattr(
+                self.deregister or self.stake or self.take or self.unopenable_commit, "hotkey", None
+            )
+        ]
         if self.coldkey_swap:
             refs.append(self.coldkey_swap.coldkey)
         if self.childkeys:

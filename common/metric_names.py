@@ -52,6 +52,10 @@ class Exporter(StrEnum):
     SUBNET_ALPHA_PRICE_TAO = "bittensor_subnet_alpha_price_tao"
     SUBNET_REGISTRATIONS_RECENT = "bittensor_subnet_registrations_recent"
     SUBNET_VALIDATOR_TRUST_MEDIAN = "bittensor_subnet_validator_trust_median"
+    SUBNET_VALIDATORS = "bittensor_subnet_validators"
+    SUBNET_VALIDATOR_WEIGHTS_AGE_MEDIAN_BLOCKS = (
+        "bittensor_subnet_validator_weights_age_median_blocks"
+    )
     # Today's chain rules per subnet (exporters/economics.py); booleans are 0/1.
     SUBNET_COMMIT_REVEAL_ENABLED = "bittensor_subnet_commit_reveal_enabled"
     SUBNET_REVEAL_PERIOD_EPOCHS = "bittensor_subnet_reveal_period_epochs"

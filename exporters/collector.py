@@ -321,6 +321,18 @@ _SUBNET_GAUGES: tuple[tuple[str, str, str], ...] = (
         "while the subnet has none.",
         "validator_trust_median",
     ),
+    (
+        N.SUBNET_VALIDATORS,
+        "Validators on the subnet: permit holders that have set weights since registering.",
+        "validators",
+    ),
+    (
+        N.SUBNET_VALIDATOR_WEIGHTS_AGE_MEDIAN_BLOCKS,
+        "Median blocks since the subnet's validators last set weights: high when most of "
+        "them are stale at once (a stall of the chain or the subnet, not of one validator). "
+        "Absent while the subnet has none.",
+        "validator_weights_age_median_blocks",
+    ),
 )
 
 

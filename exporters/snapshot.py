@@ -89,6 +89,10 @@ class SubnetView:
     registrations_recent: int = 0
     registration_window_blocks: int = 0
     validator_trust_median: float | None = None
+    # Validators (as for the vtrust median) and the median of their blocks since last_update:
+    # when most validators of a subnet are stale at once, the stall is the subnet's.
+    validators: int = 0
+    validator_weights_age_median_blocks: float | None = None
     rules: SubnetRules = field(default_factory=SubnetRules)
     # exporters.mechanisms: per mechid, each uid's incentive; empty with one mechanism.
     mechanism_incentives: tuple[tuple[float, ...], ...] = ()
@@ -310,6 +314,8 @@ def build_subnet(
     )
     vtrust_rank = {uid: pos for pos, (_, uid) in enumerate(validators)}
     vtrust_median = statistics.median(v / U16_MAX for v, _ in validators) if validators else None
+    validator_uids = {uid for _, uid in validators}
+    ages = [block - int(n.last_update) for n, _m in rows if n.uid in validator_uids]
 
     views = []
     for n, m in rows:
@@ -364,6 +370,8 @@ def build_subnet(
         registrations_recent=registrations_recent,
         registration_window_blocks=window,
         validator_trust_median=vtrust_median,
+        validators=len(validators),
+        validator_weights_age_median_blocks=float(statistics.median(ages)) if ages else None,
         rules=rules,
         neurons=tuple(views),
         by_hotkey=MappingProxyType({v.hotkey: v for v in views}),

@@ -37,6 +37,8 @@ class Exporter(StrEnum):
     NEURON_AXON_INFO = "bittensor_neuron_axon_info"  # labels + ip, port; value 1
     NEURON_DEREGISTRATIONS = "bittensor_neuron_deregistrations"  # counter: *_total on the wire
     NEURON_PRUNING_POSITION = "bittensor_neuron_pruning_position"  # 0 = evicted next
+    NEURON_REGISTRATIONS_UNTIL_PRUNED = "bittensor_neuron_registrations_until_pruned"
+    NEURON_PRUNING_POSITION_AFTER_IMMUNITY = "bittensor_neuron_pruning_position_after_immunity"
     NEURON_VALIDATOR_TRUST_RANK = "bittensor_neuron_validator_trust_rank"  # 0 = highest
     # Only on subnets with more than one mechanism; labels + mechid.
     NEURON_MECHANISM_INCENTIVE = "bittensor_neuron_mechanism_incentive"

@@ -28,6 +28,7 @@ from prometheus_client.core import Metric
 from common.metric_names import Exporter as N
 from exporters.chain import PollStatus
 from exporters.economy_series import economy_families
+from exporters.eviction import eviction_families
 from exporters.family import Family, cached
 from exporters.mechanisms import mechanism_family
 from exporters.reads import read_families
@@ -270,6 +271,7 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
             [1.0] * len(served),
         )
     )
+    out += eviction_families(snap, neurons, (NEURON_LABELS, labels))
     mechanisms = mechanism_family(snap, neurons)
     if mechanisms.values:  # single-mechanism subnets: no family at all
         out.append(mechanisms)

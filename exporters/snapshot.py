@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from exporters.economics import ROOT_NETUID, ChainWide, SubnetRules, subnet_rules
+from exporters.eviction import positions_after_immunity
 
 U16_MAX = 65535
 RAO_PER_TOKEN = 1e9
@@ -65,6 +66,9 @@ class NeuronView:
     # Place among the subnet's validators (``acts_as_validator``) by validator trust
     # (0 = highest); None for a neuron that is not one (no permit, or never set weights).
     validator_trust_rank: int | None
+    # An immune neuron's place in the eviction order were its immunity over now
+    # (exporters/eviction.py); None otherwise.
+    pruning_position_after_immunity: int | None = None
 
     @property
     def immune(self) -> bool:
@@ -291,18 +295,17 @@ def build_subnet(
     # The subnet owner's hotkey is never evicted, whatever its age.
     rules = subnet_rules(netuid, raw, chain_wide)
     # Root has no registrations to evict by: no positions there.
-    positions = (
-        {}
+    candidates = (
+        []
         if netuid == ROOT_NETUID
-        else pruning_order(
-            [
-                (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
-                for n, m in rows
-                if n.hotkey != owner
-            ],
-            rules.pruning_floor,
-        )
+        else [
+            (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
+            for n, m in rows
+            if n.hotkey != owner
+        ]
     )
+    positions = pruning_order(candidates, rules.pruning_floor)
+    after_immunity = positions_after_immunity(candidates, rules.pruning_floor, pruning_order)
 
     validators = sorted(
         (
@@ -349,6 +352,7 @@ def build_subnet(
                 blocks_since_last_update=max(0, block - int(n.last_update)),
                 pruning_position=positions.get(n.uid),
                 validator_trust_rank=vtrust_rank.get(n.uid),
+                pruning_position_after_immunity=after_immunity.get(n.uid),
             )
         )
     views.sort(key=lambda v: v.uid)

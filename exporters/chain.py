@@ -60,7 +60,7 @@ from exporters.deregistration import (
     judge_chain,
 )
 from exporters.economics import read_chain_wide
-from exporters.endpoints import EndpointPool, EndpointStatus, error_reason
+from exporters.endpoints import ERROR_REASONS, EndpointPool, EndpointStatus, error_reason
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.reads import UNREAD, ReadBook, ReadsView, ready
@@ -122,7 +122,7 @@ class PollStatus:
 # Mainnet's block time, for when an endpoint has not told its own yet.
 DEFAULT_BLOCK_TIME = 12.0
 
-POLL_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
+POLL_ERROR_REASONS = ERROR_REASONS
 
 
 class ChainPoller:

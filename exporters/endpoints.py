@@ -54,6 +54,11 @@ def endpoint_label(network: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
+# Every reason error_reason gives: the reason label of the poll, endpoint and read error
+# counters, each exported at 0 from start-up.
+ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
+
+
 def error_reason(exc: BaseException) -> str:
     """Map a failed chain read onto the ``reason`` label of the poll error counter."""
     if isinstance(exc, TimeoutError):
@@ -119,7 +124,9 @@ class Endpoint:
     block_time: float | None = None
     probes: int = 0
     failures: int = 0
-    errors_by_reason: dict[str, int] = field(default_factory=dict)
+    errors_by_reason: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(ERROR_REASONS, 0)
+    )
     # Set once the client has connected; the finality watcher waits for it.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     finality: FinalityWatcher | None = None

@@ -36,7 +36,7 @@ import structlog
 from bittensor._transport.errors import StorageFunctionNotFound
 
 from common.metric_names import Exporter as N
-from exporters.endpoints import error_reason
+from exporters.endpoints import ERROR_REASONS, error_reason
 from exporters.family import Family
 
 T = TypeVar("T")
@@ -60,7 +60,7 @@ READS = (
     "child_keys",  # ChildKeys
     "pending_child_keys",  # PendingChildKeys
 )
-READ_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
+READ_ERROR_REASONS = ERROR_REASONS
 # A failed read where None means something (a subnet that does not exist): ``failed=UNREAD``.
 UNREAD = object()
 

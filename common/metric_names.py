@@ -37,6 +37,10 @@ class Exporter(StrEnum):
     NEURON_AXON_INFO = "bittensor_neuron_axon_info"  # labels + ip, port; value 1
     NEURON_DEREGISTRATIONS = "bittensor_neuron_deregistrations"  # counter: *_total on the wire
     NEURON_PRUNING_POSITION = "bittensor_neuron_pruning_position"  # 0 = evicted next
+    # The agent's reveal watch of watched validators (exporters/reveal_watch.py).
+    NEURON_WEIGHT_COMMITS_PENDING = "bittensor_neuron_weight_commits_pending"
+    NEURON_WEIGHT_REVEALS = "bittensor_neuron_weight_reveals"  # counter
+    NEURON_WEIGHT_REVEALS_MISSED = "bittensor_neuron_weight_reveals_missed"  # counter
     NEURON_REGISTRATIONS_UNTIL_PRUNED = "bittensor_neuron_registrations_until_pruned"
     NEURON_PRUNING_POSITION_AFTER_IMMUNITY = "bittensor_neuron_pruning_position_after_immunity"
     NEURON_VALIDATOR_TRUST_RANK = "bittensor_neuron_validator_trust_rank"  # 0 = highest

@@ -16,7 +16,8 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
 * 4 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
   (every subnet's EMA price) and ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` and
   ``MinNonImmuneUids``, the three switches the metagraph lacks (3 per poll, not 3 per subnet),
-* 1 ``spec_version`` (``exporters/runtime_version.py``; cached by the SDK's transport).
+* 1 ``spec_version`` (``exporters/runtime_version.py``; cached by the SDK's transport),
+* 1 ``query_map`` per commit-reveal subnet with a watched validator (``reveal_watch.py``).
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
 poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
@@ -32,11 +33,9 @@ or unsupported read leaves only its own series absent, never the poll. Transient
 retried at the substrate within the poll's deadline (``exporters/retry.py``); a poll that
 still fails is retried once on each other healthy endpoint.
 
-Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll whatever the number of
-keys; storage diffs, not ``System.Events`` (``bench/bench_events.py``). Coldkey watches cost
-nothing extra on subnets already read; a coldkey watched on *every* subnet is discovered with
-``owned_hotkeys`` plus ``netuids_for_hotkey`` per owned hotkey, every
-``rediscover_every_polls`` polls.
+Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll (storage diffs, not
+``System.Events``). A coldkey watched on *every* subnet is discovered with ``owned_hotkeys``
+plus ``netuids_for_hotkey`` per owned hotkey, every ``rediscover_every_polls`` polls.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -64,6 +63,7 @@ from exporters.endpoints import ERROR_REASONS, EndpointPool, EndpointStatus, err
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.reads import UNREAD, ReadBook, ReadsView, ready
+from exporters.reveal_watch import RevealWatch
 from exporters.runtime_version import RuntimeWatch
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 from exporters.watch_plan import ColdkeyWatch, WatchPlan
@@ -83,14 +83,7 @@ class Change:
     detail: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "at": self.at,
-            "block": self.block,
-            "netuid": self.netuid,
-            "hotkey": self.hotkey,
-            "kind": self.kind,
-            "detail": self.detail,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -153,6 +146,7 @@ class ChainPoller:
         self.events = events
         self.reads = reads or ReadBook(logger=logger)
         self.runtime = RuntimeWatch(tracker.section("runtime"), logger=logger)
+        self.reveal_watch = RevealWatch(tracker.section("reveals"), logger=logger)
         self.timeout = timeout
         self._clock = clock
         self._log = logger or structlog.get_logger("taowatch.exporter")
@@ -371,6 +365,8 @@ class ChainPoller:
         }
         watched = self._watch(subnets, head)
         events = await self._observe_events(snap, head, subnets, reads, watched)
+        validators = [(w.netuid, w.hotkey) for w in watched if _commit_reveal_validator(w, subnets)]
+        reveals = await self.reveal_watch.observe(client, snap, head, validators, self.reads)
         if verdict == TRUSTED:
             self.tracker.trust(genesis, head, head_hash)
         previous = self._snapshot
@@ -391,11 +387,13 @@ class ChainPoller:
             events=events,
             chain_wide=wide,
             runtime=runtime,
+            reveals=reveals,
             registration_cost_alert_tao=MappingProxyType(
                 dict(self.plan.registration_cost_alert_tao)
             ),
         )
         self.tracker.set_section("runtime", self.runtime.state())
+        self.tracker.set_section("reveals", self.reveal_watch.state())
         try:
             self.tracker.save()
         except OSError as exc:
@@ -568,6 +566,11 @@ class ChainPoller:
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+def _commit_reveal_validator(w: WatchedNeuron, subnets: dict[int, SubnetView]) -> bool:
+    view = subnets.get(w.netuid)
+    return bool(w.neuron and w.neuron.validator_permit and view and view.rules.commit_reveal)
 
 
 async def _block_hash(ep: Any, block: int) -> str:

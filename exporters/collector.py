@@ -32,6 +32,7 @@ from exporters.eviction import eviction_families
 from exporters.family import Family, cached
 from exporters.mechanisms import mechanism_family
 from exporters.reads import read_families
+from exporters.reveal_watch import reveal_families
 from exporters.runtime_version import runtime_families
 from exporters.snapshot import ChainSnapshot, NeuronView
 
@@ -165,6 +166,7 @@ class ChainCollector:
             + _chain(snapshot)
             + event_families(snapshot)
             + runtime_families(snapshot.runtime)
+            + reveal_families(snapshot.reveals)
         )
 
     @staticmethod

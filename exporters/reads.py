@@ -59,6 +59,8 @@ READS = (
     "delegate_take",  # Delegates
     "child_keys",  # ChildKeys
     "pending_child_keys",  # PendingChildKeys
+    "reveal_queue",  # TimelockedWeightCommits, per commit-reveal subnet with a watched validator
+    "reveal_events",  # System.Events of a block a watched commit left the queue in
 )
 READ_ERROR_REASONS = ERROR_REASONS
 # A failed read where None means something (a subnet that does not exist): ``failed=UNREAD``.

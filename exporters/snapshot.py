@@ -169,6 +169,8 @@ class ChainSnapshot:
     events: Any = None
     # The runtime's version and upgrades (``exporters.runtime_version.RuntimeView``).
     runtime: Any = None
+    # Watched validators' commits: pending, revealed, missed (exporters.reveal_watch).
+    reveals: Any = None
 
     @property
     def block(self) -> int:

@@ -25,14 +25,10 @@ blocks since the last check were too many to scan, a commit that left is not cal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import bittensor as bt
 
-REVEALED_EVENT = ("SubtensorModule", "TimelockedWeightsRevealed")
-# More blocks than this between two checks (a long chain outage) are not all scanned: a
-# reveal in the older ones is not counted, though the unrevealed gauge still drains.
-MAX_SCAN_BLOCKS = 32
+from common.reveal_events import MAX_SCAN_BLOCKS, reveals_in
 
 
 @dataclass(frozen=True)
@@ -43,13 +39,6 @@ class CommitRevealState:
     last_reveal_block: int | None = None
     unrevealed: int = 0
     missed: int = 0  # commits that left the queue unrevealed, since start-up
-
-
-def _event_parts(record: Any) -> tuple[str, str, list]:
-    event = record.get("event", record) if isinstance(record, dict) else {}
-    attrs = event.get("attributes", record.get("attributes") if isinstance(record, dict) else None)
-    values = list(attrs.values()) if isinstance(attrs, dict) else list(attrs or [])
-    return str(event.get("module_id", "")), str(event.get("event_id", "")), values
 
 
 class RevealTracker:
@@ -115,10 +104,5 @@ class RevealTracker:
         found = []
         for block in range(max(since + 1, head - MAX_SCAN_BLOCKS + 1), head + 1):
             records = await self._client.query(bt.storage.System.Events, block=block)
-            for record in records or []:
-                module, event, values = _event_parts(record)
-                if (module, event) != REVEALED_EVENT:
-                    continue
-                if self._hotkey in values and self._netuid in values:
-                    found.append(block)
+            found += [block] * reveals_in(records, self._netuid, self._hotkey)
         return found

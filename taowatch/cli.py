@@ -16,6 +16,8 @@ from types import MappingProxyType
 SUBCOMMANDS: Mapping[str, tuple[str, str, str]] = MappingProxyType(
     {
         "demo": ("taowatch.demo", "main", "run simnet and every component on this machine"),
+        "init": ("taowatch.init", "main", "write an agent config for a coldkey's neurons"),
+        "check": ("taowatch.check", "main", "poll once and show how your neurons stand"),
         "simnet": ("simnet.cli", "main", "run or drive the simulated subtensor"),
         "agent": ("agent.main", "main", "run the agent that hosts the chain exporter"),
         "miner": ("neuron.cli", "miner_main", "run the bundled miner"),
@@ -47,12 +49,24 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"taowatch: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
+    from taowatch.extras import extra_of, install_hint, missing_extra
+
+    if not {"-h", "--help"} & set(rest) and (problem := missing_extra(name, rest)):
+        print(problem, file=sys.stderr)
+        return 2
     module_name, func_name, _ = SUBCOMMANDS[name]
-    func = getattr(importlib.import_module(module_name), func_name)
     try:
+        func = getattr(importlib.import_module(module_name), func_name)
         return int(func(rest) or 0)
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        # An extra's package imported where the table of taowatch.extras did not expect it.
+        extra = extra_of(exc.name)
+        if extra is None:
+            raise
+        print(install_hint(name, extra, str(exc.name).split(".")[0]), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

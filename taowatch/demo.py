@@ -101,6 +101,9 @@ class Demo:
         )
         self.network = ""
         self.status_lines: list[Callable[[], str]] = []
+        # Status lines wait for the agent's first successful poll: before it, every value
+        # would read "None" or "up=0" and say nothing about the chain.
+        self.agent_polled = False
 
     def say(self, msg: str) -> None:
         print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -306,6 +309,7 @@ class Demo:
                 str(self.port(9097)),
                 "--workdir",
                 str(self.workdir / "stack"),
+                *(["--full"] if self.args.full_notifications else []),
             ],
             [f"prometheus http://127.0.0.1:{prom}", f"alertmanager http://127.0.0.1:{am}"],
             module="taowatch.stack",
@@ -329,6 +333,7 @@ class Demo:
             for sample in family.samples:
                 if sample.name == Exporter.EXPORTER_UP:
                     up = sample.value
+                    self.agent_polled = self.agent_polled or up == 1
                 hotkey = sample.labels.get("hotkey")
                 if hotkey and sample.labels.get("netuid") == str(NETUID):
                     values[(sample.name, hotkey)] = sample.value
@@ -376,6 +381,7 @@ class Demo:
 
     async def watch(self) -> int:
         deadline = time.monotonic() + self.args.duration if self.args.duration else None
+        waiting_said = False
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -389,7 +395,11 @@ class Demo:
             head = await self.head()
             # The summaries read HTTP endpoints: off the event loop, which also serves signals.
             extra = [await asyncio.to_thread(line) for line in self.status_lines]
-            self.say(f"chain head {head}" + "".join(f" | {e}" for e in extra if e))
+            if self.agent_polled:
+                self.say(f"chain head {head}" + "".join(f" | {e}" for e in extra if e))
+            elif not waiting_said:
+                self.say("waiting for the agent's first poll ...")
+                waiting_said = True
             if deadline and time.monotonic() >= deadline:
                 self.say(f"--duration {self.args.duration:g}s reached")
                 return 0
@@ -416,6 +426,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run Prometheus and Alertmanager with the repository's rules (Debian "
         "packages prometheus, prometheus-alertmanager) and print alert notifications",
+    )
+    p.add_argument(
+        "--full-notifications",
+        action="store_true",
+        help="with --stack: print each notification's whole payload under its one line",
     )
     p.add_argument(
         "--port-offset",

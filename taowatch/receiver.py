@@ -465,19 +465,10 @@ class Receiver:
         return web.Response(text="ok")
 
 
-def format_notification(note: Notification) -> str:
-    """One readable block per notification, for the demo's terminal."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(note.received_at))
-    if note.service == HEARTBEAT:
-        return f"{stamp} heartbeat   {note.status}: {note.text}"
-    first, *rest = note.text.splitlines() or [""]
-    lines = [f"{stamp} {note.service:<10} {note.status}: {first}"]
-    lines += [f"{'':20}{line}" for line in rest if line.strip()]
-    return "\n".join(lines)
-
-
 def _print(note: Notification) -> None:
-    print(format_notification(note), flush=True)
+    from taowatch.pages import page_line
+
+    print(page_line(note), flush=True)
 
 
 async def _serve(host: str, port: int) -> None:

@@ -40,7 +40,7 @@ import aiohttp
 import yaml
 
 from alerts import generate as gen
-from taowatch.receiver import HEARTBEAT, Notification, Receiver
+from taowatch.receiver import Receiver
 
 # Alertmanager timing for a stack a person or a test watches: notify a second after the
 # first alert of a group, send resolves promptly, never repeat within a run.
@@ -499,8 +499,7 @@ async def _check(args: Any) -> int:
 
 
 async def _run(args: Any) -> int:
-    from taowatch.chain_events import event_line
-    from taowatch.receiver import format_notification
+    from taowatch.pages import PagePrinter
 
     targets: dict[str, list[str]] = {}
     for job, target in args.target:
@@ -513,21 +512,7 @@ async def _run(args: Any) -> int:
         evaluation_interval=args.evaluation_interval,
         workdir=args.workdir,
     )
-    heartbeats = 0
-
-    def show(note: Notification) -> None:
-        nonlocal heartbeats
-        if note.service == HEARTBEAT:
-            heartbeats += 1
-            if heartbeats > 1:  # the dead man's switch repeats forever; say it once
-                return
-        print(format_notification(note), flush=True)
-        if line := event_line(note):  # a chain event: one line, old -> new
-            print(line, flush=True)
-        if note.service == HEARTBEAT:
-            print("                    (the heartbeat repeats; further ones are not shown)")
-
-    receiver = Receiver(port=args.receiver_port, printer=show)
+    receiver = Receiver(port=args.receiver_port, printer=PagePrinter(full=args.full))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -566,6 +551,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluation-interval", default="1s")
     parser.add_argument("--workdir", type=Path, help="keep configs and data here")
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="print each notification's whole payload under its one-line summary",
+    )
     parser.add_argument(
         "--check",
         action="store_true",

@@ -63,6 +63,10 @@ def test_the_demo_runs_every_component_and_stops_cleanly_after_its_duration(tmp_
     for component in ("simnet", "agent", "miner-good-1", "miner-poor", "validator"):
         assert f"stopping {component}" in out
     assert "deleted the coldkeys" in out
+    # No status line before the agent has polled: the first one already carries its verdict.
+    status = [line for line in out.splitlines() if "] chain head " in line]
+    assert status and "agent up=1" in status[0], out[-3000:]
+    assert "waiting for the agent's first poll" in out.split(status[0])[0]
     # The chain's verdict, as the agent exports it, reached the progress lines.
     assert "miner-good-1 incentive=" in out
     assert "validator vtrust=" in out
@@ -134,3 +138,13 @@ def test_the_demo_stack_prints_each_chain_event_with_its_receiver_and_old_and_ne
     swaps = [line for line in events if "BittensorColdkeySwapAnnounced" in line]
     assert sorted(line.split()[2] for line in swaps) == ["pagerduty", "slack"], out[-3000:]
     assert all(f"{coldkey_c} -> coldkey hashing to" in line for line in swaps)
+    assert all(line.endswith("[critical]") for line in swaps)
+    # Every notification is one line: no payload, no continuation lines, no escaped newlines.
+    receivers = ("slack", "pagerduty", "heartbeat")
+    pages = [line for line in out.splitlines() if line[9:].split(" ", 1)[0] in receivers]
+    assert pages, out[-3000:]
+    assert "\\n" not in out and '"routing_key"' not in out
+    continuation = [
+        line for line in out.splitlines() if line.startswith(" " * 20) and "heartbeat" not in line
+    ]
+    assert continuation == [], continuation

@@ -7,10 +7,12 @@ goes between an endpoint's substrate and its ``BlockHashMemo`` and tries each *r
 after a short, growing pause, up to ``attempts`` times. Writes are never retried (the agent
 makes none, and a resubmission is not idempotent).
 
-What is transient: timeouts, connection errors, the SDK's ``RpcConnectionError`` family and
-its transport's ``SubstrateRequestException`` family (JSON-RPC error frames, the rate-limit
+What is transient: connection errors, the SDK's ``RpcConnectionError`` family and its
+transport's ``SubstrateRequestException`` family (JSON-RPC error frames, the rate-limit
 rejection) except those a retry cannot change (state discarded, block not found). Not
-transient: ``ChainError`` (the chain answered), ``StorageFunctionNotFound`` (the runtime has
+retried: a timeout (it has spent its time already, and the SDK's transport retries response
+timeouts itself; retrying here would eat the budget the pool needs to fail over to another
+endpoint), ``ChainError`` (the chain answered), ``StorageFunctionNotFound`` (the runtime has
 no such item; see ``exporters/reads.py``) and everything else.
 
 The budget: every poll runs under ``asyncio.timeout(poll.timeout_seconds)``
@@ -54,11 +56,11 @@ READ_MEMBERS = frozenset(
 
 def is_transient(exc: BaseException) -> bool:
     """Whether asking again might get an answer (see the module docstring)."""
-    if isinstance(exc, StateDiscardedError | BlockNotFound):
+    if isinstance(exc, StateDiscardedError | BlockNotFound | TimeoutError):
         return False
     return isinstance(
         exc,
-        TimeoutError | ConnectionError | OSError | RpcConnectionError | SubstrateRequestException,
+        ConnectionError | OSError | RpcConnectionError | SubstrateRequestException,
     )
 
 

@@ -257,6 +257,11 @@ class SimnetServer:
             "halted": self.chain.halted,
             "faults": self.faults.describe(),
             "calls": self.calls,
+            # simnet.runtime: the spec version and the storage items it lacks.
+            "runtime": {
+                "spec_version": self.chain.runtime.spec_version,
+                "lacks": sorted(self.chain.runtime.lacks),
+            },
         }
 
     async def _admin_fund(self, ss58: str, tao: float) -> int:

@@ -49,6 +49,8 @@ async def test_a_served_older_runtime_raises_the_sdks_own_error_through_the_clie
             await snap.query_map(SM.MechanismCountCurrent)
         assert await client.spec_version() == 293
         assert await snap.query_map(SM.Yuma3On) == [(1, False)]
+    status = await SimnetServer(SimSubstrate(world.chain))._admin_status()
+    assert status["runtime"] == {"spec_version": 293, "lacks": sorted(OLDER_RUNTIME_LACKS)}
 
 
 async def test_a_scenario_upgrade_raises_the_version_adds_one_item_and_removes_another():

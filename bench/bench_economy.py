@@ -4,10 +4,13 @@ World: an in-process simnet chain of M subnets; every Substrate call sleeps ``--
 (default 2 ms) for an RPC round trip and is counted. Both sides read at one pinned block and
 run their calls concurrently, as the poller does:
 
-* chain-wide (what the exporter does): ``get_all_dynamic_info`` + ``query_map`` of
-  ``Yuma3On``, ``SubnetEpochConsensus``, ``MinNonImmuneUids``: 4 calls whatever M;
-* per subnet (baseline): ``get_dynamic_info`` + the three ``query`` reads for each of the M
-  subnets: 4M calls (and a rank still needs every subnet's price, so M is all subnets).
+* chain-wide (what the exporter does): ``get_all_dynamic_info`` + ``query_map`` of the ten
+  per-subnet switches (``Yuma3On``, ``SubnetEpochConsensus``, ``MinNonImmuneUids``,
+  ``ImmuneOwnerUidsLimit``, ``SubnetEmissionEnabled``, ``MinerBurned`` and the four of
+  ``exporters/storage_switches.py``) + the gate's three values: 14 calls whatever M;
+* per subnet (baseline): ``get_dynamic_info`` + the ten ``query`` reads for each of the M
+  subnets, and the gate's three values once: 11M + 3 calls (a subnet's distance to the bar
+  needs every subnet's price, so M is all subnets).
 
 Usage: .venv/bin/python bench/bench_economy.py [--subnets 8 64 128] [--latency-ms 2]
 """
@@ -19,14 +22,18 @@ import asyncio
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bittensor as bt
 
 from bench._support import SlowCountingSubstrate
-from exporters.economics import fold_chain_wide, read_chain_wide
+from exporters.economics import fixed_of, fold_chain_wide, read_chain_wide
+from exporters.emission_gate import GateState
+from exporters.storage_switches import READ
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_keypair, isolate_token_symbol_cache
@@ -34,6 +41,7 @@ from simnet.testing import dev_keypair, isolate_token_symbol_cache
 
 def build_chain(subnets: int) -> Chain:
     chain = Chain(block_time=12.0)
+    chain.create_root()
     owner = dev_keypair("Alice").ss58_address
     for netuid in range(1, subnets + 1):
         chain.create_subnet(
@@ -46,6 +54,17 @@ def build_chain(subnets: int) -> Chain:
     return chain
 
 
+PER_SUBNET = (
+    "Yuma3On",
+    "SubnetEpochConsensus",
+    "MinNonImmuneUids",
+    "ImmuneOwnerUidsLimit",
+    "SubnetEmissionEnabled",
+    "MinerBurned",
+    *(s.item for s in READ),
+)
+
+
 async def per_subnet(snap, netuids: list[int]):
     storage = bt.storage.SubtensorModule
     api = bt.runtime_api.SubnetInfoRuntimeApi
@@ -53,17 +72,36 @@ async def per_subnet(snap, netuids: list[int]):
     async def one(n: int):
         return await asyncio.gather(
             snap.runtime(api.get_dynamic_info, [n]),
-            snap.query(storage.Yuma3On, [n]),
-            snap.query(storage.SubnetEpochConsensus, [n]),
-            snap.query(storage.MinNonImmuneUids, [n]),
+            *(snap.query(getattr(storage, item), [n]) for item in PER_SUBNET),
         )
 
-    rows = await asyncio.gather(*(one(n) for n in netuids))
-    return fold_chain_wide(
+    rows, bar, exponent, rank = await asyncio.gather(
+        asyncio.gather(*(one(n) for n in netuids)),
+        snap.query(storage.EmissionGateBar),
+        snap.query(storage.EmissionGateExponent),
+        snap.query(storage.EmissionBarRank),
+    )
+
+    def column(item: str) -> list:
+        i = PER_SUBNET.index(item) + 1
+        return [(n, r[i]) for n, r in zip(netuids, rows, strict=True)]
+
+    gate = GateState(bar=fixed_of(bar, 64), exponent=fixed_of(exponent, 64), bar_rank=int(rank))
+    wide = fold_chain_wide(
         [d for d, *_ in rows],
-        [(n, r[1]) for n, r in zip(netuids, rows, strict=True)],
-        [(n, r[2]) for n, r in zip(netuids, rows, strict=True)],
-        [(n, r[3]) for n, r in zip(netuids, rows, strict=True)],
+        column("Yuma3On"),
+        column("SubnetEpochConsensus"),
+        column("MinNonImmuneUids"),
+        column("SubnetEmissionEnabled"),
+        column("MinerBurned"),
+        gate,
+    )
+    switches = {s.item: {n: s.decode(v) for n, v in column(s.item)} for s in READ}
+    limits = {n: int(v) for n, v in column("ImmuneOwnerUidsLimit")}
+    return replace(
+        wide,
+        immune_owner_uids_limit=MappingProxyType(limits),
+        switches=MappingProxyType(switches),
     )
 
 

@@ -20,13 +20,17 @@ import os
 import random
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from simnet.yuma import EpochInputs, EpochOutputs, run_epoch
-from simnet.yuma_reference import run_epoch_reference
+from tests.support.yuma_reference import run_epoch_reference
 
 VALIDATORS = 64
 DENSITY = 0.25

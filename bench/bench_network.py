@@ -84,6 +84,33 @@ async def naive_poll(c: bt.Client, netuids: list[int]) -> int:
     return neurons
 
 
+async def careful_poll(c: bt.Client, netuids: list[int]) -> int:
+    """What a careful user writes: one pinned block, the same two reads per subnet, all at
+    once."""
+    view = await c.at()
+    reads = [view.neurons.all(n) for n in netuids]
+    reads += [view.subnets.metagraph(n, commitments=False) for n in netuids]
+    results = await asyncio.gather(*reads)
+    return sum(len(r) for r in results[: len(netuids)])
+
+
+async def sdk_loops(network: str, netuids: list[int]) -> None:
+    """The two baselines, timed through the same endpoint the agent reads."""
+    from common.chain import make_client
+
+    async with make_client(network) as client:
+        t0 = time.perf_counter()
+        naive = await naive_poll(client, netuids)
+        t1 = time.perf_counter()
+        careful = await careful_poll(client, netuids)
+        t2 = time.perf_counter()
+    assert naive == careful
+    print(
+        f"  SDK loops through {network.split(':')[0]}:// ({naive} neurons): "
+        f"naive {t1 - t0:.2f} s, careful (pinned, concurrent) {t2 - t1:.2f} s"
+    )
+
+
 def load_note() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} / {five:.2f} (1 / 5 min) on {os.cpu_count()} cores"
@@ -186,16 +213,24 @@ def served(args: argparse.Namespace) -> None:
         )
         started = time.perf_counter()
         with running_simnet(scenario=path, block_time=12.0, startup_timeout=600) as sim:
-            print(f"\nserved: simnet server up in {time.perf_counter() - started:.1f} s")
+            print(
+                f"\nserved: simnet server up in {time.perf_counter() - started:.1f} s; "
+                f"the agent reads through {args.via}://"
+            )
 
             async def faults() -> None:
                 async with SimAdmin(sim.host, sim.port) as admin:
                     await admin.set_faults(latency=args.latency_ms / 1000)
 
             asyncio.run(faults())
+            network = sim.ws_network if args.via == "ws" else sim.network
+            asyncio.run(sdk_loops(network, list(range(1, m + 1))))
             port = 9900 + os.getpid() % 90
             config = {
-                "chain": {"network": sim.network, "timeout_seconds": 60},
+                "chain": {
+                    "network": network,
+                    "timeout_seconds": 60,
+                },
                 "listen": {"port": port},
                 "poll": {
                     "interval_seconds": 12,
@@ -271,6 +306,12 @@ def main() -> None:
     p.add_argument("--naive-rounds", type=int, default=1)
     p.add_argument("--served", action="store_true")
     p.add_argument("--served-seconds", type=float, default=90)
+    p.add_argument(
+        "--via",
+        choices=["sim", "ws"],
+        default="sim",
+        help="served: the agent reads through sim:// or through the node (ws://, the SDK's RPC)",
+    )
     p.add_argument("--skip-in-process", action="store_true")
     args = p.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -24,7 +24,8 @@ class Exporter(StrEnum):
     NEURON_INCENTIVE = "bittensor_neuron_incentive"
     NEURON_DIVIDENDS = "bittensor_neuron_dividends"
     NEURON_EMISSION_ALPHA = "bittensor_neuron_emission_alpha"
-    NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"
+    NEURON_STAKE_ALPHA = "bittensor_neuron_stake_alpha"  # after childkey inheritance
+    NEURON_STAKE_ALPHA_OWN = "bittensor_neuron_stake_alpha_own"  # the hotkey's own, no inheritance
     NEURON_STAKE_TAO = "bittensor_neuron_stake_tao"  # root (netuid 0) TAO stake
     # alpha + tao_weight * root TAO: the stake the epoch weighs the hotkey by.
     NEURON_STAKE_WEIGHT = "bittensor_neuron_stake_weight"
@@ -71,17 +72,22 @@ class Exporter(StrEnum):
     SUBNET_MIN_BURN_TAO = "bittensor_subnet_min_burn_tao"
     SUBNET_MAX_BURN_TAO = "bittensor_subnet_max_burn_tao"
     SUBNET_MIN_NON_IMMUNE_UIDS = "bittensor_subnet_min_non_immune_uids"
+    SUBNET_IMMUNE_OWNER_UIDS_LIMIT = "bittensor_subnet_immune_owner_uids_limit"
+    SUBNET_SETTING = "bittensor_subnet_setting"  # label name: a storage-only switch
     SUBNET_IS_ROOT = "bittensor_subnet_is_root"
     # The operator's threshold from the agent config; absent where none is set.
     SUBNET_REGISTRATION_COST_ALERT_TAO = "bittensor_subnet_registration_cost_alert_tao"
-    # Emission tiers by EMA price, over every subnet of the chain (root excluded).
+    # The emission split and its gate (exporters/emission_gate.py), root excluded.
     SUBNET_EMA_PRICE_TAO = "bittensor_subnet_ema_price_tao"
-    SUBNET_EMISSION_RANK = "bittensor_subnet_emission_rank"  # 1 = highest EMA price
-    SUBNET_EMISSION_TIER = "bittensor_subnet_emission_tier"  # 1, 2; 0 = no emission
+    SUBNET_TAO_IN_EMISSION_TAO = "bittensor_subnet_tao_in_emission_tao"  # this block, the chain's
     SUBNET_EMISSION_SHARE = "bittensor_subnet_emission_share"  # of the block's TAO, 0..1
-    # Ranks left before the subnet falls out of its tier (0 = at the tier's last rank).
-    SUBNET_EMISSION_TIER_MARGIN_RANKS = "bittensor_subnet_emission_tier_margin_ranks"
-    CHAIN_SUBNETS_RANKED = "bittensor_chain_subnets_ranked"
+    SUBNET_EMISSION_DEMAND_SHARE = "bittensor_subnet_emission_demand_share"  # what the gate weighs
+    SUBNET_EMISSION_GATE_WEIGHT = "bittensor_subnet_emission_gate_weight"  # 0..1, 1/2 at the bar
+    SUBNET_EMISSION_BAR_RATIO = "bittensor_subnet_emission_bar_ratio"  # demand share / bar
+    SUBNET_EMISSION_ENABLED = "bittensor_subnet_emission_enabled"  # SubnetEmissionEnabled 0/1
+    CHAIN_EMISSION_GATE_BAR = "bittensor_chain_emission_gate_bar"  # EmissionGateBar
+    CHAIN_EMISSION_GATE_EXPONENT = "bittensor_chain_emission_gate_exponent"
+    CHAIN_EMISSION_BAR_RANK = "bittensor_chain_emission_bar_rank"
 
     # Chain. No labels.
     CHAIN_HEAD_BLOCK = "bittensor_chain_head_block"

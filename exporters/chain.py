@@ -1,28 +1,22 @@
-"""The chain poller: one pinned block, two runtime calls per subnet plus four chain-wide reads.
+"""The chain poller: one pinned block, two runtime calls per subnet plus fourteen chain-wide reads.
 
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
-``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_two_hashes``):
+``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes``):
 
-* 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
-* 1 ``block_hash`` for the pinned head: every pinned read asks for it, and the endpoint's
-  ``BlockHashMemo`` (``exporters/endpoints.py``) answers all but the first from memory,
-* 1 ``block_hash`` at the last block the deregistration tracker trusted (skipped while the
-  head has not moved), so an endpoint that came back rewound or on another chain is caught
-  before any of its reads counts (``ChainPoller._judge``; the genesis hash is read only when
-  that check fails or there is no trusted block yet),
-* per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
-  validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
-  and subnet parameters),
-* 4 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
-  (every subnet's EMA price) and ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` and
-  ``MinNonImmuneUids``, the three switches the metagraph lacks (3 per poll, not 3 per subnet),
+* 1 ``block_number`` per configured endpoint (the head; also endpoint health and lag),
+* 1 ``block_hash`` for the pinned head (``BlockHashMemo`` answers every later ask),
+* 1 ``block_hash`` at the last block the tracker trusted (skipped while the head has not
+  moved), so a rewound endpoint or another chain is caught before any read counts,
+* per read subnet, 2 runtime calls: ``neurons.all`` and ``subnets.metagraph(commitments=False)``,
+* 14 chain-wide reads, whatever M (``exporters/economics.py``, listed there): what the
+  metagraph lacks, as maps (10 per poll, not 10 per subnet), and the emission gate's items,
 * 1 ``spec_version`` (``exporters/runtime_version.py``; cached by the SDK's transport),
 * 1 ``query_map`` per commit-reveal subnet with a watched validator (``reveal_watch.py``).
 
 Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
 poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
 than one mechanism. So with one endpoint a poll of M subnets, K of them with several
-mechanisms, costs 8 + 2M + K SDK calls. The finalized head costs nothing per poll: each
+mechanisms, costs 18 + 2M + K SDK calls. The finalized head costs nothing per poll: each
 endpoint's ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads
 subscription open; only when it has delivered nothing for ``finality_stale_blocks`` block
 times does a poll add 1 ``finalized_block_number`` read, so a quiet stream never passes for a
@@ -33,9 +27,8 @@ or unsupported read leaves only its own series absent, never the poll. Transient
 retried at the substrate within the poll's deadline (``exporters/retry.py``); a poll that
 still fails is retried once on each other healthy endpoint.
 
-Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll (storage diffs, not
-``System.Events``). A coldkey watched on *every* subnet is discovered with ``owned_hotkeys``
-plus ``netuids_for_hotkey`` per owned hotkey, every ``rediscover_every_polls`` polls.
+Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll. A coldkey watched on
+*every* subnet is rediscovered every ``rediscover_every_polls`` polls.
 """
 
 from __future__ import annotations
@@ -589,7 +582,14 @@ class _NoEndpoint(Exception):
 def _diff(old: Any, cur: Any, drop_ratio: float) -> list[tuple[str, str]]:
     out = []
     if old.stake_alpha > 0 and cur.stake_alpha <= old.stake_alpha * (1 - drop_ratio):
-        out.append(("stake_drop", f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
+        held = (
+            old.stake_alpha_own is not None
+            and cur.stake_alpha_own is not None
+            and cur.stake_alpha_own > old.stake_alpha_own * (1 - drop_ratio)
+        )
+        # Its own stake held: the inherited stake moved to (or back from) childkeys.
+        kind = "stake_moved_to_childkeys" if held else "stake_drop"
+        out.append((kind, f"stake {old.stake_alpha:.6g} -> {cur.stake_alpha:.6g} alpha"))
     if old.validator_permit and not cur.validator_permit:
         out.append(("validator_permit_lost", "validator permit lost"))
     if old.active and not cur.active:

@@ -48,6 +48,8 @@ def _single(name: str, help_: str, value: float, kind: str = "gauge") -> Family:
 # Scores a root (netuid 0) neuron never earns: root has no miners, so these are left out
 # there rather than exported as zeros an alert would read as "earning nothing".
 _NOT_ON_ROOT = frozenset({"rank", "trust", "consensus", "incentive"})
+# Gauges a runtime record may not carry (absent, not 0, where it does not).
+_MAY_BE_ABSENT = frozenset({"stake_alpha_own"})
 
 # (name, help, NeuronView attribute) for the plain per-neuron gauges.
 _NEURON_GAUGES: tuple[tuple[str, str, str], ...] = (
@@ -72,10 +74,24 @@ _NEURON_GAUGES: tuple[tuple[str, str, str], ...] = (
         "Alpha emitted to the neuron by the subnet's last epoch, in alpha tokens.",
         "emission_alpha",
     ),
-    (N.NEURON_STAKE_ALPHA, "Alpha staked on the hotkey on this subnet.", "stake_alpha"),
+    (
+        N.NEURON_STAKE_ALPHA,
+        "Alpha stake of the hotkey on this subnet after childkey inheritance (the metagraph's "
+        "alpha_stake): its own stake, less what it delegates to its childkeys, plus what its "
+        "parents delegate to it. A childkey change moves it with no stake leaving; compare "
+        "bittensor_neuron_stake_alpha_own.",
+        "stake_alpha",
+    ),
+    (
+        N.NEURON_STAKE_ALPHA_OWN,
+        "Alpha staked on the hotkey itself by its stakers (before childkey inheritance); it "
+        "falls only when stake leaves.",
+        "stake_alpha_own",
+    ),
     (
         N.NEURON_STAKE_TAO,
-        "TAO staked on the hotkey on the root subnet (netuid 0); the same on every subnet.",
+        "Root (netuid 0) TAO stake of the hotkey after childkey inheritance on this subnet "
+        "(the metagraph's tao_stake).",
         "stake_tao",
     ),
     (
@@ -227,7 +243,12 @@ def _neurons(snap: ChainSnapshot) -> list[Family]:
     on_root = [v.netuid == 0 for v in neurons]
     for name, help_, attr in _NEURON_GAUGES:
         # map/attrgetter: no Python-level step per neuron (a whole network: 32k).
-        values: list[float | None] = list(map(float, map(attrgetter(attr), neurons)))
+        raw = map(attrgetter(attr), neurons)
+        values: list[float | None] = (
+            [None if x is None else float(x) for x in raw]
+            if attr in _MAY_BE_ABSENT
+            else list(map(float, raw))
+        )
         if attr in _NOT_ON_ROOT and any(on_root):
             values = [None if r else v for v, r in zip(values, on_root, strict=True)]
         out.append(Family(name, "gauge", cached(help_), NEURON_LABELS, labels, values))

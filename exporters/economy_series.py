@@ -1,7 +1,8 @@
-"""The series of today's chain rules and emission tiers, as :class:`exporters.family.Family`.
+"""The series of today's chain rules and the emission gate, as :class:`exporters.family.Family`.
 
 Per read subnet: the switches of :class:`SubnetRules` as 0/1 or numbers, ``is_root``, and
-the emission standing; chain-wide: how many subnets are ranked.
+where the subnet stands against the emission gate; chain-wide: the gate's bar, exponent and
+rank.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         N.SUBNET_NULL_CONSENSUS,
-        "1 if the subnet runs null consensus (miners paid equally, no weights and no epoch "
-        "scores: weight and validator-trust signals mean nothing there), else 0.",
+        "1 if the subnet runs null consensus (the largest stake's weights alone pay miners, "
+        "no consensus or validator trust: those signals mean nothing there), else 0.",
         "null_consensus",
     ),
     (N.SUBNET_MIN_BURN_TAO, "Lowest registration burn the chain allows, TAO.", "min_burn_tao"),
@@ -47,6 +48,12 @@ _RULES: tuple[tuple[str, str, str], ...] = (
         N.SUBNET_MIN_NON_IMMUNE_UIDS,
         "Non-immune neurons the chain keeps before it evicts an immune one.",
         "min_non_immune_uids",
+    ),
+    (
+        N.SUBNET_IMMUNE_OWNER_UIDS_LIMIT,
+        "ImmuneOwnerUidsLimit: how many of the owner coldkey's hotkeys (earliest registered "
+        "first, the subnet owner hotkey in front) no registration evicts.",
+        "immune_owner_uids_limit",
     ),
 )
 
@@ -90,9 +97,23 @@ def economy_families(snap: ChainSnapshot) -> list[Family]:
             [_num(snap.registration_cost_alert_tao.get(s.netuid)) for s in views],
         )
     )
+    settings = [(s, name, v) for s in views for name, v in sorted(s.rules.settings.items())]
+    out.append(
+        Family(
+            N.SUBNET_SETTING,
+            "gauge",
+            "A subnet switch that lives only in storage, by its storage name (Yuma3On, "
+            "SubnetEpochConsensus 1 = Null, SubnetEmissionEnabled, BondsResetOn, "
+            "ImmuneOwnerUidsLimit, MinNonImmuneUids, AlphaSigmoidSteepness, BurnHalfLife, "
+            f"BurnIncreaseMult); a change raises BittensorSubnetHyperparameterChanged. {CACHED}",
+            ("netuid", "name"),
+            [(str(s.netuid), name) for s, name, _v in settings],
+            [v for _s, _name, v in settings],
+        )
+    )
     wide = snap.chain_wide
     standings = wide.standings if wide is not None else {}
-    ranked = [(s, standings.get(s.netuid)) for s in views]
+    placed = [(s, standings.get(s.netuid)) for s in views]
 
     def standing(name: str, help_: str, pick: Any) -> Family:
         return Family(
@@ -101,48 +122,66 @@ def economy_families(snap: ChainSnapshot) -> list[Family]:
             f"{help_} {CACHED}",
             ("netuid",),
             labels,
-            [None if st is None else _num(pick(st)) for _s, st in ranked],
+            [None if st is None else _num(pick(st)) for _s, st in placed],
         )
 
     out += [
         standing(
             N.SUBNET_EMA_PRICE_TAO,
-            "EMA (moving) price of one alpha in TAO: what the emission ranking sorts by.",
+            "EMA (moving) price of one alpha in TAO: what the emission split weighs.",
             lambda st: st.ema_price_tao,
         ),
         standing(
-            N.SUBNET_EMISSION_RANK,
-            "Place among all subnets (root excluded) by EMA price, 1 = highest; ties go to "
-            "the lower netuid.",
-            lambda st: st.rank,
-        ),
-        standing(
-            N.SUBNET_EMISSION_TIER,
-            "Emission tier: 1 = ranks 1-32 (share 75% of the block's TAO), 2 = ranks 33-64 "
-            "(25%), 0 = rank 65 or beyond (no emission).",
-            lambda st: st.tier,
+            N.SUBNET_TAO_IN_EMISSION_TAO,
+            "TAO the chain injected into the subnet's pool in this block (SubnetTaoInEmission).",
+            lambda st: st.tao_in_emission_tao,
         ),
         standing(
             N.SUBNET_EMISSION_SHARE,
-            "Share of the block's TAO emission the subnet receives at this block, 0..1.",
+            "The subnet's share of the block's TAO as the chain paid it, 0..1 "
+            "(its tao_in_emission over every subnet's).",
             lambda st: st.share,
         ),
         standing(
-            N.SUBNET_EMISSION_TIER_MARGIN_RANKS,
-            "Ranks the subnet can fall before it leaves its emission tier (0 = on the "
-            "tier's last rank); absent outside every tier.",
-            lambda st: st.margin_ranks,
+            N.SUBNET_EMISSION_DEMAND_SHARE,
+            "EMA-price share weighted by 1 - MinerBurned, 0..1: what the emission gate "
+            "compares with the bar.",
+            lambda st: st.demand_share,
+        ),
+        standing(
+            N.SUBNET_EMISSION_GATE_WEIGHT,
+            "Emission gate weight s^h / (s^h + bar^h), 0..1: 1/2 at the bar, near 0 well "
+            "below it; absent without a stored bar.",
+            lambda st: st.gate_weight,
+        ),
+        standing(
+            N.SUBNET_EMISSION_BAR_RATIO,
+            "Demand share over the emission bar (EmissionGateBar): 1 at the bar, under 1 "
+            "below it; absent without a stored bar.",
+            lambda st: st.bar_ratio,
+        ),
+        standing(
+            N.SUBNET_EMISSION_ENABLED,
+            "SubnetEmissionEnabled: 1 if the subnet's pool gets TAO, 0 if the switch is off "
+            "(its alpha still pays miners and validators); absent where the runtime lacks it.",
+            lambda st: st.emission_enabled,
         ),
     ]
     if wide is not None:
-        out.append(
-            Family(
-                N.CHAIN_SUBNETS_RANKED,
-                "gauge",
-                f"Subnets ranked for emission (all but root). {CACHED}",
-                (),
-                ((),),
-                (float(wide.ranked),),
-            )
-        )
+        for name, help_, value in (
+            (
+                N.CHAIN_EMISSION_GATE_BAR,
+                "EmissionGateBar: the demand share at which a subnet gets half weight "
+                "(recomputed every 360 blocks).",
+                wide.gate.bar,
+            ),
+            (N.CHAIN_EMISSION_GATE_EXPONENT, "EmissionGateExponent (h).", wide.gate.exponent),
+            (
+                N.CHAIN_EMISSION_BAR_RANK,
+                "EmissionBarRank: the bar is the demand share at this rank.",
+                wide.gate.bar_rank,
+            ),
+        ):
+            if value is not None:
+                out.append(Family(name, "gauge", f"{help_} {CACHED}", (), ((),), (float(value),)))
     return out

@@ -25,10 +25,10 @@ so a poll that is late, skipped or restarted loses every event of the blocks it 
 (reading them all costs one ``System.Events`` read per block since the last poll, and mainnet
 blocks carry hundreds of events to filter); a storage diff between two polls sees every change
 however many blocks lie between them, at a cost that does not grow with the gap. Cost per
-poll: 2 ``query_batch`` when coldkeys are watched, 3 when hotkeys are (take, children,
-pending children), whatever the number of keys; hyperparameters and churn cost nothing extra.
-What a diff cannot see is a change undone between two polls (announce and reset inside one
-poll interval); the default interval is one block.
+poll: 3 ``query_batch`` when coldkeys are watched (with ``ColdkeySuccessor``), 3 when hotkeys
+are (take, children, pending children), whatever the number of keys; hyperparameters and
+churn cost nothing extra. What a diff cannot see is a change undone between two polls
+(announce and reset inside one poll interval); the default interval is one block.
 
 The previous value of each changed quantity is exported as a gauge next to the current one
 (``*_previous_*``), not only logged in ``/api/status``: alert templates can query series but
@@ -44,9 +44,11 @@ churn during the downtime is not counted).
 
 Simplified against subtensor by simnet (what these tests can show): simnet's metagraph record
 reports ``liquid_alpha_enabled``, ``alpha_high``/``alpha_low`` and ``rho`` as constants, so
-changing them there shows no diff; a coldkey swap execution is told from a reset by the watched
-hotkeys' owner (the watched hotkeys it owned at the previous poll), so a watched coldkey with
-no registered watched hotkey reports an execution as a reset.
+changing them there shows no diff. A coldkey swap execution is told from a reset by
+``ColdkeySuccessor`` (spec 475: the new coldkey of every executed swap, root's ``swap_coldkey``
+of a disputed swap included; one more ``query_batch`` when coldkeys are watched); on a runtime
+without it, by the watched hotkeys' new owner, which reports an execution as a reset for a
+watched coldkey with no registered watched hotkey.
 """
 
 from __future__ import annotations
@@ -208,11 +210,9 @@ class EventWatcher:
         book: ReadBook | None = None,
     ) -> list[EventChange]:
         """Read the governance items at the pinned ``snap`` and diff everything against the
-        last observation. A block not newer than the last one observed changes nothing.
-
-        Each item's read fails alone (``book``, ``exporters/reads.py``): a failed one is not
-        diffed this poll (its last values stay, so a refused read is never an announcement
-        gone or a take changed), and the others are."""
+        last observation. A block not newer than the last one observed changes nothing. Each
+        item's read fails alone (``book``, ``exporters/reads.py``): a failed one is not diffed
+        this poll (a refused read is never an announcement gone or a take changed)."""
         if self._block is not None and block <= self._block:
             return []
         hotkeys = sorted({w.hotkey for w in watched})
@@ -221,13 +221,18 @@ class EventWatcher:
         out: list[EventChange] = []
         if reads["announcements"] is not None and reads["disputes"] is not None:
             out += self._diff_swaps(
-                block, coldkeys, reads["announcements"], reads["disputes"], watched
+                block,
+                coldkeys,
+                reads["announcements"],
+                reads["disputes"],
+                watched,
+                reads["successors"],
             )
         if reads["takes"] is not None:
             out += self._diff_takes(block, hotkeys, reads["takes"])
         if reads["children"] is not None and reads["pending"] is not None:
             out += self._diff_children(block, pairs, reads["children"], reads["pending"])
-        out += self._diff_hyper(block, metagraphs)
+        out += self._diff_hyper(block, metagraphs, subnets)
         out += self._diff_churn(block, subnets)
         self._block = block
         self._view = self._build_view(coldkeys, hotkeys, pairs, subnets)
@@ -244,9 +249,20 @@ class EventWatcher:
         announcements: Sequence[Any],
         disputes: Sequence[Any],
         watched: Sequence[WatchedNeuron],
+        successors: Sequence[Any] | None = None,
     ) -> list[EventChange]:
         out = []
-        for ck, ann, disp in zip(coldkeys, announcements, disputes, strict=True):
+        # ColdkeySuccessor names the new coldkey of every executed swap (root's included);
+        # a runtime without it leaves only the watched hotkeys' new owner to go by.
+        known = successors is not None
+        for ck, ann, disp, succ in zip(
+            coldkeys,
+            announcements,
+            disputes,
+            successors if known else [None] * len(coldkeys),
+            strict=True,
+        ):
+            first_sight = ck not in self._swaps
             rec = self._swaps.setdefault(
                 ck,
                 {"execution_block": None, "hash": None, "disputed": False, "new_coldkey": None},
@@ -263,7 +279,15 @@ class EventWatcher:
                 rec["new_coldkey"] = None
             if now_disputed and not was_disputed:
                 actions.append(("disputed", "swap disputed: frozen until root resets it"))
-            if now_at is None and was_at is not None:
+            now_successor = str(succ) if succ else None
+            if known and first_sight:
+                rec["successor"] = now_successor  # a baseline, not an event
+            if known and now_successor is not None and now_successor != rec.get("successor"):
+                rec["new_coldkey"] = now_successor
+                actions.append(("executed", f"swap executed: {ck} -> {now_successor}"))
+            elif known and now_at is None and was_at is not None:
+                actions.append(("reset", f"announced swap (block {was_at}) cleared"))
+            elif now_at is None and was_at is not None:
                 owned = set(rec.get("hotkeys", ()))
                 moved = sorted(
                     {
@@ -281,6 +305,8 @@ class EventWatcher:
                 counts[action] = counts.get(action, 0) + 1
                 out.append(EventChange(block, NO_NETUID, ck, f"coldkey_swap_{action}", detail))
             rec.update(execution_block=now_at, hash=now_hash, disputed=now_disputed)
+            if known:
+                rec["successor"] = now_successor
             # The hotkeys it owns now: after an execution, their new owner names the new key.
             rec["hotkeys"] = sorted(
                 {w.hotkey for w in watched if w.neuron is not None and w.neuron.coldkey == ck}
@@ -371,11 +397,20 @@ class EventWatcher:
 
     # -- hyperparameters ------------------------------------------------------------------
 
-    def _diff_hyper(self, block: int, metagraphs: Mapping[int, Any]) -> list[EventChange]:
+    def _diff_hyper(
+        self,
+        block: int,
+        metagraphs: Mapping[int, Any],
+        subnets: Mapping[int, SubnetView] | None = None,
+    ) -> list[EventChange]:
         out = []
         for netuid, mg in sorted(metagraphs.items()):
             raw = getattr(mg, "raw", None) or {}
             values = {name: v for name in HYPERPARAMETERS if (v := _num(raw.get(name))) is not None}
+            # The storage-only switches (exporters.storage_switches), by storage name.
+            view = (subnets or {}).get(netuid)
+            if view is not None and view.exists:
+                values.update(view.rules.settings)
             rec = self._hyper.get(str(netuid))
             if rec is None:
                 self._hyper[str(netuid)] = {"values": values, "changed": {}}
@@ -535,6 +570,7 @@ async def _read_governance(
         reads["disputes"] = book.read(
             "coldkey_swap_disputes", snap.query_batch(sm.ColdkeySwapDisputes, keys), fallback=none
         )
+        reads["successors"] = _unless_missing(snap.query_batch(sm.ColdkeySuccessor, keys))
     if hotkeys:
         reads["takes"] = book.read(
             "delegate_take", snap.query_batch(sm.Delegates, [[hk] for hk in hotkeys])
@@ -551,4 +587,13 @@ async def _read_governance(
     out: dict[str, Any] = {
         k: [] for k in ("announcements", "disputes", "takes", "children", "pending")
     }
+    out["successors"] = None
     return out | dict(zip(reads, values, strict=True))
+
+
+async def _unless_missing(read: Any) -> Any:
+    """None where the runtime has no such item (``ColdkeySuccessor`` is spec 475's)."""
+    try:
+        return await read
+    except Exception:
+        return None

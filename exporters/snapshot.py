@@ -51,8 +51,10 @@ class NeuronView:
     dividends: float
     validator_trust: float
     emission_alpha: float
+    # After childkey inheritance (the metagraph's alpha_stake): the hotkey's own stake, less
+    # what it delegates to its childkeys, plus what its parents delegate to it.
     stake_alpha: float
-    # Root (netuid 0) TAO stake of the hotkey.
+    # Root (netuid 0) TAO stake of the hotkey, after childkey inheritance on this subnet.
     stake_tao: float
     # alpha + tao_weight * root TAO, the stake the chain's epoch weighs the hotkey by
     # (the metagraph's ``total_stake``).
@@ -69,6 +71,10 @@ class NeuronView:
     # An immune neuron's place in the eviction order were its immunity over now
     # (exporters/eviction.py); None otherwise.
     pruning_position_after_immunity: int | None = None
+    # Alpha staked on the hotkey itself (its stakers' positions, before inheritance); None
+    # where the runtime record lists no positions. A childkey change moves ``stake_alpha``
+    # but never this.
+    stake_alpha_own: float | None = None
 
     @property
     def immune(self) -> bool:
@@ -237,6 +243,33 @@ def pruning_order(
     return {r[0]: pos for pos, r in enumerate(ordered)}
 
 
+def own_stake(positions: Any) -> float | None:
+    """The neuron record's ``stake``: (coldkey, amount) per staker on the hotkey itself."""
+    if positions is None:
+        return None
+    try:
+        return sum(_tokens(_rao(amount)) for _coldkey, amount in positions)
+    except (TypeError, ValueError):
+        return None
+
+
+def immune_owner_hotkeys(
+    owner_coldkey: str,
+    owner_hotkey: str,
+    rows: Sequence[tuple[int, str, str, int]],
+    limit: int,
+) -> frozenset[str]:
+    """The owner's hotkeys no registration prunes, as subtensor's ``get_immune_owner_tuples``
+    picks them: the owner coldkey's registered hotkeys by registration block then uid, the
+    first ``limit`` (``ImmuneOwnerUidsLimit``), with ``SubnetOwnerHotkey`` put in front and
+    the list cut back to the limit. ``rows`` are ``(uid, hotkey, coldkey, registered_at)``."""
+    owned = sorted((r for r in rows if r[2] == owner_coldkey), key=lambda r: (r[3], r[0]))
+    chosen = [r[1] for r in owned[:limit]]
+    if owner_hotkey in {r[1] for r in rows} and owner_hotkey not in chosen:
+        chosen = [owner_hotkey, *chosen][:limit]
+    return frozenset(chosen)
+
+
 def acts_as_validator(validator_permit: bool, last_update: int, registered_at: int) -> bool:
     """Whether a neuron counts as a validator for peer comparisons.
 
@@ -293,9 +326,14 @@ def build_subnet(
             return 0
         return max(0, reg_block(mg_n) + immunity_period - (block + 1))
 
-    owner = str(metagraph.owner_hotkey or "")
-    # The subnet owner's hotkey is never evicted, whatever its age.
     rules = subnet_rules(netuid, raw, chain_wide)
+    # The owner's immune hotkeys are never evicted, whatever their age.
+    owner_immune = immune_owner_hotkeys(
+        str(raw.get("owner_coldkey") or getattr(metagraph, "owner_coldkey", "") or ""),
+        str(metagraph.owner_hotkey or ""),
+        [(n.uid, n.hotkey, n.coldkey, reg_block(m)) for n, m in rows],
+        rules.immune_owner_uids_limit,
+    )
     # Root has no registrations to evict by: no positions there.
     candidates = (
         []
@@ -303,7 +341,7 @@ def build_subnet(
         else [
             (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
             for n, m in rows
-            if n.hotkey != owner
+            if n.hotkey not in owner_immune
         ]
     )
     positions = pruning_order(candidates, rules.pruning_floor)
@@ -355,6 +393,7 @@ def build_subnet(
                 pruning_position=positions.get(n.uid),
                 validator_trust_rank=vtrust_rank.get(n.uid),
                 pruning_position_after_immunity=after_immunity.get(n.uid),
+                stake_alpha_own=own_stake(r.get("stake")),
             )
         )
     views.sort(key=lambda v: v.uid)

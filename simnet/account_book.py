@@ -23,6 +23,7 @@ class AccountBook:
         self.takes: dict[str, int] = {}  # hotkey -> delegate take, u16 parts
         self.swap_announcements: dict[str, tuple[int, str]] = {}
         self.swap_disputes: dict[str, int] = {}
+        self.successors: dict[str, str] = {}  # ColdkeySuccessor: old coldkey -> new
         self._frozen: Accounts | None = None
 
     def changed(self) -> None:
@@ -39,5 +40,6 @@ class AccountBook:
                 takes=MappingProxyType(dict(self.takes)),
                 swap_announcements=MappingProxyType(dict(self.swap_announcements)),
                 swap_disputes=MappingProxyType(dict(self.swap_disputes)),
+                successors=MappingProxyType(dict(self.successors)),
             )
         return self._frozen

@@ -15,6 +15,17 @@ FAST_BLOCK_TIME = 0.25
 DEFAULT_NETWORK = f"sim://127.0.0.1:{SIMNET_PORT}"
 
 
+class NodePortTaken(OSError):
+    """The node's WebSocket port (``--ws-port``) could not be bound."""
+
+
+def _upgrade(text: str) -> tuple[int, int]:
+    block, sep, spec = text.partition(":")
+    if not sep or not block.isdigit() or not spec.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected BLOCK:SPEC, e.g. 200:476")
+    return int(block), int(spec)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="taowatch simnet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -22,6 +33,25 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the chain as a server on loopback")
     s.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=SIMNET_PORT, help=f"default {SIMNET_PORT}; 0 = any")
+    s.add_argument(
+        "--ws-port",
+        type=int,
+        default=9944,
+        help="the Substrate JSON-RPC node (WebSocket and HTTP POST) any Bittensor tool can use: "
+        "ws://HOST:PORT; default 9944; 0 = any; -1 = off",
+    )
+    s.add_argument(
+        "--spec-version",
+        type=int,
+        default=475,
+        help="the runtime the node serves (default 475); an older one lacks later items",
+    )
+    s.add_argument(
+        "--upgrade-at",
+        type=_upgrade,
+        metavar="BLOCK:SPEC",
+        help="a runtime upgrade the node applies from BLOCK on (spec version and metadata)",
+    )
     s.add_argument("--scenario", default="default", help="scenario YAML file, or 'default'")
     s.add_argument(
         "--genesis-nonce",
@@ -38,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     speed.add_argument("--block-time", type=float, help="seconds per block (scenario's otherwise)")
     speed.add_argument("--fast", action="store_true", help=f"{FAST_BLOCK_TIME} s blocks")
     speed.add_argument("--manual", action="store_true", help="no clock: blocks advance via admin")
-    s.add_argument("--ready-file", type=Path, help="write {host, port, pid} here once listening")
+    s.add_argument(
+        "--ready-file", type=Path, help="write {host, port, ws_port, pid} here once listening"
+    )
     s.add_argument("--log-level", default="info")
     s.add_argument("--log-format", choices=["plain", "json"], default="plain")
 
@@ -56,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     fl.add_argument("--error-rate", type=float, default=0.0)
     fl.add_argument("--latency", type=float, default=0.0, help="seconds added per call")
     fl.add_argument("--drop-rate", type=float, default=0.0)
+    fl.add_argument(
+        "--policy-close-rate",
+        type=float,
+        default=0.0,
+        help="share of the node's frames answered by a 1008 (policy) socket close",
+    )
     fl.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
     return p
 
@@ -103,7 +141,9 @@ async def _drive(args) -> int:
             elif args.command == "faults":
                 print(
                     json.dumps(
-                        await admin.set_faults(args.error_rate, args.latency, args.drop_rate)
+                        await admin.set_faults(
+                            args.error_rate, args.latency, args.drop_rate, args.policy_close_rate
+                        )
                     )
                 )
         except BittensorError as exc:
@@ -141,8 +181,18 @@ def _serve(args) -> int:
                 args.ready_file,
                 args.genesis_nonce,
                 source=source,
+                ws_port=args.ws_port,
+                spec_version=args.spec_version,
+                upgrade=args.upgrade_at,
             )
         )
+    except NodePortTaken as exc:
+        print(
+            f"taowatch simnet serve: cannot listen on {args.host}:{args.ws_port} for the node: "
+            f"{exc.strerror}; pick another --ws-port (0 = any, -1 = no node) or stop what holds it",
+            file=sys.stderr,
+        )
+        return 2
     except ConfigError as exc:
         print(f"taowatch simnet serve: invalid scenario\n{exc}", file=sys.stderr)
         return 2
@@ -168,7 +218,9 @@ def describe(scenario, source: str, block_time: float) -> str:
             f"{sum(s.tao for s in root.stakes):g} TAO staked on {len(root.stakes)} hotkeys"
         )
     if (em := scenario.emission) is not None:
-        lines.append(f"  ranked emission: {em.tao_per_block:g} TAO per block, EMA-price tiers")
+        lines.append(
+            f"  block emission: {em.tao_per_block:g} TAO per block, shared by EMA price, gated"
+        )
     for spec in scenario.subnets:
         roles = [n.role for n in spec.neurons]
         rules = ["Yuma3" if spec.yuma3 else "original Yuma"]
@@ -209,6 +261,9 @@ async def serve(
     genesis_nonce=None,
     *,
     source: str = "scenario",
+    ws_port: int = -1,
+    spec_version: int = 475,
+    upgrade: tuple[int, int] | None = None,
 ):
     import gc
     import secrets
@@ -234,6 +289,7 @@ async def serve(
         f.error_rate = spec.error_rate if spec else 0.0
         f.latency = spec.latency if spec else 0.0
         f.drop_rate = spec.drop_rate if spec else 0.0
+        f.policy_close_rate = spec.policy_close_rate if spec else 0.0
 
     server.world = World(chain, scenario, on_faults=apply_faults, source=source).build()
     # Genesis (a world of 72 subnets is ~200k objects) never becomes garbage: keep it out of
@@ -244,18 +300,35 @@ async def serve(
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound_port = runner.addresses[0][1]
+    node_runner, ws_bound = None, None
+    if ws_port >= 0:
+        from simnet.node import node_server
+
+        node = node_server(
+            substrate, spec_version=spec_version, upgrade=upgrade, faults=server.faults
+        )
+        node_runner = web.AppRunner(node.app(), access_log=None)
+        await node_runner.setup()
+        try:
+            await web.TCPSite(node_runner, host, ws_port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            await node_runner.cleanup()
+            raise NodePortTaken(exc.errno, exc.strerror) from exc
+        ws_bound = node_runner.addresses[0][1]
     clock = None if manual else BlockClock(chain)
     if clock:
         clock.start()
     log.info(
         "serving",
         network=f"sim://{host}:{bound_port}",
+        node=f"ws://{host}:{ws_bound}" if ws_bound else "off",
         block_time=block_time,
         scenario=scenario.name,
         clock="manual" if manual else "running",
     )
     if ready_file:
-        _write_ready(ready_file, host, bound_port)
+        _write_ready(ready_file, host, bound_port, ws_bound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -276,12 +349,15 @@ async def serve(
         if clock:
             await clock.stop()
         await runner.cleanup()
+        if node_runner is not None:
+            await node_runner.cleanup()
 
 
-def _write_ready(path: Path, host: str, port: int) -> None:
+def _write_ready(path: Path, host: str, port: int, ws_port: int | None = None) -> None:
     import os
 
     # Written then renamed, so a waiting process never reads half a file.
     tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps({"host": host, "port": port, "pid": os.getpid()}))
+    ready = {"host": host, "port": port, "ws_port": ws_port, "pid": os.getpid()}
+    tmp.write_text(json.dumps(ready))
     tmp.replace(path)

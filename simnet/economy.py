@@ -4,8 +4,11 @@
   incentive and no epoch. Its record carries ``TaoWeight`` (parts of u64::MAX; the runtime
   default 971_718_665_099_567_868 is about 0.0527).
 * **Stake weight** (subtensor ``get_stake_weights_for_network``): a hotkey's weight on a
-  subnet is ``alpha + tao_weight · root_tao``. Records show ``alpha_stake``, ``tao_stake``
-  (root TAO) and ``total_stake`` (the weight), and the epoch runs on the weight.
+  subnet is ``alpha + tao_weight · root_tao``, both **after childkey inheritance**
+  (``get_inherited_for_hotkey_on_subnet`` / ``get_tao_inherited_for_hotkey_on_subnet``: own
+  stake, minus each child's proportion of it, plus each parent's proportion of the parent's own
+  stake, truncated to an integer). Records show ``alpha_stake``, ``tao_stake`` (root TAO) and
+  ``total_stake`` (the weight), all inherited, and the epoch runs on the weight.
 * **Dividends split** (coinbase): of a validator's dividend, the share
   ``tao_weight·tao / (alpha + tao_weight·tao)`` belongs to its root stakers and the rest is paid
   to its alpha stakers pro rata. The root share is recorded as ``tao_dividends_per_hotkey``
@@ -15,19 +18,24 @@
   does; or, configurably, halved every ``halving_interval`` blocks from ``first_halving_block``.
   A schedule that starts past 10.5M TAO issued pays 0.5 TAO per block (the December 2025
   halving).
-* **Shares** (``ranked`` schedule). Subnets are ranked by EMA price (ties: lower netuid):
-  ranks 1-32 share 75% of the block's TAO, ranks 33-64 share 25%, the rest get none. Within a
-  tier the split is by EMA price, as subtensor's ``emission_shares_from_price_ema`` splits the
-  whole emission (the tier rule itself is the 2026 chain's; its code is not in the sources
-  simnet read, so a tier left empty passes its share to the filled ones). The TAO goes into
-  the pool with ``tao / price`` alpha beside it (a price-neutral injection); the subnet's
-  own alpha emission (``emission_per_block_rao``) still accrues for its participants.
+* **Shares** (``ranked`` schedule: the chain's price-share rule, there are no tiers). Each
+  block the EMA price moves (``update_moving_price``: toward the spot price capped at 1.0),
+  then :func:`simnet.emission_shares.block_shares` splits the block's TAO as
+  ``coinbase/subnet_emissions.rs`` does: EMA-price shares, weighted by ``1 - MinerBurned``, the
+  soft gate around ``EmissionGateBar`` (recomputed every 360 blocks), and nothing for a subnet
+  with ``SubnetEmissionEnabled`` off (its share goes to the others). The result is stored as
+  ``SubnetTaoInEmission`` and goes into the pool with ``tao / price`` alpha beside it (a
+  price-neutral injection); the subnet's own alpha emission (``emission_per_block_rao``) still
+  accrues for its participants, emission switched off or not.
+
+Subnets created at genesis stand for subnets already emitting: their switch is on (the chain
+registers a new subnet with it off; a scenario says so with ``emission_enabled: false``).
 
 Simplified: the EMA price starts at the spot price (capped at 1.0) and moves at a fixed
-``price_ema_alpha`` per block, not the chain's age-dependent rate; no owner cut, no miner-burn
-reweighting, no alpha halving, recycled registration burns do not lower issuance; childkey
-stake inheritance does not move stake weight. The default (``per_subnet``) schedule keeps the
-old rule: every subnet accrues its own ``emission_per_block_rao`` and nothing is injected.
+``price_ema_alpha`` per block, not the chain's age-dependent rate; no owner cut, no injection
+cap by root proportion, no alpha halving, recycled registration burns do not lower issuance.
+The default (``per_subnet``) schedule keeps the old rule: every subnet accrues its own
+``emission_per_block_rao`` and nothing is injected.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from simnet.emission_shares import GateSettings, SubnetInputs, block_shares
 from simnet.records import RAO_PER_TAO, Subnet
 from simnet.subnets import DEFAULT_TAO_WEIGHT
 
@@ -46,7 +55,6 @@ if TYPE_CHECKING:
 
 U64_MAX = 2**64 - 1
 MAX_SUPPLY_RAO = 21_000_000 * RAO_PER_TAO
-TIERS = ((32, 0.75), (32, 0.25))  # (subnets in the tier, its share of the block's TAO)
 
 
 @dataclass(frozen=True)
@@ -73,25 +81,6 @@ class EmissionSchedule:
         return self.base_rao >> min(63, self.halvings(issuance_rao, block))
 
 
-def tier_shares(moving_prices: Mapping[int, float]) -> dict[int, float]:
-    """Netuid -> share of the block's TAO under the EMA-price tier rule."""
-    ranked = sorted(moving_prices, key=lambda netuid: (-moving_prices[netuid], netuid))
-    tiers, start = [], 0
-    for size, share in TIERS:
-        members = ranked[start : start + size]
-        start += size
-        if members:
-            tiers.append((members, share))
-    out = {netuid: 0.0 for netuid in ranked}
-    filled = sum(share for _members, share in tiers)
-    for members, share in tiers:
-        total = sum(moving_prices[n] for n in members)
-        for n in members:
-            within = moving_prices[n] / total if total > 0 else 1 / len(members)
-            out[n] = share / filled * within
-    return out
-
-
 def tao_weight_fraction(raw: int) -> float:
     return raw / U64_MAX
 
@@ -115,6 +104,7 @@ class Economy:
         self._ledger = ledger
         self.schedule = schedule or EmissionSchedule()
         self.issuance_rao = self.schedule.start_issuance_rao
+        self._bar = 0.0  # EmissionGateBar when there is no root record to hold it
 
     def use_schedule(self, schedule: EmissionSchedule) -> None:
         """Switch to ``schedule`` at genesis; issuance restarts from its ``start_issuance_rao``."""
@@ -152,6 +142,46 @@ class Economy:
         tao = root.hotkey_alpha(hotkey) if root is not None else 0
         return split_dividend(float(sn.hotkey_alpha(hotkey)), w * tao, amount)
 
+    @property
+    def gate_bar(self) -> float:
+        """``EmissionGateBar`` as last stored."""
+        root = self.root()
+        return root.emission_gate_bar if root is not None else self._bar
+
+    def gate_settings(self) -> GateSettings:
+        root = self.root()
+        if root is None:
+            return GateSettings()
+        return GateSettings(
+            bar_rank=root.emission_bar_rank,
+            bar_quantile=root.emission_bar_quantile,
+            exponent=root.emission_gate_exponent,
+        )
+
+    def set_emission_enabled(self, netuid: int, enabled: bool) -> None:
+        """``sudo_set_subnet_emission_enabled``: the per-subnet switch."""
+        sn = self._subnets.get(netuid)
+        if sn.is_root:
+            raise ValueError("the root subnet (netuid 0) has no SubnetEmissionEnabled switch")
+        sn.emission_enabled = bool(enabled)
+        self._ledger.subnet_changed(netuid)
+
+    def set_miner_burned(self, netuid: int, fraction: float) -> None:
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"MinerBurned is a fraction in [0, 1], got {fraction}")
+        self._subnets.get(netuid).miner_burned = float(fraction)
+        self._ledger.subnet_changed(netuid)
+
+    def move_price(self, netuid: int, factor: float) -> None:
+        """Scale the pool's TAO reserve by ``factor`` (scenario trading; alpha stays)."""
+        if factor <= 0:
+            raise ValueError(f"a price move must keep the reserve positive, got x{factor}")
+        sn = self._subnets.get(netuid)
+        if sn.is_root:
+            raise ValueError("the root subnet (netuid 0) has no pool price to move")
+        sn.tao_in = max(1, round(sn.tao_in * factor))
+        self._ledger.subnet_changed(netuid)
+
     # ---------------------------------------------------------------- the coinbase
 
     def coinbase(self, block: int) -> None:
@@ -168,9 +198,23 @@ class Economy:
             spot = min(1.0, sn.price_rao / RAO_PER_TAO)
             sn.moving_price = spot if sn.moving_price <= 0 else (1 - a) * sn.moving_price + a * spot
         emission = self.schedule.block_emission_rao(self.issuance_rao, block)
-        shares = tier_shares({sn.netuid: sn.moving_price for sn in subnets})
+        root = self.root()
+        gate = self.gate_settings()
+        split = block_shares(
+            {
+                sn.netuid: SubnetInputs(sn.moving_price, sn.miner_burned, sn.emission_enabled)
+                for sn in subnets
+            },
+            block=block,
+            stored_bar=root.emission_gate_bar if root is not None else self._bar,
+            settings=gate,
+        )
+        self._bar = split.bar
+        if root is not None and root.emission_gate_bar != split.bar:
+            root.emission_gate_bar = split.bar
+            self._ledger.subnet_changed(0)
         for sn in subnets:
-            tao = int(emission * shares.get(sn.netuid, 0.0))
+            tao = int(emission * split.shares.get(sn.netuid, 0.0))
             alpha_in = tao * RAO_PER_TAO // sn.price_rao if sn.price_rao else 0
             sn.tao_in += tao
             sn.alpha_in += alpha_in
@@ -182,13 +226,34 @@ class Economy:
             self._ledger.subnet_changed(sn.netuid)
 
 
-def stake_weights(root: Subnet | None, sn: Subnet) -> dict[str, float]:
-    """Hotkey -> ``alpha + tao_weight · root TAO`` on ``sn`` (the epoch's stake vector)."""
+def inherited(own: Mapping[str, int], children: Mapping[str, tuple]) -> dict[str, int]:
+    """Hotkey -> stake after childkey inheritance on one subnet's childkey graph."""
+    out = {hk: float(v) for hk, v in own.items()}
+    for parent, kids in children.items():
+        base = own.get(parent, 0)
+        for proportion, child in kids:
+            moved = base * (proportion / U64_MAX)
+            out[parent] = out.get(parent, 0.0) - moved
+            out[child] = out.get(child, 0.0) + moved
+    return {hk: max(0, int(v)) for hk, v in out.items()}
+
+
+def inherited_stake(root: Subnet | None, sn: Subnet) -> tuple[dict[str, int], dict[str, int]]:
+    """(alpha, root TAO) per hotkey on ``sn`` after childkey inheritance; root is not inherited."""
     alpha = sn.alpha_by_hotkey()
+    tao = root.alpha_by_hotkey() if root is not None else {}
+    if sn.is_root:
+        return alpha, tao
+    return inherited(alpha, sn.children), inherited(tao, sn.children)
+
+
+def stake_weights(root: Subnet | None, sn: Subnet) -> dict[str, float]:
+    """Hotkey -> ``alpha + tao_weight · root TAO`` on ``sn``, inherited (the epoch's stake)."""
+    alpha, tao = inherited_stake(root, sn)
     out = {hk: float(v) for hk, v in alpha.items()}
     if root is None or sn.is_root or not root.tao_weight:
         return out
     w = tao_weight_fraction(root.tao_weight)
-    for hk, tao in root.alpha_by_hotkey().items():
-        out[hk] = out.get(hk, 0.0) + w * tao
+    for hk, t in tao.items():
+        out[hk] = out.get(hk, 0.0) + w * t
     return out

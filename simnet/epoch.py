@@ -38,10 +38,10 @@ class Epochs:
     def run(self, sn: Subnet, block: int) -> None:
         """Run the epoch and hand out the alpha accrued since the last one."""
         economy = self._economy
+        stake = economy.stake_weights(sn) if economy is not None else None
         if sn.null_consensus_enabled:
-            outcome = null_consensus_outcome(sn)
+            outcome = null_consensus_outcome(sn, block, stake=stake)
         else:
-            stake = economy.stake_weights(sn) if economy is not None else None
             outcome = (
                 run_subnet_epoch(sn, block, stake=stake)
                 if sn.mechanism_count == 1

@@ -116,6 +116,7 @@ class Governance:
             )
         self._move_everything(coldkey, new_coldkey)
         del self._book.swap_announcements[coldkey]
+        self._book.successors[coldkey] = new_coldkey
         self._changed()
         self._ledger.emit(
             "SubtensorModule",
@@ -162,6 +163,20 @@ class Governance:
         del self._book.swap_announcements[coldkey]
         self._changed()
         self._ledger.emit("SubtensorModule", "ColdkeySwapCleared", {"who": coldkey})
+
+    def swap_coldkey(self, coldkey: str, new_coldkey: str) -> None:
+        """Root's ``swap_coldkey``: executes at once, disputed or not, and clears both the
+        announcement and the dispute; ``ColdkeySuccessor`` names the new coldkey."""
+        self._move_everything(coldkey, new_coldkey)
+        self._book.swap_announcements.pop(coldkey, None)
+        self._book.swap_disputes.pop(coldkey, None)
+        self._book.successors[coldkey] = new_coldkey
+        self._changed()
+        self._ledger.emit(
+            "SubtensorModule",
+            "ColdkeySwapped",
+            {"old_coldkey": coldkey, "new_coldkey": new_coldkey},
+        )
 
     def reset_coldkey_swap(self, coldkey: str) -> None:
         """Root's reset: clear the announcement and the dispute."""

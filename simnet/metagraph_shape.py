@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from simnet.records import EMPTY_AXON, U16_MAX, BlockRecord, Subnet
-from simnet.views import metagraph_economy
+from simnet.views import metagraph_economy, moving_price
 
 I96F32_ONE = 1 << 32
 
@@ -40,7 +40,9 @@ def metagraph(rec: BlockRecord, netuid: Any) -> dict[str, Any] | None:
         return None
     alpha = sn.alpha_by_hotkey()
     nrns = sn.neurons
-    price_bits = sn.tao_in * I96F32_ONE // sn.alpha_in if sn.alpha_in else 0
+    # The metagraph's moving_price is SubnetMovingPrice, the EMA dynamic info serves too
+    # (get_metagraph reads the same storage), not the spot price.
+    price_bits = int(moving_price(sn) * I96F32_ONE)
     graph = {
         "netuid": sn.netuid,
         "name": text_bytes(sn.name),
@@ -59,7 +61,7 @@ def metagraph(rec: BlockRecord, netuid: Any) -> dict[str, Any] | None:
         "tao_in": sn.tao_in,
         "alpha_out_emission": sn.emission_per_block_rao,
         "alpha_in_emission": 0,
-        "tao_in_emission": 0,
+        "tao_in_emission": sn.tao_in_emission,
         "pending_alpha_emission": sn.pending_emission,
         "pending_root_emission": 0,
         "subnet_volume": 0,

@@ -22,6 +22,14 @@ class SimnetProcess:
     port: int
     process: subprocess.Popen
     log_path: Path
+    ws_port: int | None = None
+
+    @property
+    def ws_network(self) -> str:
+        """The node's endpoint for the SDK's own ``RpcSubstrate`` (``bt.Client(ws_network)``)."""
+        if self.ws_port is None:
+            raise RuntimeError("this simnet was started without its node (ws_port=-1)")
+        return f"ws://{self.host}:{self.ws_port}"
 
     @property
     def network(self) -> str:
@@ -58,6 +66,7 @@ def start_simnet(
     log_path: str | Path | None = None,
     startup_timeout: float = 60.0,
     genesis_nonce: str | None = None,
+    ws_port: int = 0,
 ) -> SimnetProcess:
     workdir = Path(tempfile.mkdtemp(prefix="simnet-"))
     ready = workdir / "ready.json"
@@ -76,6 +85,8 @@ def start_simnet(
         str(ready),
         "--scenario",
         str(scenario or "default"),
+        "--ws-port",
+        str(ws_port),
     ]
     if genesis_nonce is not None:
         cmd += ["--genesis-nonce", genesis_nonce]
@@ -97,7 +108,9 @@ def start_simnet(
                 f"simnet did not start in {startup_timeout:.0f}s:\n{handle.log_tail()}"
             )
         time.sleep(0.05)
-    handle.port = int(json.loads(ready.read_text())["port"])
+    ready_info = json.loads(ready.read_text())
+    handle.port = int(ready_info["port"])
+    handle.ws_port = ready_info.get("ws_port")
     return handle
 
 

@@ -147,6 +147,7 @@ class Subnet:
     burn_half_life: int = 0
     burn_increase_mult: float = 1.0
     min_non_immune_uids: int = 0
+    immune_owner_uids_limit: int = 1  # ImmuneOwnerUidsLimit (default 1, at most 10)
     # epoch -> commits made in it, as TimelockedWeightCommits stores them
     timelocked_commits: dict[int, tuple[TimelockedCommit, ...]] | MappingProxyType = field(
         default_factory=dict
@@ -162,6 +163,15 @@ class Subnet:
     emission_ranked: bool = False
     moving_price: float = 0.0
     tao_in_emission: int = 0
+    # simnet.emission_shares: SubnetEmissionEnabled, MinerBurned; on the root record only, the
+    # chain-wide gate (EmissionGateBar as last stored, EmissionBarRank, EmissionBarQuantile,
+    # EmissionGateExponent), as TaoWeight lives there.
+    emission_enabled: bool = True
+    miner_burned: float = 0.0
+    emission_gate_bar: float = 0.0
+    emission_bar_rank: int = 32
+    emission_bar_quantile: float = 0.61
+    emission_gate_exponent: float = 3.0
     alpha_in_emission: int = 0
     alpha_out_emission: int = 0
     alpha_dividends: dict[str, int] | MappingProxyType = field(default_factory=dict)
@@ -231,6 +241,8 @@ class Accounts:
     takes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     swap_announcements: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     swap_disputes: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # ColdkeySuccessor (spec 475): old coldkey -> the new coldkey of its executed swap.
+    successors: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

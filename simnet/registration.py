@@ -3,7 +3,10 @@
 Burned registration only: the coldkey pays ``burn_rao`` (recycled; it does not move the
 pool), after which the burn is bumped (:mod:`simnet.burn`). A free uid is used first;
 pruning happens only on a registration into a full subnet, by subtensor's
-``get_neuron_to_prune``: the owner's hotkey is never a candidate; the lowest-emission
+``get_neuron_to_prune`` (``subnets/registration.rs``): the owner's immune hotkeys
+(``get_immune_owner_tuples``: the owner coldkey's registered hotkeys, earliest registration
+then lowest uid first, up to ``ImmuneOwnerUidsLimit``, with ``SubnetOwnerHotkey`` put in front
+and the list cut back to the limit) are never candidates; the lowest-emission
 non-immune neuron goes (ties: older registration, then lower uid) when more than
 ``min_non_immune_uids`` (default 10) non-immune neurons exist, otherwise the lowest by the
 same order among the immune ones, and with no immune candidate the registration fails
@@ -12,8 +15,8 @@ registering. Re-registration is ``replace_neuron`` + ``clear_neuron``: the uid's
 weights and bond row go, weights pointing at it are zeroed (kept as explicit zeros), other
 validators' bonds on its column are left alone, the permit is cleared and ``last_update``
 is the registration block. ``NeuronRegistered(netuid, uid, hotkey)`` is emitted;
-deregistration has no event, as on chain. Simplified: ``ImmuneOwnerUidsLimit`` is 1 (only
-the owner's subnet hotkey is owner-immune).
+deregistration has no event, as on chain. The owner coldkey's hotkeys are the neurons
+registered with that coldkey (simnet's hotkeys keep their first owner, as ``OwnedHotkeys``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,38 @@ if TYPE_CHECKING:
     from simnet.subnets import Subnets
 
 
+def immune_owner_hotkeys(sn: Subnet) -> tuple[str, ...]:
+    """``get_immune_owner_tuples``: the owner's hotkeys no registration may prune."""
+    limit = sn.immune_owner_uids_limit
+    owned = sorted(
+        (n for n in sn.neurons if n.coldkey == sn.owner_coldkey),
+        key=lambda n: (n.registered_at, n.uid),
+    )
+    chosen = [n.hotkey for n in owned[:limit]]
+    if sn.owner_hotkey in sn.uids and sn.owner_hotkey not in chosen:
+        chosen = [sn.owner_hotkey, *chosen][:limit]
+    return tuple(chosen)
+
+
+def neuron_to_prune(sn: Subnet, block: int) -> int | None:
+    """``get_neuron_to_prune``: lowest emission, then older registration, then lower uid,
+    among the non-immune when more than ``MinNonImmuneUids`` of them remain, else among the
+    immune; the owner's immune hotkeys never."""
+    owner_immune = set(immune_owner_hotkeys(sn))
+    free, immune = [], []
+    for nrn in sn.neurons:
+        if nrn.hotkey in owner_immune:
+            continue
+        if block - nrn.registered_at < sn.immunity_period:
+            immune.append(nrn)
+        else:
+            free.append(nrn)
+    pool = free if len(free) > sn.min_non_immune_uids else immune
+    if not pool:
+        return None
+    return min(pool, key=lambda n: (n.emission, n.registered_at, n.uid)).uid
+
+
 class Registrar:
     def __init__(self, subnets: Subnets, ledger: Ledger, balances: Balances):
         self._subnets = subnets
@@ -38,25 +73,14 @@ class Registrar:
 
     @staticmethod
     def immune(sn: Subnet, nrn: Neuron, block: int) -> bool:
-        return nrn.hotkey == sn.owner_hotkey or block - nrn.registered_at < sn.immunity_period
+        return (
+            nrn.hotkey in immune_owner_hotkeys(sn) or block - nrn.registered_at < sn.immunity_period
+        )
 
     def neuron_to_evict(self, netuid: int) -> int | None:
         """The uid a registration on a full subnet would replace (``get_neuron_to_prune``),
         or None when no neuron may go."""
-        sn = self._subnets.get(netuid)
-        block = self._ledger.building_block
-        free, immune = [], []
-        for nrn in sn.neurons:
-            if nrn.hotkey == sn.owner_hotkey:
-                continue
-            if block - nrn.registered_at < sn.immunity_period:
-                immune.append(nrn)
-            else:
-                free.append(nrn)
-        pool = free if len(free) > sn.min_non_immune_uids else immune
-        if not pool:
-            return None
-        return min(pool, key=lambda n: (n.emission, n.registered_at, n.uid)).uid
+        return neuron_to_prune(self._subnets.get(netuid), self._ledger.building_block)
 
     def register(
         self,

@@ -315,10 +315,18 @@ class SimAdmin:
         await self._op("resume")
 
     async def set_faults(
-        self, error_rate: float = 0.0, latency: float = 0.0, drop_rate: float = 0.0
+        self,
+        error_rate: float = 0.0,
+        latency: float = 0.0,
+        drop_rate: float = 0.0,
+        policy_close_rate: float = 0.0,
     ):
         return await self._op(
-            "set_faults", error_rate=error_rate, latency=latency, drop_rate=drop_rate
+            "set_faults",
+            error_rate=error_rate,
+            latency=latency,
+            drop_rate=drop_rate,
+            policy_close_rate=policy_close_rate,
         )
 
     async def scale_stake(self, netuid: int, hotkey: str, factor: float) -> None:

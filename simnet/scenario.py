@@ -30,6 +30,7 @@ from bittensor import keyfiles
 from pydantic import Field, field_validator, model_validator
 
 from common.config import ConfigError, StrictModel, load_config
+from simnet import scenario_emission as emission
 from simnet import scenario_mechanisms as mech
 from simnet.runtime import Runtime, RuntimeSpec
 from simnet.scenario_commits import commit_in_escrow
@@ -130,7 +131,9 @@ class SubnetSpec(StrictModel):
     # Yuma3 is on for new subnets on chain; the bundled worlds ask for original Yuma for now.
     yuma3: bool = False
     liquid_alpha: bool = False  # Yuma3 only: per-bond EMA rates from consensus (alpha_low/high)
-    null_consensus: bool = False  # no Yuma: every uid gets an equal share of the emission
+    null_consensus: bool = False  # SubnetEpochConsensus Null (simnet.subnet_epoch)
+    # SubnetEmissionEnabled: a subnet registered on today's chain starts with it off.
+    emission_enabled: bool = True
     emission_tao_per_block: Annotated[float, Field(ge=0)] = 1.0
     # The subnet's constant-product pool: its depth sets how far a stake moves the price.
     pool_tao: Annotated[float, Field(gt=0)] = 100_000.0
@@ -411,6 +414,7 @@ class World:
             alpha_in_rao=round(spec.pool_tao / spec.alpha_price_tao * 1e9),
         )
         mech.apply_subnet(self.chain, spec.netuid, spec.mechanisms, spec.mechanism_split)
+        self.chain.economy.set_emission_enabled(spec.netuid, spec.emission_enabled)
 
     def _add_neuron(self, spec: SubnetSpec, n: SimNeuron) -> None:
         chain = self.chain
@@ -514,21 +518,18 @@ class World:
                 self._note(block, f"hyperparameter {h.name} on {h.netuid}: {old} -> {h.value}")
             elif ev.mechanism_split:
                 self._note(block, mech.fire_split(self.chain, ev.mechanism_split))
-            elif ev.unopenable_commit:
-                u = ev.unopenable_commit
+            elif u := ev.unopenable_commit:
                 who = self.hotkey(u.hotkey) if u.hotkey else None
                 self.chain.commit_reveal.fail_to_open(u.netuid, who, u.count)
-                self._note(
-                    block,
-                    f"the next {u.count} commit(s) of {u.hotkey or 'any validator'} on "
-                    f"{u.netuid} will fail to open",
-                )
+                self._note(block, f"next {u.count} commit(s) of {who or 'any'} will not open")
             elif ev.runtime_upgrade:
                 old = self.chain.runtime
-                self.chain.runtime = old.upgraded(ev.runtime_upgrade)
-                self._note(
-                    block, f"runtime upgraded: {old.describe()} -> {self.chain.runtime.describe()}"
-                )
+                new = self.chain.runtime = old.upgraded(ev.runtime_upgrade)
+                self._note(block, f"runtime upgraded: {old.describe()} -> {new.describe()}")
+            elif ev.emission_switch:
+                self._note(block, emission.fire_switch(self.chain, ev.emission_switch))
+            elif ev.price_move:
+                self._note(block, emission.fire_price_move(self.chain, ev.price_move))
             else:
                 self.governance_events.fire(ev, block)
         except Exception as exc:

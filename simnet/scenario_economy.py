@@ -8,12 +8,13 @@
 ``emission: {tao_per_block, ...}`` switches the chain to the ranked schedule: ``tao_per_block``
 TAO per block now (today's chain pays 0.5 since the December 2025 halving), halved as
 issuance crosses the next midpoint of the remaining supply (or every ``halving_interval``
-blocks), shared among subnets by EMA-price tiers (ranks 1-32 75%, 33-64 25%, 65+ none).
+blocks), shared among subnets as the chain shares it (EMA price, miner burn, the soft gate
+around the 32nd-largest share, ``SubnetEmissionEnabled``: :mod:`simnet.emission_shares`).
 Without the block every subnet accrues its own ``emission_tao_per_block`` and no TAO is
 injected (the old per-subnet rule).
 
 Simplified: root stakes are placed at genesis by the world, not by signed ``add_stake`` calls;
-see :mod:`simnet.economy` for what the schedule and tiers leave out.
+see :mod:`simnet.economy` for what the schedule and the split leave out.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Emission(StrictModel):
     halving: Literal["issuance", "block"] = "issuance"
     first_halving_block: Annotated[int, Field(ge=0)] = 0  # halving: block
     halving_interval: PosInt = 10_500_000  # halving: block
-    # How fast a subnet's EMA price (what the tiers rank by) follows its spot price, per block.
+    # How fast a subnet's EMA price (what the split weighs) follows its spot price, per block.
     price_ema_alpha: Annotated[float, Field(gt=0, le=1)] = 0.01
 
     def schedule(self, start_block: int = 1) -> EmissionSchedule:

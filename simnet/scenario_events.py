@@ -9,13 +9,16 @@ runtime events are the ones a signed call would leave:
 
 * ``coldkey_swap`` — announce (stores the hash of ``new_coldkey``), dispute, reset (root's
   reset: announcement and dispute cleared), execute (refused, with the runtime's error noted,
-  until the chain's announcement delay has passed).
+  until the chain's announcement delay has passed), root_swap (root's ``swap_coldkey``:
+  executes at once, disputed or not). An executed swap writes ``ColdkeySuccessor``.
 * ``take`` — the hotkey's owner increases or decreases its delegate take to ``percent``.
 * ``childkeys`` — the parent's owner proposes children; they are pending until the cooldown.
 * ``registration_burst`` — ``count`` fresh seeded keys register in one block: every
   registration bumps the burn and, on a full subnet, prunes a neuron.
 * ``unopenable_commit`` — the chain fails to open the next ``count`` weight commits of a
   hotkey (any validator when absent) on a subnet, and drops them unrevealed.
+
+``emission_switch`` and ``price_move`` are :mod:`simnet.scenario_emission`'s.
 
 Simplified against subtensor: the calls are applied inside the block by the world, not
 included as signed extrinsics (no nonce, no fee, no ``ExtrinsicSuccess``), and the burst
@@ -35,6 +38,7 @@ from common.config import StrictModel
 from simnet.governance import U64_MAX, coldkey_hash
 from simnet.records import RAO_PER_TAO, ChainFailure
 from simnet.runtime import RuntimeUpgrade
+from simnet.scenario_emission import EmissionSwitch, PriceMove
 from simnet.scenario_mechanisms import MechanismSplit
 
 if TYPE_CHECKING:
@@ -63,6 +67,7 @@ class FaultSpec(StrictModel):
     error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     latency: Annotated[float, Field(ge=0)] = 0.0
     drop_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    policy_close_rate: Annotated[float, Field(ge=0, le=1)] = 0.0  # the node's 1008 closes
     for_blocks: PosInt | None = None  # then clear; None = until another faults event
 
 
@@ -93,7 +98,8 @@ def account_address(value: str) -> str:
 
 class ColdkeySwap(StrictModel):
     coldkey: str  # a simulated neuron's name (its coldkey) or an ss58 address
-    action: Literal["announce", "dispute", "reset", "execute"]
+    # root_swap: root's swap_coldkey, which executes at once (disputed or not) and clears both
+    action: Literal["announce", "dispute", "reset", "execute", "root_swap"]
     # The coldkey that takes over: an ss58 address or a dev URI (//Eve). Required to announce;
     # execute falls back to the one this world announced.
     new_coldkey: str | None = None
@@ -172,6 +178,8 @@ EVENT_KINDS = (
     "mechanism_split",
     "runtime_upgrade",
     "unopenable_commit",
+    "emission_switch",
+    "price_move",
 )
 
 
@@ -189,6 +197,8 @@ class Event(StrictModel):
     mechanism_split: MechanismSplit | None = None
     runtime_upgrade: RuntimeUpgrade | None = None  # simnet.runtime
     unopenable_commit: UnopenableCommit | None = None
+    emission_switch: EmissionSwitch | None = None
+    price_move: PriceMove | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Event:
@@ -215,6 +225,8 @@ class Event(StrictModel):
             or self.registration_burst
             or self.mechanism_split
             or self.unopenable_commit
+            or self.emission_switch
+            or self.price_move
         )
         return None if target is None else target.netuid
 
@@ -300,9 +312,13 @@ class GovernanceEvents:
                     "ColdkeySwapAnnouncementNotFound",
                     f"{swap.coldkey} has no swap this world announced; give new_coldkey",
                 )
-            gov.swap_coldkey_announced(old, new)
+            if swap.action == "root_swap":
+                gov.swap_coldkey(old, new)
+            else:
+                gov.swap_coldkey_announced(old, new)
             self._announced.pop(old, None)
-            self._note(block, f"{who} executed: {old} -> {new}")
+            by = " by root" if swap.action == "root_swap" else ""
+            self._note(block, f"{who} executed{by}: {old} -> {new}")
 
     def take(self, take: Take, block: int) -> None:
         gov, hotkey = self._chain.governance, self._hotkey(take.hotkey)

@@ -50,10 +50,18 @@ class Faults:
     error_rate: float = 0.0  # fraction of calls answered with an RPC error
     latency: float = 0.0  # seconds added to every call
     drop_rate: float = 0.0  # fraction of calls whose connection is dropped without an answer
+    # fraction of the node's frames answered by closing the socket with 1008 (policy), as
+    # public endpoints do; the node only: sim://'s HTTP has no such close
+    policy_close_rate: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def describe(self) -> dict[str, float]:
-        return {"error_rate": self.error_rate, "latency": self.latency, "drop_rate": self.drop_rate}
+        return {
+            "error_rate": self.error_rate,
+            "latency": self.latency,
+            "drop_rate": self.drop_rate,
+            "policy_close_rate": self.policy_close_rate,
+        }
 
 
 @dataclass(frozen=True)
@@ -276,15 +284,21 @@ class SimnetServer:
         self.world.resume() if self.world else setattr(self.chain, "halted", False)
 
     async def _admin_set_faults(
-        self, error_rate: float = 0.0, latency: float = 0.0, drop_rate: float = 0.0
+        self,
+        error_rate: float = 0.0,
+        latency: float = 0.0,
+        drop_rate: float = 0.0,
+        policy_close_rate: float = 0.0,
     ) -> dict[str, float]:
-        for name, value in (("error_rate", error_rate), ("drop_rate", drop_rate)):
+        rates = (("error_rate", error_rate), ("drop_rate", drop_rate))
+        for name, value in (*rates, ("policy_close_rate", policy_close_rate)):
             if not 0.0 <= float(value) <= 1.0:
                 raise BadRequest(f"{name} must be between 0 and 1")
         if float(latency) < 0:
             raise BadRequest("latency must be >= 0 seconds")
         self.faults.error_rate, self.faults.latency = float(error_rate), float(latency)
         self.faults.drop_rate = float(drop_rate)
+        self.faults.policy_close_rate = float(policy_close_rate)
         return self.faults.describe()
 
     async def _admin_scale_stake(self, netuid: int, hotkey: str, factor: float) -> None:

@@ -30,6 +30,10 @@ from simnet.records import (
 )
 from simnet.subnets import EPOCH_STORAGE
 
+# Root dividends into validators' beta baskets are not simulated: every basket is empty.
+BASKETS_NEVER_FILLED: Mapping[str, Any] = MappingProxyType(
+    {"get_root_basket_owed": 0, "get_root_basket_positions": ()}
+)
 MECHANISM_STRIDE = 4096  # LastUpdate/Weights/Bonds are keyed by mechid * 4096 + netuid
 NETWORK_REGISTRATION_COST_RAO = 1_000 * RAO_PER_TAO
 
@@ -184,6 +188,30 @@ def stake_info(rec: BlockRecord, hotkey: str, coldkey: str, netuid: int) -> dict
     }
 
 
+def stake_infos(rec: BlockRecord, coldkey: str) -> list[dict[str, Any]]:
+    """Every stake position of a coldkey, subnet by subnet, hotkey by hotkey."""
+    return [
+        stake_info(rec, hk, coldkey, netuid)
+        for netuid, sn in sorted(rec.subnets.items())
+        for hk, owner in sorted(sn.stake)
+        if owner == coldkey
+    ]
+
+
+def stake_availability(rec: BlockRecord, coldkeys: Any, netuids: Any) -> dict:
+    """coldkey -> netuid -> {total, locked, available}: simnet locks no stake, so all of a
+    coldkey's stake on a subnet is available."""
+    out: dict[str, dict[int, dict[str, int]]] = {}
+    for ck in map(str, coldkeys):
+        per: dict[int, dict[str, int]] = {}
+        for netuid in sorted({int(n) for n in netuids}):
+            sn = subnet_of(rec, netuid)
+            held = 0 if sn is None else sum(a for (_hk, c), a in sn.stake.items() if c == ck)
+            per[netuid] = {"total": held, "locked": 0, "available": held}
+        out[ck] = per
+    return out
+
+
 # ----------------------------------------------------------------------------- storage
 
 
@@ -227,7 +255,10 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
         "MinBurn": _persubnet_of(lambda s, r: s.min_burn_rao, 0),
         "MaxBurn": _persubnet_of(lambda s, r: s.max_burn_rao, 0),
         "BurnHalfLife": _persubnet_of(lambda s, r: s.burn_half_life, 0),
-        "BurnIncreaseMult": _persubnet_of(lambda s, r: round(s.burn_increase_mult * (1 << 64)), 0),
+        # FixedU128 (64 fractional bits), decoded by the SDK as {"bits": n}
+        "BurnIncreaseMult": _persubnet_of(
+            lambda s, r: {"bits": round(s.burn_increase_mult * (1 << 64))}, {"bits": 0}
+        ),
         "MinNonImmuneUids": _persubnet_of(lambda s, r: s.min_non_immune_uids, 0),
         "SubnetworkN": _persubnet_of(lambda s, r: s.n, 0),
         "NetworksAdded": _persubnet_of(lambda s, r: True, False),
@@ -244,6 +275,18 @@ SUBNET_SCALARS: Mapping[str, Any] = MappingProxyType(
             lambda s, r: "Null" if s.null_consensus_enabled else "Yuma", "Yuma"
         ),
         "Yuma3On": _persubnet_of(lambda s, r: s.yuma3_on, False),
+        # simnet.emission_shares: the switch and the miner-burn weight (U96F32 bits).
+        "SubnetEmissionEnabled": _persubnet_of(lambda s, r: s.emission_enabled, True),
+        "MinerBurned": _persubnet_of(
+            lambda s, r: {"bits": round(s.miner_burned * (1 << 32))}, None
+        ),
+        "ImmuneOwnerUidsLimit": _persubnet_of(lambda s, r: s.immune_owner_uids_limit, 1),
+        # The rest of get_subnets_to_emit_to's eligibility: every simnet subnet but root has
+        # started emission (from its registration block) and has its subtoken enabled.
+        "FirstEmissionBlockNumber": _persubnet_of(
+            lambda s, r: None if s.is_root else s.registered_at, None
+        ),
+        "SubtokenEnabled": _persubnet_of(lambda s, r: not s.is_root, False),
         "LastEpochBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "LastMechansimStepBlock": _persubnet_of(lambda s, r: s.last_epoch_block, 0),
         "BlocksSinceLastStep": _persubnet_of(lambda s, r: r.number - s.last_epoch_block, 0),
@@ -381,6 +424,10 @@ def query_map(rec: BlockRecord, module: str, item: str, params: list) -> list[tu
             return [] if sn is None else [(hk, a.as_dict()) for hk, a in sorted(sn.axons.items())]
         if item == "Owner" and not params:
             return sorted(rec.accounts.owner.items())
+        if item in views.PER_SUBNET_READS and not params:
+            return [(n, views.query(rec, module, item, [n])[1]) for n in sorted(rec.subnets)]
+        if item in views.NEVER_RECORDED and not params:
+            return []
     if module == "System" and item == "Account" and not params:
         return [(ss58, account_info(rec, ss58)) for ss58 in sorted(rec.accounts.balances)]
     raise Unmodelled(f"simnet does not model map {module}.{item} with {len(params)} key(s)")
@@ -423,13 +470,11 @@ def runtime_call(rec: BlockRecord, api: str, method: str, params: Any) -> Any:
         if method == "get_stake_info_for_hotkey_coldkey_netuid":
             return stake_info(rec, str(arg(0, "hotkey")), str(arg(1, "coldkey")), arg(2, "netuid"))
         if method == "get_stake_info_for_coldkey":
-            ck = str(arg(0, "coldkey"))
-            out = []
-            for netuid, sn in sorted(rec.subnets.items()):
-                for hk, owner in sorted(sn.stake):
-                    if owner == ck:
-                        out.append(stake_info(rec, hk, ck, netuid))
-            return out
+            return stake_infos(rec, str(arg(0, "coldkey")))
+        if method == "get_stake_info_for_coldkeys":
+            return [(str(ck), stake_infos(rec, str(ck))) for ck in arg(0, "coldkey_accounts")]
+        if method == "get_stake_availability_for_coldkeys":
+            return stake_availability(rec, arg(0, "coldkeys"), arg(1, "netuids"))
     elif api == "SubnetRegistrationRuntimeApi" and method == "get_network_registration_cost":
         return NETWORK_REGISTRATION_COST_RAO
     found, value = _surface_call(rec, api, method, arg)
@@ -444,6 +489,8 @@ def _surface_call(rec: BlockRecord, api: str, method: str, arg: Any) -> tuple[bo
     parameter."""
     if api == "AccountNonceApi" and method == "account_nonce":
         return True, int(rec.accounts.nonces.get(str(arg(0, "account")), 0))
+    if api == "BetaBasketRuntimeApi" and method in BASKETS_NEVER_FILLED:
+        return True, BASKETS_NEVER_FILLED[method]
     if api != "SubnetInfoRuntimeApi":
         return False, None
     if method in mechagraph.MECHAGRAPH_METHODS:

@@ -5,9 +5,9 @@ Yuma itself is :func:`simnet.yuma.run_epoch`. Per subnet: ``yuma3_on`` selects t
 branch (liquid alpha read only there), the activity cutoff is ``activity_cutoff_factor``
 per-mille of tempo (the deprecated absolute ``activity_cutoff`` is not read), and stored
 explicit-zero weights travel to Yuma as entries (they matter to the Yuma3 liquid-alpha EMA). A
-``null_consensus_enabled`` subnet runs no Yuma: at its epoch block every uid gets an equal share
-of the pending emission as incentive, with no consensus, trust, dividends or bond changes
-(simplified: the chain's exact split is not modelled).
+``null_consensus_enabled`` subnet (``SubnetEpochConsensus = Null``) runs no Yuma: the epoch
+still runs and :mod:`simnet.null_consensus` pays it (the largest stake's weight row sets miner
+incentive, dividends follow stake, bonds stay as stored).
 
 It sits below both :mod:`simnet.epoch` and :mod:`simnet.mechanisms` (one Yuma per mechanism),
 which each run it. torch is imported when an epoch runs, not when this module is imported, so
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from simnet.records import U16_MAX, Neuron, Subnet
+from simnet.records import Neuron, Subnet
 
 
 @dataclass(frozen=True)
@@ -39,21 +39,24 @@ class EpochOutcome:
     mechanisms: list[tuple] | None = None
 
 
-def null_consensus_outcome(sn: Subnet) -> EpochOutcome:
-    """Every uid paid the same incentive share; nothing else moves (no weights are read)."""
+def null_consensus_outcome(
+    sn: Subnet, block: int, *, stake: dict[str, float] | None = None
+) -> EpochOutcome:
+    """A Null epoch over the pending emission (:func:`simnet.null_consensus.null_epoch`)."""
+    from simnet.null_consensus import null_epoch
+
     n = sn.n
-    share = sn.pending_emission // n if n else 0
-    incentive = U16_MAX // n if n else 0
+    terms = null_epoch(sn, sn.alpha_by_hotkey() if stake is None else stake, sn.pending_emission)
     return EpochOutcome(
-        active=[x.active for x in sn.neurons],
-        validator_permit=[x.validator_permit for x in sn.neurons],
+        active=[block <= x.last_update + sn.activity_cutoff_blocks for x in sn.neurons],
+        validator_permit=terms["permit"],
         consensus=[0] * n,
-        incentive=[incentive] * n,
-        dividends=[0] * n,
+        incentive=terms["incentive"],
+        dividends=terms["dividends"],
         validator_trust=[0] * n,
-        emission=[share] * n,
-        server_emission=[share] * n,
-        validator_emission=[0] * n,
+        emission=[a + b for a, b in zip(terms["server"], terms["validator"], strict=True)],
+        server_emission=terms["server"],
+        validator_emission=terms["validator"],
         bonds=[x.bonds for x in sn.neurons],
     )
 

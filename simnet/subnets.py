@@ -37,6 +37,7 @@ REGISTRATION_PARAMS = (
     "burn_half_life",
     "burn_increase_mult",
     "min_non_immune_uids",
+    "immune_owner_uids_limit",
 )
 HYPERPARAMETERS = (
     "tempo",
@@ -331,12 +332,18 @@ def registration_defaults(given: dict[str, Any]) -> dict[str, Any]:
         "burn_half_life": 360,
         "burn_increase_mult": 1.26,
         "min_non_immune_uids": 10,
+        "immune_owner_uids_limit": 1,
     }
     unknown = set(given) - set(out)
     if unknown:
         raise ValueError(f"unknown subnet parameter(s): {', '.join(sorted(unknown))}")
     out.update(given)
     out["burn_increase_mult"] = float(out["burn_increase_mult"])
+    if not 0 <= int(out["immune_owner_uids_limit"]) <= 10:
+        raise ValueError(
+            f"immune_owner_uids_limit (ImmuneOwnerUidsLimit) must be 0..10, got "
+            f"{out['immune_owner_uids_limit']}"
+        )
     return out
 
 

@@ -144,6 +144,18 @@ def hyperparams_v3(sn: Subnet) -> list[dict[str, Any]]:
     return out
 
 
+U64F64_ONE = 1 << 64
+# storage item -> (root record attribute, stored as U64F64)
+GATE_STORAGE = MappingProxyType(
+    {
+        "EmissionGateBar": ("emission_gate_bar", True),
+        "EmissionBarRank": ("emission_bar_rank", False),
+        "EmissionBarQuantile": ("emission_bar_quantile", True),
+        "EmissionGateExponent": ("emission_gate_exponent", True),
+    }
+)
+
+
 def _price_bits(sn: Subnet, price: float) -> dict[str, int]:
     return {"bits": int(price * I96F32_ONE)}
 
@@ -206,11 +218,11 @@ def subnet_info(rec: BlockRecord, sn: Subnet) -> dict[str, Any]:
 def metagraph_economy(rec: BlockRecord, sn: Subnet) -> dict[str, Any]:
     """The metagraph fields :mod:`simnet.economy` decides: stake columns, dividends split,
     the emission terms, the full hyperparameter names and zero collateral."""
-    from simnet.economy import stake_weights
+    from simnet.economy import inherited_stake, stake_weights
 
     root = rec.subnets.get(0)
-    tao = root.alpha_by_hotkey() if root is not None else {}
-    alpha = sn.alpha_by_hotkey()
+    # get_metagraph's alpha_stake / tao_stake are after childkey inheritance, as the epoch's
+    alpha, tao = inherited_stake(root, sn)
     weight = stake_weights(root, sn)
     nrns = sn.neurons
     out: dict[str, Any] = {
@@ -274,6 +286,15 @@ def zero_stake_info(hotkey: str, coldkey: str, sn: Subnet) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- storage
 
 
+# Per-subnet items :func:`query` answers, which a map read lists for every subnet.
+PER_SUBNET_READS = frozenset(
+    ("SubnetMovingPrice", "SubnetTaoInEmission", "SubnetAlphaInEmission", "SubnetAlphaOutEmission")
+)
+# OptionQuery maps simnet's subnets never write: no subnet publishes an identity, and simnet
+# records no stake flow (subtensor's ``SubnetEmaTaoFlow``), so every read misses.
+NEVER_RECORDED = frozenset(("SubnetIdentitiesV3", "SubnetEmaTaoFlow"))
+
+
 def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool, Any]:
     """(found, value) for the storage items of simnet.economy and simnet.governance."""
     from simnet.governance import DEFAULT_TAKE, MAX_TAKE, MIN_TAKE
@@ -282,6 +303,8 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
     root = rec.subnets.get(0)
     if module != "SubtensorModule":
         return False, None
+    if item in NEVER_RECORDED:
+        return True, None
     if item == "TaoWeight":
         return True, root.tao_weight if root is not None else 0
     if item == "Delegates":
@@ -295,6 +318,8 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
         return True, None if held is None else (held[0], held[1])
     if item == "ColdkeySwapDisputes":
         return True, acc.swap_disputes.get(str(params[0]))
+    if item == "ColdkeySuccessor":
+        return True, acc.successors.get(str(params[0]))
     if item == "ColdkeySwapAnnouncementDelay":
         from simnet.governance import SWAP_ANNOUNCEMENT_DELAY
 
@@ -316,6 +341,14 @@ def query(rec: BlockRecord, module: str, item: str, params: list) -> tuple[bool,
     if item == "SubnetMovingPrice" and params:
         sn = rec.subnets.get(int(params[0]))
         return True, {"bits": 0} if sn is None else _price_bits(sn, moving_price(sn))
+    if item in GATE_STORAGE:
+        # Chain-wide values, held on the root record as TaoWeight is (defaults without one).
+        attr, fixed = GATE_STORAGE[item]
+        if root is None:
+            value = Subnet.__dataclass_fields__[attr].default
+        else:
+            value = getattr(root, attr)
+        return True, {"bits": int(value * U64F64_ONE)} if fixed else int(value)
     if item in ("SubnetTaoInEmission", "SubnetAlphaInEmission", "SubnetAlphaOutEmission"):
         sn = rec.subnets.get(int(params[0])) if params else None
         attr = {

@@ -1,9 +1,9 @@
 """Weights and serving: ``set_weights`` and ``serve_axon`` with the chain's checks.
 
 Plain ``set_weights`` with the chain's checks, in subtensor's order; weights are stored
-max-upscaled to u16. Commit-reveal subnets refuse plaintext weights with
-``CommitRevealEnabled``; their weights arrive through :mod:`simnet.commit_reveal`, whose
-reveal skips the rate limit and leaves ``last_update`` at the commit, as the runtime's
+max-upscaled to u16 (raw on a Null-consensus subnet). Commit-reveal subnets refuse plaintext
+weights with ``CommitRevealEnabled``; their weights arrive through :mod:`simnet.commit_reveal`,
+whose reveal skips the rate limit and leaves ``last_update`` at the commit, as the runtime's
 ``internal_set_weights`` does when commit-reveal is on. ``serve_axon`` checks the address,
 port and the subnet's serving rate limit.
 """
@@ -92,7 +92,9 @@ class Weights:
             )
         if any(w < 0 or w > U16_MAX for w in weights):
             raise ChainFailure("InvalidValue", "weights are u16 values")
-        stored = _upscale_u16([float(w) for w in weights])
+        # A Null subnet stores the row as given (null_consensus.rs
+        # null_consensus_preserves_raw_weights_and_epoch_budget); Yuma max-upscales it.
+        stored = list(weights) if sn.null_consensus_enabled else _upscale_u16(weights)
         row = tuple(sorted(zip(uids, stored, strict=True)))
         last_update = last if sn.commit_reveal else block
         sn.neurons[uid] = mechanisms.with_terms(

@@ -41,11 +41,11 @@ class Flag:
 @dataclass(frozen=True)
 class SubnetRow:
     netuid: int
-    emission_rank: int | None
-    ranked_subnets: int | None
-    emission_tier: int | None
-    emission_share: float | None
-    tier_margin_ranks: int | None
+    emission_enabled: bool | None  # SubnetEmissionEnabled
+    emission_share: float | None  # of the block's TAO, as the chain paid it
+    demand_share: float | None  # EMA-price share after miner burn: what the gate weighs
+    gate_weight: float | None  # s^h / (s^h + bar^h); None without a stored bar
+    bar_ratio: float | None  # demand share over the bar
     ema_price_tao: float | None
     tempo: int
     neurons: int
@@ -153,11 +153,11 @@ def _subnet_row(view: SubnetView, snap: ChainSnapshot, index: SeriesIndex, knobs
     marks = [m for m in MARKS if m.scope == "subnet"]
     return SubnetRow(
         netuid=view.netuid,
-        emission_rank=standing.rank if standing else None,
-        ranked_subnets=snap.chain_wide.ranked if snap.chain_wide else None,
-        emission_tier=standing.tier if standing else None,
+        emission_enabled=standing.emission_enabled if standing else None,
         emission_share=standing.share if standing else None,
-        tier_margin_ranks=standing.margin_ranks if standing else None,
+        demand_share=standing.demand_share if standing else None,
+        gate_weight=standing.gate_weight if standing else None,
+        bar_ratio=standing.bar_ratio if standing else None,
         ema_price_tao=standing.ema_price_tao if standing else None,
         tempo=view.tempo,
         neurons=view.num_neurons,
@@ -252,18 +252,24 @@ def _lines(rows: Sequence[tuple[str, str, set[str]]], flags: tuple[Flag, ...]) -
 
 
 def _subnet_text(s: SubnetRow) -> list[str]:
-    if s.emission_rank is None:
+    if s.demand_share is None:
         standing = "unknown (the chain-wide reads failed)"
-    elif s.emission_tier == 0:
-        standing = f"rank {s.emission_rank} of {s.ranked_subnets}: outside every tier, no emission"
+    elif s.emission_enabled is False:
+        standing = "switched off (SubnetEmissionEnabled): its pool gets no TAO"
     else:
-        standing = (
-            f"rank {s.emission_rank} of {s.ranked_subnets}, tier {s.emission_tier}, "
-            f"{_num((s.emission_share or 0) * 100, '.3g')}% of the block's TAO, "
-            f"{s.tier_margin_ranks} rank(s) from the tier's end"
+        paid = (
+            f"{_num(s.emission_share * 100, '.3g')}% of the block's TAO"
+            if s.emission_share is not None
+            else "no TAO paid this block"
         )
+        gate = (
+            f"gate weight {_num(s.gate_weight, '.2f')}, {_num(s.bar_ratio, '.2f')}x the bar's share"
+            if s.gate_weight is not None and s.bar_ratio is not None
+            else "no emission bar stored"
+        )
+        standing = f"{paid}; {gate}"
     rows = [
-        ("emission", standing, {"emission_tier_at_risk", "no_emission"}),
+        ("emission", standing, {"emission_off", "watched_emission_off", "under_emission_bar"}),
         ("neurons", f"{s.neurons} of {s.max_neurons} uids, tempo {s.tempo} blocks", set()),
     ]
     return [f"subnet {s.netuid}", *_lines(rows, s.flags)]

@@ -3,8 +3,9 @@
 The exporter polls an in-process simnet chain stepped by hand and serves its collector to
 Prometheus over loopback, so each assertion is about a known block: a validator that stops
 committing on a commit-reveal subnet pages only once its weights are older than the warning's
-tempos plus the reveal period, and a watched subnet pushed out of its emission tier by another
-subnet's price pages.
+tempos plus the reveal period; in a scenario world where root switches one watched subnet's
+emission off and another's price falls so its share slides under the emission bar, both page
+and nothing else does.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import bittensor_core
 import pytest
 
 from exporters.chain import ChainPoller, WatchPlan
+from simnet.scenario import World, load_scenario
 from simnet.state import RAO_PER_TAO, Chain
-from simnet.testing import dev_wallet, sim_client, small_world
-from taowatch.receiver import PAGERDUTY, SLACK, Notification, Receiver
+from simnet.testing import sim_client, small_world
+from taowatch.receiver import HEARTBEAT, PAGERDUTY, SLACK, Notification, Receiver
 from taowatch.stack import FAST_ALERTMANAGER, Stack, StackSettings
 from tests.support.exporters import make_poller
 from tests.support.loopback import serving_registry
@@ -122,31 +124,54 @@ async def test_a_validator_that_stops_committing_pages_after_the_warning_plus_th
         assert not receiver.rejected, receiver.rejected
 
 
-def seventy_subnets() -> Chain:
-    """70 subnets priced 0.99, 0.98, ... TAO per alpha by netuid: subnet 64 ranks 64th."""
+GATE_WORLD = """
+name: emission-gate
+block_time: 12
+seed: 5
+accounts: [{uri: "//Alice", tao: 100000}]
+root: {tao_weight: 0.18}
+emission: {tao_per_block: 1, price_ema_alpha: 0.05}
+subnets:
+  - netuid: 1
+    tempo: 10000
+    immunity_period: 100000
+    neurons: [{name: op-miner-1, role: miner}]
+  - netuid: 2
+    tempo: 10000
+    immunity_period: 100000
+    alpha_price_tao: 0.5
+    neurons: [{name: op-miner-2, role: miner}]
+scale: {subnets: 40, first_netuid: 3, neurons: 1, validators: 1, tempo: 10000}
+events:
+  - {at: 5, emission_switch: {netuid: 1, enabled: false}}
+  - {at: 5, price_move: {netuid: 2, change_percent: -95}}
+"""
+
+
+def gate_world(tmp_path) -> tuple[Chain, World]:
+    path = tmp_path / "gate.yaml"
+    path.write_text(GATE_WORLD)
     chain = Chain()
-    owner = dev_wallet("Alice").coldkey.ss58_address
-    for netuid in range(1, 71):
-        chain.create_subnet(
-            netuid,
-            tempo=10_000,
-            owner_coldkey=owner,
-            tao_in_rao=round(1000 * (1 - netuid / 100) * TAO),
-            alpha_in_rao=1000 * TAO,
-        )
-    chain.step()
-    return chain
+    return chain, World(chain, load_scenario(path)).build()
+
+
+async def firing(stack: Stack) -> set[tuple[str, str]]:
+    """Every firing alert but the always-on watchdog (the dead man's switch)."""
+    return {
+        (a["labels"]["alertname"], a["labels"].get("netuid", ""))
+        for a in await stack.alerts()
+        if a["state"] == "firing" and a["labels"]["alertname"] != "TaowatchWatchdog"
+    }
 
 
 @pytest.mark.slow
-async def test_a_watched_subnet_pushed_out_of_its_emission_tier_pages():
-    chain = seventy_subnets()
-    poller, _, registry = make_poller(chain, WatchPlan(export_all=frozenset({64})))
-    overrides = {
-        **FAST_ALERTMANAGER,
-        "emission_tier_for": "0s",
-        "subnet_no_emission_for": "0s",
-    }
+async def test_emission_switched_off_and_a_slide_under_the_bar_page_for_both_and_nothing_else(
+    tmp_path,
+):
+    chain, world = gate_world(tmp_path)
+    plan = WatchPlan(hotkeys=((1, world.hotkey("op-miner-1")), (2, world.hotkey("op-miner-2"))))
+    poller, _, registry = make_poller(chain, plan)
+    overrides = {**FAST_ALERTMANAGER, "subnet_emission_off_for": "0s", "emission_gate_for": "0s"}
     async with (
         serving_registry(registry) as target,
         Receiver() as receiver,
@@ -154,33 +179,32 @@ async def test_a_watched_subnet_pushed_out_of_its_emission_tier_pages():
             StackSettings(targets={"taowatch-agent": [target]}, overrides=overrides), receiver
         ) as stack,
     ):
+        chain.step(4 - chain.head)
         await seen(stack, poller, chain)
-        assert (await stack.query('bittensor_subnet_emission_rank{netuid="64"}'))[0]["value"][
-            1
-        ] == "64"
-        # On the last rank of tier 2: the warning, not the page.
-        warning = await receiver.wait_for(
-            _is(SLACK, "firing", "BittensorSubnetEmissionTierAtRisk", "Subnet 64"), DEADLINE
-        )
-        assert "0 rank(s) from the end of its emission tier" in warning.text
-        assert await active(stack, "BittensorSubnetNoEmission") == []
+        assert await firing(stack) == set()  # both subnets earn, at or above the bar
 
-        # Stake into subnet 70 lifts its price above 64's: 64 falls to rank 65.
-        buyer = dev_wallet("Buyer")
-        chain.fund(buyer.coldkey.ss58_address, 10_000 * TAO)
-        chain.register(70, buyer.hotkey.ss58_address, buyer.coldkey.ss58_address)
-        chain.add_stake(buyer.coldkey.ss58_address, buyer.hotkey.ss58_address, 70, 2_000 * TAO)
-        chain.step()
+        # Root switches subnet 1's emission off; subnet 2's price falls 95% and its EMA follows.
+        chain.step(40)
         await seen(stack, poller, chain)
-        page = await receiver.wait_for(
-            _is(PAGERDUTY, "firing", "BittensorSubnetNoEmission", "Subnet 64"), DEADLINE
+        off = await receiver.wait_for(
+            _is(PAGERDUTY, "firing", "BittensorSubnetEmissionOff", "subnet 1"), DEADLINE
         )
-        assert page.payload["payload"]["severity"] == "critical"
-        assert (await stack.query('bittensor_subnet_emission_rank{netuid="64"}'))[0]["value"][
-            1
-        ] == "65"
-        # Out of every tier there is no margin left to warn about: the warning resolves.
-        await receiver.wait_for(
-            _is(SLACK, "resolved", "BittensorSubnetEmissionTierAtRisk", "Subnet 64"), DEADLINE
+        assert off.payload["payload"]["severity"] == "critical"
+        under = await receiver.wait_for(
+            _is(PAGERDUTY, "firing", "BittensorSubnetUnderEmissionBar", "Subnet 2"), DEADLINE
         )
+        assert under.payload["payload"]["severity"] == "critical"
+        assert await firing(stack) == {
+            ("BittensorSubnetEmissionOff", "1"),
+            ("BittensorSubnetUnderEmissionBar", "2"),
+        }
+        # Nothing else reached any receiver (the dead man's heartbeat aside).
+        others = [
+            n
+            for n in receiver.notifications
+            if n.service != HEARTBEAT
+            and not n.mentions("BittensorSubnetEmissionOff")
+            and not n.mentions("BittensorSubnetUnderEmissionBar")
+        ]
+        assert others == []
         assert not receiver.rejected, receiver.rejected

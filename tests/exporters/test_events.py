@@ -119,6 +119,45 @@ async def test_a_coldkey_swap_is_counted_announced_disputed_reset_then_announced
     ]
 
 
+async def test_a_disputed_swap_root_executes_is_counted_executed_with_its_new_coldkey(world):
+    chain = world.chain
+    poller, _, reg = event_poller(chain, plan_for(world))
+    ck = world.validators[0].coldkey.ss58_address
+    new = dev_wallet("Ferdie").coldkey.ss58_address
+    await poll(poller, chain)
+    chain.governance.announce_coldkey_swap(ck, coldkey_hash(new))
+    chain.governance.dispute_coldkey_swap(ck)
+    await poll(poller, chain)
+    # Root's swap_coldkey executes the disputed swap and clears both storage items: the
+    # announcement is gone, as after a reset, but ColdkeySuccessor names the new coldkey.
+    chain.governance.swap_coldkey(ck, new)
+    await poll(poller, chain)
+
+    def count(action: str) -> float | None:
+        return val(reg, "bittensor_coldkey_swap_events_total", coldkey=ck, action=action)
+
+    assert (count("executed"), count("reset")) == (1, 0)
+    assert val(reg, "bittensor_coldkey_swap_new_coldkey_info", coldkey=ck, new_coldkey=new) == 1
+
+
+async def test_a_coldkey_with_no_watched_hotkey_still_tells_an_execution_from_a_reset(world):
+    chain = world.chain
+    lone = dev_wallet("Lonely").coldkey.ss58_address
+    chain.fund(lone, 10 * 10**9)
+    plan = WatchPlan(coldkeys=(ColdkeyWatch(lone, (world.netuid,)),))
+    poller, _, reg = event_poller(chain, plan)
+    new = dev_wallet("Ferdie").coldkey.ss58_address
+    await poll(poller, chain)
+    execute_at = chain.governance.announce_coldkey_swap(lone, coldkey_hash(new))
+    await poll(poller, chain)
+    chain.step(execute_at - chain.head)
+    chain.governance.swap_coldkey_announced(lone, new)
+    await poll(poller, chain)
+    executed = val(reg, "bittensor_coldkey_swap_events_total", coldkey=lone, action="executed")
+    reset = val(reg, "bittensor_coldkey_swap_events_total", coldkey=lone, action="reset")
+    assert (executed, reset) == (1, 0)
+
+
 async def test_a_take_change_shows_the_old_and_the_new_take(world):
     chain = world.chain
     v = world.validators[0]
@@ -178,6 +217,51 @@ async def test_a_hyperparameter_change_shows_its_name_and_old_and_new_value(worl
     assert change.detail == f"immunity_period {old} -> {old + 7}"
 
 
+# (storage name, how simnet changes it, old value, new value as exported)
+STORAGE_SWITCHES = [
+    ("BondsResetOn", lambda c, n: c.set_hyperparameter(n, "bonds_reset_enabled", True), 0, 1),
+    ("Yuma3On", lambda c, n: c.set_hyperparameter(n, "yuma3_on", False), 1, 0),
+    (
+        "SubnetEpochConsensus",
+        lambda c, n: c.set_hyperparameter(n, "null_consensus_enabled", True),
+        0,
+        1,
+    ),
+    ("SubnetEmissionEnabled", lambda c, n: c.economy.set_emission_enabled(n, False), 1, 0),
+    (
+        "AlphaSigmoidSteepness",
+        lambda c, n: c.set_hyperparameter(n, "alpha_sigmoid_steepness", 500),
+        1000,
+        500,
+    ),
+    ("BurnHalfLife", lambda c, n: c.set_hyperparameter(n, "burn_half_life", 720), 360, 720),
+    (
+        "ImmuneOwnerUidsLimit",
+        lambda c, n: c.set_hyperparameter(n, "immune_owner_uids_limit", 3),
+        1,
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", STORAGE_SWITCHES, ids=[c[0] for c in STORAGE_SWITCHES])
+async def test_a_storage_only_switch_is_a_gauge_and_its_change_a_setting_change(world, case):
+    name, change, old, new = case
+    chain, netuid = world.chain, world.netuid
+    poller, _, reg = event_poller(chain, plan_for(world))
+    await poll(poller, chain)
+    labels = {"netuid": netuid, "name": name}
+    assert val(reg, "bittensor_subnet_setting", **labels) == old
+    change(chain, netuid)
+    await poll(poller, chain)
+    assert val(reg, "bittensor_subnet_setting", **labels) == new
+    assert val(reg, "bittensor_subnet_hyperparameter_changes_total", **labels) == 1
+    assert val(reg, "bittensor_subnet_hyperparameter_previous_value", **labels) == old
+    assert val(reg, "bittensor_subnet_hyperparameter_changed_value", **labels) == new
+    [seen] = [c for c in poller.recent_changes() if c.kind == "hyperparameter_changed"]
+    assert seen.detail == f"{name} {old} -> {new}"
+
+
 async def test_a_registration_on_a_full_subnet_counts_churn_and_keeps_the_pruned_emission(world):
     chain, netuid = world.chain, world.netuid
     poller, _, reg = event_poller(chain, plan_for(world))
@@ -233,13 +317,14 @@ async def test_event_counts_survive_an_agent_restart_and_are_not_counted_again(w
     await again.close()
 
 
-async def test_events_cost_five_batched_reads_per_poll_whatever_the_number_of_keys(world):
+async def test_events_cost_six_batched_reads_per_poll_whatever_the_number_of_keys(world):
     chain = world.chain
     poller, sub, _ = event_poller(chain, plan_for(world))
     await poll(poller, chain)
     sub.calls.clear()
     await poll(poller, chain)
-    assert sub.calls["query_batch"] == 5
+    # announcements, disputes, ColdkeySuccessor; take; children, pending children
+    assert sub.calls["query_batch"] == 6
     assert sub.calls["events"] == 0
 
 

@@ -67,9 +67,9 @@ async def test_a_two_mechanism_subnet_exports_each_mechanisms_incentive_by_mechi
     lab = {"netuid": netuid, "hotkey": sn.neurons[mech1_miner].hotkey, "uid": mech1_miner}
     assert val(reg, NAME, **lab, mechid=1) == 1.0
     assert val(reg, "bittensor_neuron_incentive", **lab) == 0.0
-    # The counts once per poll (beside the three chain-wide maps of exporters/economics.py),
+    # The counts once per poll (beside the ten chain-wide maps of exporters/economics.py),
     # and one batch for the subnet's mechanisms.
-    assert sub.calls["query_map"] == 1 + 3 and sub.calls["query_batch"] == 1
+    assert sub.calls["query_map"] == 1 + 10 and sub.calls["query_batch"] == 1
 
 
 async def test_a_single_mechanism_subnet_has_no_mechid_series_and_no_extra_reads(world):

@@ -172,7 +172,7 @@ async def test_a_miner_holding_a_spare_permit_is_not_a_validator_for_rank_or_med
         assert val(reg, "bittensor_neuron_validator_trust_rank", **lab) is None
 
 
-async def test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_two_hashes(
+async def test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes(
     world,
 ):
     chain = world.chain
@@ -203,15 +203,19 @@ async def test_a_poll_costs_two_calls_per_subnet_four_chain_wide_the_head_and_tw
         # The head, one hash lookup for the pinned block and one at the last trusted block
         # (the same chain still?), two runtime calls per subnet, and once per poll whatever
         # the subnets: the mechanism counts (exporters/mechanisms.py), all dynamic info (one
-        # runtime call) and three maps (Yuma3On, SubnetEpochConsensus, MinNonImmuneUids,
-        # exporters/economics.py), and the runtime's spec version (exporters/runtime_version.py,
-        # cached by the SDK's transport on a real node); the finalized head came pushed by the
-        # subscription.
+        # runtime call), ten maps (Yuma3On, SubnetEpochConsensus, MinNonImmuneUids,
+        # ImmuneOwnerUidsLimit, SubnetEmissionEnabled, MinerBurned, and the storage-only
+        # switches of exporters/storage_switches.py: BondsResetOn, AlphaSigmoidSteepness,
+        # BurnHalfLife, BurnIncreaseMult), the gate's three values (EmissionGateBar,
+        # EmissionGateExponent, EmissionBarRank; exporters/economics.py) and the runtime's
+        # spec version (exporters/runtime_version.py, cached by the SDK's transport on a real
+        # node); the finalized head came pushed by the subscription.
         assert dict(sub.calls) == {
             "block_number": 1,
             "block_hash": 2,
             "spec_version": 1,
-            "query_map": 1 + 3,
+            "query_map": 1 + 10,
+            "query": 3,
             "runtime_call": 2 * 3 + 1,
         }
         assert val(reg, "bittensor_chain_finalized_block") == chain.finalized

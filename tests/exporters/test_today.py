@@ -1,5 +1,5 @@
-"""The exporter on today's chain: root TAO stake, the subnet switches, emission tiers by EMA
-price and the chain's pruning rule, through the SDK on an in-process simnet.
+"""The exporter on today's chain: root TAO stake, the subnet switches, the emission gate and
+the chain's pruning rule, through the SDK on an in-process simnet.
 
 Expected values come from simnet's own state and rules (``simnet.economy``,
 ``Chain.register``), never from numbers written here.
@@ -15,8 +15,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporters.chain import ColdkeyWatch, WatchPlan
-from exporters.economics import fold_chain_wide, is_null_consensus, rank_subnets, subnet_rules
-from simnet.economy import U64_MAX, EmissionSchedule, stake_weights, tier_shares
+from exporters.economics import fold_chain_wide, is_null_consensus, subnet_rules
+from simnet.economy import U64_MAX, EmissionSchedule, stake_weights
+from simnet.emission_shares import BlockShares, SubnetInputs, block_shares
 from simnet.records import ChainFailure
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.subnets import legacy_rules
@@ -60,7 +61,7 @@ async def test_a_hotkey_with_root_tao_shows_alpha_tao_and_the_weight_the_epoch_u
     )
 
 
-async def test_root_found_by_coldkey_discovery_has_no_incentive_eviction_or_emission_rank():
+async def test_root_found_by_coldkey_discovery_has_no_incentive_eviction_or_emission_standing():
     world = small_world(validators=2, miners=3, tempo=10, max_uids=6)
     chain = world.chain
     chain.create_root()
@@ -81,8 +82,8 @@ async def test_root_found_by_coldkey_discovery_has_no_incentive_eviction_or_emis
     assert val(reg, "bittensor_neuron_incentive", **on_subnet) is not None
     assert val(reg, "bittensor_subnet_is_root", netuid=0) == 1
     assert val(reg, "bittensor_subnet_is_root", netuid=world.netuid) == 0
-    assert val(reg, "bittensor_subnet_emission_rank", netuid=0) is None
-    assert val(reg, "bittensor_subnet_emission_rank", netuid=world.netuid) == 1
+    assert val(reg, "bittensor_subnet_emission_demand_share", netuid=0) is None
+    assert val(reg, "bittensor_subnet_emission_demand_share", netuid=world.netuid) == 1
 
 
 async def test_the_subnet_switches_are_the_chains_hyperparameters():
@@ -133,8 +134,9 @@ async def test_the_subnet_switches_are_the_chains_hyperparameters():
     assert val(reg, "bittensor_subnet_null_consensus", netuid=1) == 0
 
 
-def ranked_chain(subnets: int) -> Chain:
+def gated_chain(subnets: int) -> Chain:
     chain = Chain(emission=EmissionSchedule(mode="ranked", price_ema_alpha=0.05))
+    chain.create_root()
     owner = dev_wallet("Alice").coldkey.ss58_address
     chain.fund(owner, 1_000_000 * TAO)
     for netuid in range(1, subnets + 1):
@@ -142,60 +144,85 @@ def ranked_chain(subnets: int) -> Chain:
             netuid,
             tempo=10_000,
             owner_coldkey=owner,
-            tao_in_rao=TAO * (1000 - netuid),
+            tao_in_rao=TAO * (1000 - 10 * netuid),
             alpha_in_rao=4000 * TAO,
         )
     chain.step()
     return chain
 
 
-def chain_standing(chain: Chain) -> tuple[dict[int, int], dict[int, float]]:
-    prices = {n: chain.subnet(n).moving_price for n in chain.netuids if n != 0}
-    ranked = sorted(prices, key=lambda n: (-prices[n], n))
-    return {n: i for i, n in enumerate(ranked, start=1)}, tier_shares(prices)
+def chain_split(chain: Chain) -> BlockShares:
+    """What simnet's coinbase (checked against subtensor's own tests) did at the head."""
+    subnets = {
+        n: SubnetInputs(sn.moving_price, sn.miner_burned, sn.emission_enabled)
+        for n in chain.netuids
+        if n != 0
+        for sn in [chain.subnet(n)]
+    }
+    gate = chain.economy.gate_settings()
+    return block_shares(subnets, block=1, stored_bar=chain.economy.gate_bar, settings=gate)
 
 
-async def test_past_64_subnets_ranks_tiers_and_shares_follow_the_moving_ema_price():
-    chain = ranked_chain(70)
-    watched = frozenset({1, 32, 33, 64, 65, 70})
+async def test_the_exporter_reads_the_chains_split_and_places_each_subnet_against_the_bar():
+    chain = gated_chain(40)
+    chain.economy.set_emission_enabled(3, False)
+    chain.step()
+    watched = frozenset({1, 3, 32, 40})
     poller, _, reg = make_poller(chain, WatchPlan(export_all=watched))
     assert await poller.poll()
-    ranks, shares = chain_standing(chain)
+    split = chain_split(chain)
+    paid = {n: chain.subnet(n).tao_in_emission for n in chain.netuids if n != 0}
+    assert val(reg, "bittensor_chain_emission_gate_bar") == pytest.approx(split.bar)
+    assert val(reg, "bittensor_chain_emission_bar_rank") == 32
+    assert val(reg, "bittensor_chain_emission_gate_exponent") == 3
     for n in watched:
-        rank = ranks[n]
-        assert val(reg, "bittensor_subnet_emission_rank", netuid=n) == rank
-        tier = 1 if rank <= 32 else 2 if rank <= 64 else 0
-        assert val(reg, "bittensor_subnet_emission_tier", netuid=n) == tier
-        assert val(reg, "bittensor_subnet_emission_share", netuid=n) == pytest.approx(shares[n])
-        margin = val(reg, "bittensor_subnet_emission_tier_margin_ranks", netuid=n)
-        assert margin == (None if tier == 0 else (32 if tier == 1 else 64) - rank)
-    assert val(reg, "bittensor_chain_subnets_ranked") == 70
-    assert val(reg, "bittensor_subnet_emission_tier", netuid=64) == 2
+        assert val(reg, "bittensor_subnet_tao_in_emission_tao", netuid=n) == paid[n] / TAO
+        share = val(reg, "bittensor_subnet_emission_share", netuid=n)
+        assert share == pytest.approx(paid[n] / sum(paid.values()))
+        demand = val(reg, "bittensor_subnet_emission_demand_share", netuid=n)
+        assert demand == pytest.approx(split.demand[n])
+        gate = val(reg, "bittensor_subnet_emission_gate_weight", netuid=n)
+        assert gate == pytest.approx(split.gate[n])
+        ratio = val(reg, "bittensor_subnet_emission_bar_ratio", netuid=n)
+        assert ratio == pytest.approx(split.demand[n] / split.bar)
+    assert val(reg, "bittensor_subnet_emission_enabled", netuid=3) == 0
+    assert val(reg, "bittensor_subnet_emission_share", netuid=3) == 0
+    assert val(reg, "bittensor_subnet_emission_enabled", netuid=1) == 1
+    assert val(reg, "bittensor_subnet_emission_bar_ratio", netuid=32) == pytest.approx(1)
+    assert val(reg, "bittensor_subnet_emission_gate_weight", netuid=32) == pytest.approx(0.5)
+    assert val(reg, "bittensor_subnet_emission_gate_weight", netuid=40) < 0.5
 
-    # Stake into subnet 70 lifts its spot price; the EMA follows and pushes 64 out.
-    buyer = dev_wallet("Buyer")
-    chain.fund(buyer.coldkey.ss58_address, 10_000 * TAO)
-    chain.register(70, buyer.hotkey.ss58_address, buyer.coldkey.ss58_address)
-    chain.add_stake(buyer.coldkey.ss58_address, buyer.hotkey.ss58_address, 70, 2_000 * TAO)
-    chain.step(200)
+
+async def test_a_runtime_without_the_gate_items_leaves_their_series_absent_and_the_rest_stands():
+    chain = gated_chain(3)
+    poller, sub, reg = make_poller(chain, WatchPlan(export_all=frozenset({1})))
+    real_query = sub.query
+
+    async def no_gate(module, storage_function, *args, **kwargs):
+        if storage_function.startswith("Emission"):  # a runtime from before spec 440
+            raise KeyError(f"{storage_function} is not in this runtime's metadata")
+        return await real_query(module, storage_function, *args, **kwargs)
+
+    sub.query = no_gate
     assert await poller.poll()
-    ranks, shares = chain_standing(chain)
-    assert ranks[70] < ranks[64]
-    assert val(reg, "bittensor_subnet_emission_rank", netuid=64) == ranks[64] == 65
-    assert val(reg, "bittensor_subnet_emission_tier", netuid=64) == 0
-    assert val(reg, "bittensor_subnet_emission_share", netuid=64) == 0
-    assert val(reg, "bittensor_subnet_emission_tier_margin_ranks", netuid=64) is None
-    assert val(reg, "bittensor_subnet_emission_share", netuid=70) == pytest.approx(shares[70])
+    assert val(reg, "bittensor_chain_emission_gate_bar") is None
+    assert val(reg, "bittensor_subnet_emission_gate_weight", netuid=1) is None
+    assert val(reg, "bittensor_subnet_emission_share", netuid=1) is not None
+    assert val(reg, "bittensor_subnet_emission_enabled", netuid=1) == 1
 
 
 def crowded_subnet(rng: random.Random) -> tuple[Chain, int]:
-    """A full subnet with random emissions, registration ages, immunity and floor."""
+    """A full subnet with random emissions, registration ages, immunity and floor, where some
+    hotkeys belong to the owner's coldkey and ``ImmuneOwnerUidsLimit`` is random."""
     chain = Chain(seed=rng.randrange(1000))
     owner = dev_wallet("Alice")
     chain.fund(owner.coldkey.ss58_address, 1_000_000 * TAO)
     size = rng.randint(6, 16)
     netuid = 1
-    rules = legacy_rules() | {"min_non_immune_uids": rng.choice((0, 2, 4, 10))}
+    rules = legacy_rules() | {
+        "min_non_immune_uids": rng.choice((0, 2, 4, 10)),
+        "immune_owner_uids_limit": rng.choice((0, 1, 2, 3)),
+    }
     chain.create_subnet(
         netuid,
         tempo=50_000,  # no epoch overwrites the emissions set below
@@ -208,8 +235,9 @@ def crowded_subnet(rng: random.Random) -> tuple[Chain, int]:
     chain.register(netuid, owner.hotkey.ss58_address, owner.coldkey.ss58_address)
     for i in range(size - 1):
         w = dev_wallet(f"Crowd{i}")
-        chain.fund(w.coldkey.ss58_address, 100 * TAO)
-        chain.register(netuid, w.hotkey.ss58_address, w.coldkey.ss58_address)
+        coldkey = owner.coldkey if rng.random() < 0.3 else w.coldkey
+        chain.fund(coldkey.ss58_address, 100 * TAO)
+        chain.register(netuid, w.hotkey.ss58_address, coldkey.ss58_address)
         chain.step(rng.choice((0, 1, 3)))
     sn = chain.subnet(netuid)
     for uid, nrn in enumerate(sn.neurons):
@@ -219,7 +247,7 @@ def crowded_subnet(rng: random.Random) -> tuple[Chain, int]:
     return chain, netuid
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(16))
 async def test_pruning_position_zero_is_the_neuron_the_next_registration_evicts(seed):
     rng = random.Random(seed)
     chain, netuid = crowded_subnet(rng)
@@ -269,11 +297,33 @@ def test_null_consensus_reads_in_every_shape_the_sdk_decodes_it(decoded):
     assert is_null_consensus(decoded) and not is_null_consensus("Yuma")
 
 
-def test_with_fewer_than_33_subnets_the_first_tier_takes_the_whole_emission():
-    prices = {n: 1.0 / n for n in range(1, 11)}
-    standings = rank_subnets(prices)
-    assert {s.tier for s in standings.values()} == {1}
-    assert sum(s.share for s in standings.values()) == pytest.approx(1.0)
-    assert [standings[n].share for n in prices] == pytest.approx(
-        [tier_shares(prices)[n] for n in prices]
-    )
+def test_miner_burn_weighs_the_demand_share_and_an_all_burning_chain_falls_back_to_price():
+    from exporters.emission_gate import GateState, standings
+
+    prices = {1: 1.0, 2: 1.0}
+    half = standings(prices, {}, {1: 0.5}, None, GateState(bar=0.5, exponent=3.0))
+    assert half[1].demand_share == pytest.approx(1 / 3)
+    assert half[2].demand_share == pytest.approx(2 / 3)
+    everything = standings(prices, {}, {1: 1.0, 2: 1.0}, None, GateState())
+    assert everything[1].demand_share == pytest.approx(0.5)
+    assert everything[1].gate_weight is None and everything[1].share is None
+
+
+async def test_a_childkey_assignment_moves_the_inherited_stake_but_not_the_own_stake():
+    world = small_world(validators=2, miners=3, tempo=10_000, max_uids=6)
+    chain, netuid, parent = world.chain, world.netuid, world.validators[0]
+    child = world.validators[1].hotkey.ss58_address
+    hk = parent.hotkey.ss58_address
+    chain.governance.childkey_cooldown = 1
+    poller, _, reg = make_poller(chain, WatchPlan(hotkeys=((netuid, hk),)))
+    assert await poller.poll()
+    lab = neuron_labels(chain, netuid, hk)
+    own = chain.subnet(netuid).hotkey_alpha(hk) / TAO
+    assert val(reg, "bittensor_neuron_stake_alpha", **lab) == pytest.approx(own)
+    chain.governance.set_children(parent.coldkey.ss58_address, hk, netuid, [(U64_MAX // 2, child)])
+    chain.step(2)
+    assert await poller.poll()
+    assert val(reg, "bittensor_neuron_stake_alpha_own", **lab) == pytest.approx(own)
+    assert val(reg, "bittensor_neuron_stake_alpha", **lab) == pytest.approx(own / 2, rel=1e-6)
+    kinds = [c.kind for c in poller.recent_changes() if c.hotkey == hk]
+    assert "stake_moved_to_childkeys" in kinds and "stake_drop" not in kinds

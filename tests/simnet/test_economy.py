@@ -10,7 +10,6 @@ from simnet.economy import (
     U64_MAX,
     EmissionSchedule,
     split_dividend,
-    tier_shares,
 )
 from simnet.state import RAO_PER_TAO, Chain
 from simnet.testing import dev_wallet, sim_client, small_world
@@ -118,17 +117,7 @@ def test_the_halving_can_follow_block_height_instead():
     ]
 
 
-def test_tiers_give_the_top_32_three_quarters_the_next_32_a_quarter_and_the_rest_nothing():
-    prices = {netuid: 1.0 / netuid for netuid in range(1, 81)}
-    shares = tier_shares(prices)
-    top = sorted(prices, key=lambda n: -prices[n])
-    assert sum(shares[n] for n in top[:32]) == pytest.approx(0.75)
-    assert sum(shares[n] for n in top[32:64]) == pytest.approx(0.25)
-    assert all(shares[n] == 0 for n in top[64:])
-    assert shares[1] / shares[2] == pytest.approx(prices[1] / prices[2])
-
-
-def test_ranked_emission_injects_the_subnets_tao_share_and_records_it():
+def test_ranked_emission_injects_the_subnets_gated_share_and_records_it():
     chain = Chain(emission=EmissionSchedule(mode="ranked"))
     owner = dev_wallet("Alice").coldkey.ss58_address
     for netuid in range(1, 71):
@@ -136,14 +125,15 @@ def test_ranked_emission_injects_the_subnets_tao_share_and_records_it():
             netuid,
             tempo=0,
             owner_coldkey=owner,
-            tao_in_rao=TAO * (1000 - netuid),
+            tao_in_rao=TAO * (1000 - 10 * netuid),
             alpha_in_rao=4000 * TAO,
         )
     chain.step()
     emitted = {n: chain.subnet(n).tao_in_emission for n in range(1, 71)}
     assert sum(emitted.values()) == pytest.approx(TAO // 2, abs=70)
-    assert sum(emitted[n] for n in range(1, 33)) == pytest.approx(0.75 * TAO / 2, abs=40)
-    assert all(emitted[n] == 0 for n in range(65, 71))
+    # a soft gate, not a cut: the 70th subnet still gets something, far less than the 1st
+    assert emitted[1] > emitted[32] > emitted[33] > emitted[70] > 0
+    assert emitted[70] < emitted[1] / 10
     assert chain.economy.issuance_rao > EmissionSchedule().start_issuance_rao
     rec = chain.record()
     from simnet import shapes

@@ -128,17 +128,33 @@ def test_a_subnet_created_with_the_chain_default_cutoff_gets_the_chain_default_f
     assert sn.activity_cutoff_factor == 13889 and sn.activity_cutoff_blocks == 5000
 
 
-async def test_a_null_consensus_subnet_pays_every_uid_equally_and_no_dividends():
+async def test_a_null_epoch_pays_miners_by_the_largest_stakes_row_and_dividends_by_stake():
     world = small_world(block_time=0.25)
     chain = world.chain
     chain.set_hyperparameter(1, "null_consensus_enabled", True)
+    stake = chain.subnet(1).alpha_by_hotkey()
+    top = max(stake, key=lambda hk: stake[hk])
+    for v in world.validators:
+        hk = v.hotkey.ss58_address
+        others = [w.hotkey.ss58_address for w in world.miners]
+        row = [chain.subnet(1).uids[m] for m in others]
+        chain.set_weights(
+            1,
+            hk,
+            row,
+            [65535] + [0] * (len(row) - 1) if hk == top else [0] * (len(row) - 1) + [65535],
+        )
     run_to_epoch(chain, 1)
     async with sim_client(chain) as client:
         neurons = await (await client.at()).neurons.all(1)
-    emissions = {n.raw["emission"] for n in neurons}
-    assert len(emissions) == 1 and emissions.pop() > 0
-    assert all(n.raw["dividends"] == 0 and n.raw["consensus"] == 0 for n in neurons)
-    assert len({n.raw["incentive"] for n in neurons}) == 1
+    by_hotkey = {n.hotkey: n.raw for n in neurons}
+    favourite = world.miners[0].hotkey.ss58_address
+    assert [hk for hk, raw in by_hotkey.items() if raw["validator_permit"]] == [top]
+    assert by_hotkey[favourite]["incentive"] == U16_MAX  # the top stake's row alone sets it
+    assert all(by_hotkey[m.hotkey.ss58_address]["incentive"] == 0 for m in world.miners[1:])
+    assert all(raw["consensus"] == 0 for raw in by_hotkey.values())
+    paid = {hk: raw["dividends"] for hk, raw in by_hotkey.items() if raw["dividends"]}
+    assert set(paid) == {hk for hk, s in stake.items() if s > 0}  # every staker, by stake
 
 
 def test_bad_epoch_hyperparameters_are_refused_with_the_name_and_the_rule():

@@ -176,7 +176,8 @@ def test_simnet_serve_check_config_prints_what_it_would_build_and_serves_nothing
     assert out.startswith("default: ok: scenario 'default', 0.25 s blocks")
     for spec in load_scenario("default").subnets:
         assert f"subnet {spec.netuid}: tempo {spec.tempo}" in out
-    assert "root subnet 0: tao_weight 0.18" in out and "ranked emission: 0.5 TAO" in out
+    assert "root subnet 0: tao_weight 0.18" in out
+    assert "block emission: 0.5 TAO per block, shared by EMA price, gated" in out
     assert "Yuma3, commit-reveal, moving burn" in out
 
 

@@ -79,7 +79,7 @@ async def test_the_epoch_switches_reach_the_sdks_hyperparameters(tmp_path):
     assert chain.subnet(2).null_consensus_enabled and not chain.subnet(1).null_consensus_enabled
 
 
-def test_an_emission_block_pays_tao_per_block_shared_by_tiers(tmp_path):
+def test_an_emission_block_pays_tao_per_block_to_every_subnet_through_the_gate(tmp_path):
     chain, _world = build(
         tmp_path,
         """
@@ -90,7 +90,8 @@ scale: {subnets: 70, neurons: 2, validators: 1, tempo: 1000}
     chain.step()
     injected = {n: chain.subnet(n).tao_in_emission for n in chain.netuids}
     assert sum(injected.values()) == pytest.approx(TAO // 2, abs=70)
-    assert sorted(injected.values()).count(0) == 70 - 64  # ranks 65+ get nothing
+    # a soft gate, no hard cut at rank 64: every subnet (root aside) gets some TAO
+    assert all(injected[n] > 0 for n in chain.netuids if n != 0)
 
 
 def test_without_an_emission_block_no_tao_is_injected(tmp_path):

@@ -170,8 +170,8 @@ def test_burst_keys_are_fresh_per_registration_and_reproducible_from_the_seed(tm
         ),
         (
             "{at: 5, coldkey_swap: {coldkey: v1, action: steal}}",
-            "events[0].coldkey_swap.action: Input should be 'announce', 'dispute', 'reset' "
-            "or 'execute'",
+            "events[0].coldkey_swap.action: Input should be 'announce', 'dispute', 'reset', "
+            "'execute' or 'root_swap'",
         ),
         (
             "{at: 5, coldkey_swap: {coldkey: v1, action: announce, new_coldkey: eve}}",

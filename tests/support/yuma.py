@@ -7,7 +7,7 @@ import random
 import torch
 
 from simnet.yuma import EpochInputs, EpochOutputs, run_epoch
-from simnet.yuma_reference import run_epoch_reference
+from tests.support.yuma_reference import run_epoch_reference
 
 F64 = torch.float64
 RAO = 1_000_000_000

@@ -16,6 +16,7 @@ import yaml
 
 from alerts.generate import load_thresholds, render_rules
 from alerts.marks import BY_NAME, MARKS
+from simnet.economy import EmissionSchedule
 from simnet.substrate import SimSubstrate
 from simnet.testing import dev_wallet, in_process_backends, small_world
 from taowatch.check import _parser, poll_once, run_check, with_progress
@@ -159,12 +160,12 @@ async def test_the_subnet_row_carries_the_exporters_emission_standing(world):
     snap, report = await report_of(world, ["--coldkey", world.validators[0].coldkey.ss58_address])
     (subnet,) = report.subnets
     standing = snap.chain_wide.standings[world.netuid]
-    assert (subnet.emission_rank, subnet.emission_tier, subnet.tier_margin_ranks) == (
-        standing.rank,
-        standing.tier,
-        standing.margin_ranks,
+    assert (subnet.emission_share, subnet.gate_weight, subnet.bar_ratio) == (
+        standing.share,
+        standing.gate_weight,
+        standing.bar_ratio,
     )
-    assert subnet.ranked_subnets == snap.chain_wide.ranked
+    assert subnet.emission_enabled is standing.emission_enabled
 
 
 def test_json_lists_every_watched_neuron_with_its_flags_and_exits_zero(world, capsys):
@@ -281,20 +282,33 @@ def test_a_slow_endpoint_shows_progress_and_then_the_report(world, capsys):
     assert f"neuron {hotkey}" in capsys.readouterr().out
 
 
-async def test_a_subnet_within_the_knobs_margin_of_its_tier_end_is_marked(world):
+async def test_a_subnet_whose_gate_weight_is_under_the_knob_is_marked(world):
+    # Today's chain: a root record holds the bar, and the coinbase splits TAO through the gate.
+    world.chain.create_root()
+    world.chain.economy.use_schedule(EmissionSchedule(mode="ranked"))
+    world.chain.step()
     knobs = load_thresholds()
     snap, report = await report_of(world, ["--coldkey", world.validators[0].coldkey.ss58_address])
-    margin = snap.chain_wide.standings[world.netuid].margin_ranks
-    assert margin > knobs["emission_tier_margin_ranks"]
+    weight = snap.chain_wide.standings[world.netuid].gate_weight
+    assert weight is not None and weight >= knobs["emission_gate_weight_min"]
     assert not report.subnets[0].flags
-    wide = {**knobs, "emission_tier_margin_ranks": margin}
+    strict = {**knobs, "emission_gate_weight_min": weight + 0.01}
     _, marked = await report_of(
-        world, ["--coldkey", world.validators[0].coldkey.ss58_address], wide
+        world, ["--coldkey", world.validators[0].coldkey.ss58_address], strict
     )
     (flag,) = marked.subnets[0].flags
     assert (flag.alert, flag.knob, flag.value) == (
-        "BittensorSubnetEmissionTierAtRisk",
-        "emission_tier_margin_ranks",
-        margin,
+        "BittensorSubnetUnderEmissionBar",
+        "emission_gate_weight_min",
+        weight,
     )
     assert "! emission" in render_text(marked)
+
+
+async def test_a_subnet_with_its_emission_switched_off_is_marked(world):
+    world.chain.economy.set_emission_enabled(world.netuid, False)
+    world.chain.step()
+    _, report = await report_of(world, ["--coldkey", world.validators[0].coldkey.ss58_address])
+    alerts = {f.alert for f in report.subnets[0].flags}
+    assert {"BittensorSubnetEmissionOff", "BittensorWatchedSubnetEmissionOff"} <= alerts
+    assert "switched off (SubnetEmissionEnabled)" in render_text(report)

@@ -182,11 +182,13 @@ def build(knobs: c.Knobs):
         .with_panel(
             c.timeseries_panel(
                 "Stake by kind",
-                "Alpha stake on this subnet, the root TAO stake's part of the stake weight "
-                "(tao_weight x root TAO), and their sum: the stake weight the chain's epoch "
-                "uses for permits and consensus.",
+                "Alpha stake on this subnet after childkey inheritance, the hotkey's own alpha "
+                "(its stakers' positions: a gap to the first is stake delegated to or from "
+                "childkeys), the root TAO stake's part of the stake weight (tao_weight x root "
+                "TAO), and the stake weight the chain's epoch uses for permits and consensus.",
                 c.ALPHA,
                 c.query(c.series(E.NEURON_STAKE_ALPHA), "alpha"),
+                c.query(c.series(E.NEURON_STAKE_ALPHA_OWN), "own alpha"),
                 c.query(
                     f"{c.series(E.NEURON_STAKE_WEIGHT)} - {c.series(E.NEURON_STAKE_ALPHA)}",
                     "root TAO (weighted)",

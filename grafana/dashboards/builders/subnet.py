@@ -195,57 +195,57 @@ def build(knobs: c.Knobs):
 
 
 def _emission(dash, knobs: c.Knobs):
-    """Rank, tier and share by EMA price: where the subnet stands for TAO emission."""
-    margin = knobs.threshold("emission_tier_margin_ranks")
-    dash = dash.with_row(c.row("Emission tier"))
+    """The chain's emission split and the gate: what the subnet gets and how far the bar is."""
+    gate_min = knobs.threshold("emission_gate_weight_min")
+    flags = c.value_mappings({0: ("off", c.RED), 1: ("on", c.GREEN)})
+    dash = dash.with_row(c.row("Emission gate"))
     return (
         dash.with_panel(
             c.stat_panel(
-                "Emission tier",
-                "1 = ranks 1-32 by EMA price (75% of the block's TAO), 2 = ranks 33-64 (25%), "
-                "0 = no emission (BittensorSubnetNoEmission pages).",
+                "Emission switch",
+                "SubnetEmissionEnabled: off means the pool gets no TAO at all "
+                "(BittensorSubnetEmissionOff pages where you have a hotkey registered).",
                 c.NONE,
-                c.query(_subnet(E.SUBNET_EMISSION_TIER), _LEGEND),
-                thresholds=c.steps(c.RED, (1, c.GREEN)),
+                c.query(_subnet(E.SUBNET_EMISSION_ENABLED), _LEGEND),
+                mappings=flags,
             )
         )
         .with_panel(
             c.stat_panel(
-                "Ranks left in the tier",
-                "Ranks the subnet can fall before it leaves its tier; "
-                "BittensorSubnetEmissionTierAtRisk warns at or below the alert's margin.",
-                c.COUNT,
-                c.query(_subnet(E.SUBNET_EMISSION_TIER_MARGIN_RANKS), _LEGEND),
-                thresholds=c.steps(c.ORANGE, (margin + 1, c.GREEN)),
+                "Gate weight",
+                "s^3 / (s^3 + bar^3): 0.5 at the bar, near 0 well below it; "
+                "BittensorSubnetUnderEmissionBar pages under the alert's threshold.",
+                c.RATIO,
+                c.query(_subnet(E.SUBNET_EMISSION_GATE_WEIGHT), _LEGEND),
+                thresholds=c.steps(c.RED, (gate_min, c.ORANGE), (0.5, c.GREEN)),
             )
         )
         .with_panel(
             c.stat_panel(
                 "Emission share",
-                "Share of the block's TAO emission the subnet receives now.",
+                "Share of the block's TAO the chain paid the subnet (SubnetTaoInEmission over "
+                "every subnet's).",
                 c.RATIO,
                 c.query(_subnet(E.SUBNET_EMISSION_SHARE), _LEGEND),
             )
         )
         .with_panel(
             c.timeseries_panel(
-                "Emission rank",
-                "Place among all subnets (root excluded) by EMA price, 1 = highest. Ranks 32 "
-                "and 64 are the tier edges (dashed).",
+                "Demand share against the bar",
+                "Demand share (EMA-price share after miner burn) over the bar "
+                "(EmissionGateBar, the 32nd-largest share): 1 is the bar.",
                 c.NONE,
-                c.query(_subnet(E.SUBNET_EMISSION_RANK), _LEGEND),
-                c.query(f"max({E.CHAIN_SUBNETS_RANKED})", "subnets ranked"),
-                thresholds=c.steps(c.GREEN, (33, c.ORANGE), (65, c.RED)),
-                min_value=1,
-                stepped=True,
+                c.query(_subnet(E.SUBNET_EMISSION_BAR_RATIO), _LEGEND),
+                thresholds=c.steps(c.RED, (1, c.GREEN)),
+                min_value=0,
                 width=12,
             )
         )
         .with_panel(
             c.timeseries_panel(
                 "EMA price against spot price",
-                "The ranking sorts by the EMA price, which follows the spot price slowly: a "
-                "spot price below the EMA means the rank is still falling.",
+                "The split weighs the EMA price, which follows the spot price slowly: a "
+                "spot price below the EMA means the share is still falling.",
                 "suffix: TAO/alpha",
                 c.query(_subnet(E.SUBNET_EMA_PRICE_TAO), "sn{{netuid}} EMA"),
                 c.query(_subnet(E.SUBNET_ALPHA_PRICE_TAO), "sn{{netuid}} spot"),
@@ -279,8 +279,8 @@ def _rules(dash):
         ),
         (
             "Null consensus",
-            "Miners are paid equally and no epoch runs on weights: weight and vtrust alerts "
-            "stay silent here.",
+            "The largest stake's weights alone pay miners; no consensus or validator trust: "
+            "weight and vtrust alerts stay silent here.",
             E.SUBNET_NULL_CONSENSUS,
         ),
     ):

@@ -1,4 +1,9 @@
-"""Per-element Yuma epoch: plain Python loops over lists, the oracle for :mod:`simnet.yuma`.
+"""Per-element Yuma epoch: plain Python loops over lists, a cross-check for :mod:`simnet.yuma`.
+
+Not an oracle of the chain: it was written from the same reading as the product, so a rule both
+got wrong passes here. subtensor's own tests (``tests/simnet/test_subtensor_*``) are the oracle;
+this stays to check the vectorised path element by element on random worlds and as the baseline
+of ``bench/bench_epoch.py``.
 
 Same semantics and same simplifications as :func:`simnet.yuma.run_epoch` (see that module's
 docstring), written the way subtensor's dense ``epoch`` reads: every step is a loop over full

@@ -23,7 +23,7 @@ stands against the gate.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -166,14 +166,6 @@ def is_null_consensus(value: Any) -> bool:
     return value == 1
 
 
-async def _optional(read: Awaitable[Any]) -> Any:
-    """A read of a storage item a runtime may not have (added after spec 440): None if not."""
-    try:
-        return await read
-    except Exception:
-        return None
-
-
 async def read_chain_wide(snap: Any, book: ReadBook) -> ChainWide:
     """The fourteen chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`;
     the dynamic info and the three rule maps each fail alone (``book``)."""
@@ -198,12 +190,13 @@ async def read_chain_wide(snap: Any, book: ReadBook) -> ChainWide:
         book.read("yuma3", snap.query_map(storage.Yuma3On)),
         book.read("epoch_consensus", snap.query_map(storage.SubnetEpochConsensus)),
         book.read("min_non_immune_uids", snap.query_map(storage.MinNonImmuneUids)),
-        _optional(snap.query_map(storage.ImmuneOwnerUidsLimit)),
-        _optional(snap.query_map(storage.SubnetEmissionEnabled)),
-        _optional(snap.query_map(storage.MinerBurned)),
-        _optional(snap.query(storage.EmissionGateBar)),
-        _optional(snap.query(storage.EmissionGateExponent)),
-        _optional(snap.query(storage.EmissionBarRank)),
+        # Items a runtime may not have (added after spec 440): None, and named unsupported.
+        book.read("immune_owner_uids_limit", snap.query_map(storage.ImmuneOwnerUidsLimit)),
+        book.read("emission_enabled", snap.query_map(storage.SubnetEmissionEnabled)),
+        book.read("miner_burned", snap.query_map(storage.MinerBurned)),
+        book.read("emission_gate_bar", snap.query(storage.EmissionGateBar)),
+        book.read("emission_gate_exponent", snap.query(storage.EmissionGateExponent)),
+        book.read("emission_bar_rank", snap.query(storage.EmissionBarRank)),
         read_switches(snap),
     )
     gate = GateState(

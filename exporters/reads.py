@@ -47,6 +47,12 @@ READS = (
     "yuma3",  # Yuma3On
     "epoch_consensus",  # SubnetEpochConsensus
     "min_non_immune_uids",  # MinNonImmuneUids
+    "immune_owner_uids_limit",  # ImmuneOwnerUidsLimit
+    "emission_enabled",  # SubnetEmissionEnabled
+    "miner_burned",  # MinerBurned
+    "emission_gate_bar",  # EmissionGateBar
+    "emission_gate_exponent",  # EmissionGateExponent
+    "emission_bar_rank",  # EmissionBarRank
     "mechanism_counts",  # MechanismCountCurrent
     "mechanism_incentives",  # Incentive per mechanism
     "neurons",  # NeuronInfoRuntimeApi (neurons.all), per subnet

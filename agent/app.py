@@ -258,9 +258,13 @@ def status_json(app: web.Application) -> dict[str, Any]:
             "ok": st.up,
             "duration_seconds": st.last_duration,
             "interval_seconds": st.interval,
-            "source_block": snap.block if snap is not None else None,
+            "source_block": snap.source_block if snap is not None else None,
             "endpoint": snap.endpoint if snap is not None else None,
         },
+        # The trusted history (exporters.deregistration.chain_identity) and, while the
+        # endpoint is off it, how: "rewound" or "changed" (values are then the trusted ones).
+        "trusted_chain": snap.chain_id if snap is not None else None,
+        "chain_mismatch": st.chain_mismatch,
         "last_success_at": st.last_success_at,
         "last_error": (
             {"at": st.last_error_at, "message": st.last_error} if st.last_error else None
@@ -327,7 +331,7 @@ async def index_handler(request: web.Request) -> web.Response:
     ok, reasons = health(request.app)
     snap = request.app[POLLER_KEY].snapshot
     state = "healthy" if ok else "unhealthy: " + "; ".join(reasons)
-    block = f"source block {snap.block} from {snap.endpoint}" if snap else "no snapshot yet"
+    block = f"source block {snap.source_block} from {snap.endpoint}" if snap else "no snapshot yet"
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>taowatch agent</title></head>
 <body><h1>taowatch agent {html.escape(__version__)}</h1>

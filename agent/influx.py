@@ -120,7 +120,7 @@ class InfluxSink:
         points.append(
             Point(POLL_MEASUREMENT)
             .tag("endpoint", snap.endpoint)
-            .field("source_block", int(snap.block))
+            .field("source_block", int(snap.source_block))
             .field("subnets", len(snap.subnets))
             .field("watched", len(snap.watched))
             .field("registered", sum(1 for w in snap.watched if w.registered))

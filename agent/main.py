@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
         help="validate FILE (or the --config file) and exit: 0 when valid, "
         "2 with file: field: message otherwise",
     )
+    p.add_argument(
+        "--adopt-chain",
+        action="store_true",
+        help="trust the chain the endpoints serve now (after a devnet reset or a move to "
+        "another chain): the state file is replaced, the old one kept next to it; a running "
+        "agent takes it up at its next poll. Exit 0 when adopted, 1 when refused",
+    )
     p.add_argument("--listen", metavar="HOST:PORT", help="override listen.host / listen.port")
     p.add_argument("--log-format", choices=["plain", "json"], help="override log.format")
     p.add_argument(
@@ -104,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"taowatch agent: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.adopt_chain:
+        return _adopt_chain(cfg, args.config)
 
     from common.logs import setup_logging
 
@@ -149,6 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         problem = listen_problem(exc, host, port, host_field=fields[0], port_field=fields[1])
         print(f"{where}: {problem}", file=sys.stderr)
         return EXIT_CONFIG
+    return 0
+
+
+def _adopt_chain(cfg: AgentConfig, source: str) -> int:
+    import asyncio
+
+    from agent.adopt import adopt, describe
+    from exporters.chain_trust import AdoptionRefused
+
+    try:
+        adoption = asyncio.run(adopt(cfg))
+    except AdoptionRefused as exc:
+        print(f"taowatch agent --adopt-chain: {source}: {exc}", file=sys.stderr)
+        return 1
+    print(describe(adoption))
     return 0
 
 

@@ -40,6 +40,7 @@ EXPECTED = {
     "BittensorExporterDown",
     "BittensorExporterDataStale",
     "BittensorRpcEndpointRewound",
+    "BittensorRpcEndpointChainChanged",
 }
 PHASES = [
     ("clean", {}),
@@ -157,7 +158,7 @@ async def soak(minutes: float, phase_seconds: float) -> int:
                     rounds += 1
                     continue
                 break
-            # Last: the same URL, a restarted chain (rewound endpoint).
+            # Last: the same URL, a restarted chain (a fresh genesis: another chain).
             sim.stop()
             sim = start_simnet(block_time=0.25, port=port)
             seen_phases["simnet_restart"] += 1
@@ -175,9 +176,8 @@ async def soak(minutes: float, phase_seconds: float) -> int:
             print("firing notifications by alert (expected set marked *):")
             for name, n in sorted(by_alert.items()):
                 print(f"  {'*' if name in EXPECTED else '!'} {name}: {n}")
-            never = sorted(
-                {"BittensorExporterPollErrorRatio", "BittensorRpcEndpointRewound"} - set(by_alert)
-            )
+            must = {"BittensorExporterPollErrorRatio", "BittensorRpcEndpointChainChanged"}
+            never = sorted(must - set(by_alert))
             print(f"expected but never fired: {never}")
             print(f"false deregistration pages: {false_pages}")
             print(f"agent RSS max: {peak_rss / 1024:.1f} MiB")

@@ -111,10 +111,13 @@ class Exporter(StrEnum):
     EXPORTER_RPC_ENDPOINT_ACTIVE = "bittensor_exporter_rpc_endpoint_active"  # 1 = polls read here
     EXPORTER_RPC_ENDPOINT_PROBES = "bittensor_exporter_rpc_endpoint_probes"  # counter
     EXPORTER_RPC_ENDPOINT_ERRORS = "bittensor_exporter_rpc_endpoint_errors"  # counter, + reason
-    # 1 while the active endpoint is rewound or serves another chain than the trusted one.
     EXPORTER_READ_ERRORS = "bittensor_exporter_read_errors"  # counter, labels read, reason
     EXPORTER_READ_UNSUPPORTED = "bittensor_exporter_read_unsupported"  # label read; 1 = lacking
+    # Label kind (rewound / changed): 1 while the active endpoint is rewound or serves
+    # another chain than the trusted one.
     EXPORTER_CHAIN_MISMATCH = "bittensor_exporter_chain_mismatch"
+    # Label chain: the identity of the trusted history (genesis@block); value always 1.
+    EXPORTER_TRUSTED_CHAIN_INFO = "bittensor_exporter_trusted_chain_info"
     EXPORTER_CHAIN_MISMATCHES = "bittensor_exporter_chain_mismatches"  # counter, label kind
     # Value: how many agents share the subnets; label shard_index: which part this one reads.
     EXPORTER_SHARDS = "bittensor_exporter_shards"

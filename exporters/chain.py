@@ -4,31 +4,19 @@ Cost of one steady-state poll, in Substrate calls (asserted call by call in
 ``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes``):
 
 * 1 ``block_number`` per configured endpoint (the head; also endpoint health and lag),
-* 1 ``block_hash`` for the pinned head (``BlockHashMemo`` answers every later ask),
-* 1 ``block_hash`` at the last block the tracker trusted (skipped while the head has not
-  moved), so a rewound endpoint or another chain is caught before any read counts,
-* per read subnet, 2 runtime calls: ``neurons.all`` and ``subnets.metagraph(commitments=False)``,
-* 14 chain-wide reads, whatever M (``exporters/economics.py``, listed there): what the
-  metagraph lacks, as maps (10 per poll, not 10 per subnet), and the emission gate's items,
-* 1 ``spec_version`` (``exporters/runtime_version.py``; cached by the SDK's transport),
-* 1 ``query_map`` per commit-reveal subnet with a watched validator (``reveal_watch.py``).
+* 1 ``block_hash`` for the pinned head (read past every cache; the memo answers the rest),
+* 1 ``block_hash`` at the last trusted block (the chain check), skipped while the head stays,
+* per read subnet, ``neurons.all`` and ``subnets.metagraph(commitments=False)``,
+* 14 chain-wide reads (``exporters/economics.py``), 1 ``spec_version``
+  (``exporters/runtime_version.py``), 1 ``query_map`` per commit-reveal subnet with a
+  watched validator (``exporters/reveal_watch.py``).
 
-Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
-poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
-than one mechanism. So with one endpoint a poll of M subnets, K of them with several
-mechanisms, costs 18 + 2M + K SDK calls. The finalized head costs nothing per poll: each
-endpoint's ``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads
-subscription open; only when it has delivered nothing for ``finality_stale_blocks`` block
-times does a poll add 1 ``finalized_block_number`` read, so a quiet stream never passes for a
-fresh one. The first poll on a connection also pays ``connect`` and one ``block_time`` read.
-
-Every read after the head and the chain check fails alone (``exporters/reads.py``): a failed
-or unsupported read leaves only its own series absent, never the poll. Transient failures are
-retried at the substrate within the poll's deadline (``exporters/retry.py``); a poll that
-still fails is retried once on each other healthy endpoint.
-
-Chain events (``exporters/events.py``) add 5 ``query_batch`` per poll. A coldkey watched on
-*every* subnet is rediscovered every ``rediscover_every_polls`` polls.
+Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent``, and
+1 ``query_batch`` per read subnet with more than one mechanism: 18 + 2M + K SDK calls with K
+such subnets. The finalized head comes pushed (``exporters/finality.py``), read only while
+that stream is quiet. Chain events (``exporters/events.py``) add their batched reads.
+Each read after the chain check fails alone (``exporters/reads.py``), transient failures
+retried within the deadline (``exporters/retry.py``); a failed poll tries each other endpoint.
 """
 
 from __future__ import annotations
@@ -43,20 +31,20 @@ from typing import Any
 
 import structlog
 
+from exporters.chain_trust import check_chain
 from exporters.deregistration import (
     CHANGED,
     LAGGING,
     MISMATCH_KINDS,
     TRUSTED,
     DeregistrationTracker,
-    judge_chain,
 )
 from exporters.economics import read_chain_wide
 from exporters.endpoints import ERROR_REASONS, EndpointPool, EndpointStatus, error_reason
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
 from exporters.reads import UNREAD, ReadBook, ReadsView, ready
-from exporters.reveal_watch import RevealWatch
+from exporters.reveal_watch import RevealWatch, watched_validators
 from exporters.runtime_version import RuntimeWatch
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 from exporters.watch_plan import ColdkeyWatch, WatchPlan
@@ -94,7 +82,7 @@ class PollStatus:
     interval: float | None = None
     endpoints: tuple[EndpointStatus, ...] = ()
     # The active endpoint's chain next to the trusted anchor: a kind from MISMATCH_KINDS
-    # while it is rewound or another chain (neuron data withheld), else None.
+    # while it is rewound or another chain (last trusted values kept), else None.
     chain_mismatch: str | None = None
     chain_mismatches: MappingProxyType = field(
         default_factory=lambda: MappingProxyType(dict.fromkeys(MISMATCH_KINDS, 0))
@@ -279,6 +267,8 @@ class ChainPoller:
         )
 
     async def _read(self, ep: Any) -> ChainSnapshot:
+        if self.tracker.reload_if_replaced():
+            self._adopted()
         head = ep.head
         client = ep.client
         verdict, genesis, head_hash = await self._judge(ep, head)
@@ -358,7 +348,7 @@ class ChainPoller:
         }
         watched = self._watch(subnets, head)
         events = await self._observe_events(snap, head, subnets, reads, watched)
-        validators = [(w.netuid, w.hotkey) for w in watched if _commit_reveal_validator(w, subnets)]
+        validators = watched_validators(watched, subnets)
         reveals = await self.reveal_watch.observe(client, snap, head, validators, self.reads)
         if verdict == TRUSTED:
             self.tracker.trust(genesis, head, head_hash)
@@ -384,6 +374,7 @@ class ChainPoller:
             registration_cost_alert_tao=MappingProxyType(
                 dict(self.plan.registration_cost_alert_tao)
             ),
+            chain_id=self.tracker.chain,
         )
         self.tracker.set_section("runtime", self.runtime.state())
         self.tracker.set_section("reveals", self.reveal_watch.state())
@@ -409,24 +400,13 @@ class ChainPoller:
     async def _judge(self, ep: Any, head: int) -> tuple[str, str, str]:
         """Check the endpoint's chain against the tracker's anchor: (verdict, genesis, hash).
 
-        Steady state costs one ``block_hash`` (the anchor's height; the head's hash is the
-        memoized one every pinned read asks for); the genesis hash is read only when there is
-        no anchor yet or the anchor does not match, so a chain restarted behind the same URL
-        is caught on its first poll.
+        Every hash it compares is read from the node now (``exporters/chain_trust.py``):
+        neither the memo nor the SDK's block-hash cache may answer for a chain that can have
+        changed behind the same URL since.
         """
         anchor = self.tracker.anchor
-        head_hash = await _block_hash(ep, head)
-        hash_at_anchor: str | None = None
-        if anchor is not None and head >= anchor.block:
-            hash_at_anchor = (
-                head_hash if head == anchor.block else await _block_hash(ep, anchor.block)
-            )
-            if hash_at_anchor == anchor.hash:
-                return TRUSTED, anchor.genesis, head_hash
-        genesis = await _block_hash(ep, 0)
-        verdict = judge_chain(
-            anchor, head, genesis, hash_at_anchor, lag_blocks=self.tracker.lag_blocks
-        )
+        check = await check_chain(ep.memo, anchor, head, lag_blocks=self.tracker.lag_blocks)
+        verdict, genesis, head_hash = check.verdict, check.genesis, check.head_hash
         if verdict in MISMATCH_KINDS and self._status.chain_mismatch != verdict:
             self._log.warning(
                 "endpoint chain changed" if verdict == CHANGED else "endpoint rewound",
@@ -435,14 +415,38 @@ class ChainPoller:
                 trusted_block=anchor.block if anchor else None,
                 genesis=genesis,
                 trusted_genesis=anchor.genesis if anchor else None,
+                trusted_chain=self.tracker.chain,
             )
         elif verdict == LAGGING:
             self._log.debug("endpoint behind the trusted block", endpoint=ep.label, head=head)
         return verdict, genesis, head_hash
 
+    def _adopted(self) -> None:
+        """The state file was replaced by an adoption (``taowatch agent --adopt-chain``):
+        everything remembered about the old chain goes, the file's history takes over."""
+        self._log.warning("adopted a new chain", chain=self.tracker.chain)
+        if self.events is not None:
+            self.events = EventWatcher(self.tracker.section("events"), logger=self._log)
+        self._discovered = {}
+        for netuid, hotkey, source in self.tracker.known("coldkey:"):
+            self._discovered.setdefault(netuid, set()).add((hotkey, source))
+        self._snapshot = None
+
     def _head_only(self, ep: Any, head: int, now: float, kind: str | None) -> ChainSnapshot:
-        """The endpoint's head with no data read there: with ``kind`` (rewound, another
-        chain) nothing at all, else (lagging) the last trusted snapshot's values."""
+        """The endpoint's head with no data read there, next to the last trusted poll's
+        values, whether the endpoint lags (``kind`` None) or is rewound or on another chain.
+
+        Kept, not withheld: a withheld series resolves every alert that reads it (a stake
+        drop, a take change) and releases what it inhibited, and the same alert fires again
+        as a new incident once the chain is trusted again. Frozen values keep each alert's
+        state as it was at the last trusted block, for however long the mismatch lasts
+        (``keep_firing_for``, which Prometheus has since 2.42, would hold firing alerts for
+        a fixed time only, delay every genuine resolve, and still reset pending ones; guards
+        on the mismatch gauge in every rule would be one more clause each rule could miss).
+        They are marked: ``bittensor_exporter_chain_mismatch{kind}`` is 1 and
+        ``bittensor_exporter_source_block`` stays at the trusted block. Nothing is counted:
+        the tracker sees no read from this endpoint. An agent started while its endpoint is
+        off the trusted chain has no values in memory to keep and exports none until then."""
         assert self._head_seen is not None
         chain = ChainView(
             head=head,
@@ -452,8 +456,15 @@ class ChainPoller:
             finalized_source=None,
         )
         previous = self._snapshot
-        if kind is None and previous is not None and previous.chain_mismatch is None:
-            return replace(previous, chain=chain, endpoint=ep.label, taken_at=now)
+        if previous is not None:
+            return replace(
+                previous,
+                chain=chain,
+                endpoint=ep.label,
+                taken_at=now,
+                chain_mismatch=kind,
+                values_block=previous.source_block,
+            )
         return ChainSnapshot(
             chain=chain,
             endpoint=ep.label,
@@ -464,6 +475,7 @@ class ChainPoller:
             deregistrations=MappingProxyType(self.tracker.counts()),
             chain_mismatch=kind,
             events=self.events.view if self.events is not None else None,
+            chain_id=self.tracker.chain,
         )
 
     async def _maybe_discover(self, client: Any, head: int) -> None:
@@ -559,18 +571,6 @@ class ChainPoller:
 
     async def close(self) -> None:
         await self.pool.close()
-
-
-def _commit_reveal_validator(w: WatchedNeuron, subnets: dict[int, SubnetView]) -> bool:
-    view = subnets.get(w.netuid)
-    return bool(w.neuron and w.neuron.validator_permit and view and view.rules.commit_reveal)
-
-
-async def _block_hash(ep: Any, block: int) -> str:
-    if ep.memo is not None:
-        return await ep.memo.block_hash(block)
-    # A factory that ignored the wrap hook: the client's own (private) hash lookup.
-    return await ep.client._block_hash(block)
 
 
 class _NoEndpoint(Exception):

@@ -442,10 +442,25 @@ def _exporter(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
         out.append(
             _single(
                 N.EXPORTER_SOURCE_BLOCK,
-                "Block every cached chain value was read at (the last successful poll's head).",
-                snap.block,
+                "Block every cached chain value was read at: the last trusted poll's head "
+                "(older than bittensor_chain_head_block while the endpoint lags, is rewound or "
+                "serves another chain).",
+                snap.source_block,
             )
         )
+        if snap.chain_id is not None:
+            out.append(
+                Family(
+                    N.EXPORTER_TRUSTED_CHAIN_INFO,
+                    "gauge",
+                    "The trusted chain's history the values belong to (label chain: its genesis "
+                    "hash, short, @ the block first trusted); a new one after an adoption "
+                    "(taowatch agent --adopt-chain). Value always 1.",
+                    ("chain",),
+                    ((snap.chain_id,),),
+                    (1.0,),
+                )
+            )
     if st.interval is not None:
         out.append(
             _single(
@@ -511,16 +526,20 @@ def _exporter(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
             [float(n) for _, _, n in errors],
         )
     )
+    kinds = sorted(st.chain_mismatches.items())
     out.append(
-        _single(
+        Family(
             N.EXPORTER_CHAIN_MISMATCH,
-            "1 while the active endpoint is rewound (far behind, or another block at the "
-            "trusted height) or serves another chain (another genesis hash): neuron and subnet "
-            "series are withheld and no deregistration is counted until it matches again.",
-            st.chain_mismatch is not None,
+            "gauge",
+            "1 while the active endpoint is rewound (kind rewound: far behind, or another block "
+            "at the trusted height) or serves another chain (kind changed: another genesis "
+            "hash): neuron and subnet series keep their last trusted values and no "
+            "deregistration is counted until it matches again.",
+            ("kind",),
+            [(k,) for k, _ in kinds],
+            [1.0 if st.chain_mismatch == k else 0.0 for k, _ in kinds],
         )
     )
-    kinds = sorted(st.chain_mismatches.items())
     out.append(
         Family(
             N.EXPORTER_CHAIN_MISMATCHES,

@@ -85,6 +85,14 @@ CHANGED = "changed"  # another genesis: another chain behind the same URL
 MISMATCH_KINDS = (REWOUND, CHANGED)
 
 
+def chain_identity(genesis: str, block: int) -> str:
+    """The identity of one trusted history: the chain's genesis (short) and the block the
+    agent started trusting it at. A rewound chain that catches up keeps it; adopting a new
+    chain (even one with the same genesis, a dev chain reset) starts another, so the rules
+    never join two histories (``exporters/chain_trust.py``)."""
+    return f"{genesis[:10]}@{block}"
+
+
 def judge_chain(
     anchor: Anchor | None,
     head: int,
@@ -117,6 +125,11 @@ class DeregistrationTracker:
         # Behind the anchor by at most this many blocks on the same chain: a lagging node.
         self.lag_blocks = lag_blocks
         self._anchor: Anchor | None = None
+        # chain_identity() of the history the records belong to; None until first trusted.
+        self._chain: str | None = None
+        # (inode, mtime) of the file as this tracker last read or wrote it: another writer
+        # (``taowatch agent --adopt-chain``) replacing it shows as a change.
+        self._seen: tuple[int, int] | None = None
         self._log = logger or structlog.get_logger("taowatch.exporter")
         self._records: dict[tuple[int, str], _Record] = {}
         self._subnet_blocks: dict[int, int] = {}
@@ -128,7 +141,28 @@ class DeregistrationTracker:
 
     # -- persistence ---------------------------------------------------------------------
 
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self._path.stat() if self._path is not None else None
+        except OSError:
+            return None
+        return None if st is None else (st.st_ino, st.st_mtime_ns)
+
+    def reload_if_replaced(self) -> bool:
+        """Reload the state file if something other than this tracker replaced it (an
+        adoption); returns whether it did. A missing file is not a replacement: the next
+        save writes it again."""
+        seen = self._stat()
+        if self._path is None or seen is None or seen == self._seen:
+            return False
+        self._records, self._subnet_blocks, self._sections = {}, {}, {}
+        self._anchor, self._chain, self._dirty = None, None, False
+        self._load(self._path)
+        self._log.warning("state file replaced: reloaded", path=str(self._path), chain=self._chain)
+        return True
+
     def _load(self, path: Path) -> None:
+        self._seen = self._stat()
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -157,6 +191,13 @@ class DeregistrationTracker:
                 self._anchor = Anchor(
                     str(anchor["genesis"]), int(anchor["block"]), str(anchor["hash"])
                 )
+            chain = data.get("chain")
+            if chain is not None:
+                self._chain = str(chain)
+            elif self._anchor is not None:
+                # A file from before chain identities: its history starts here.
+                self._chain = chain_identity(self._anchor.genesis, self._anchor.block)
+                self._dirty = True
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StateFileError(
                 f"{path}: state file is not valid ({exc}); move it aside to start counting afresh"
@@ -166,7 +207,14 @@ class DeregistrationTracker:
         """Write the state if it changed since the last save; returns whether it wrote."""
         if self._path is None or not self._dirty:
             return False
-        data = {
+        self.save_to(self._path)
+        self._seen = self._stat()
+        self._dirty = False
+        return True
+
+    def save_to(self, path: Path) -> None:
+        """Write the state to ``path`` in one rename (see :func:`atomic_write`)."""
+        data: dict[str, Any] = {
             "version": STATE_VERSION,
             "neurons": {f"{n}:{hk}": r.to_json() for (n, hk), r in sorted(self._records.items())},
             "subnet_blocks": {str(n): b for n, b in sorted(self._subnet_blocks.items())},
@@ -176,9 +224,9 @@ class DeregistrationTracker:
         if self._anchor is not None:
             a = self._anchor
             data["anchor"] = {"genesis": a.genesis, "block": a.block, "hash": a.hash}
-        atomic_write(self._path, json.dumps(data, indent=1, sort_keys=True).encode())
-        self._dirty = False
-        return True
+        if self._chain is not None:
+            data["chain"] = self._chain
+        atomic_write(path, json.dumps(data, indent=1, sort_keys=True).encode())
 
     def section(self, name: str) -> Any:
         """What another component saved under ``name`` (None if nothing)."""
@@ -197,12 +245,26 @@ class DeregistrationTracker:
     def anchor(self) -> Anchor | None:
         return self._anchor
 
+    @property
+    def chain(self) -> str | None:
+        """The :func:`chain_identity` of the trusted history (None before the first trust)."""
+        return self._chain
+
     def trust(self, genesis: str, block: int, block_hash: str) -> None:
         """Move the anchor to a head the caller judged :data:`TRUSTED` and has observed."""
         a = self._anchor
         if a is not None and a.genesis == genesis and block <= a.block:
             return
         self._anchor = Anchor(genesis, block, block_hash)
+        if self._chain is None:
+            self._chain = chain_identity(genesis, block)
+        self._dirty = True
+
+    def adopt(self, genesis: str, block: int, block_hash: str) -> None:
+        """Start a new trusted history at ``block`` of the chain with ``genesis``: the anchor
+        moves there whatever it was, under a new chain identity."""
+        self._anchor = Anchor(genesis, block, block_hash)
+        self._chain = chain_identity(genesis, block)
         self._dirty = True
 
     def accepts(self, netuid: int, block: int) -> bool:

@@ -33,6 +33,7 @@ import bittensor as bt
 import structlog
 
 from common.chain import SubstrateBackends
+from exporters.chain_trust import uncached_block_hash
 from exporters.finality import FinalityStatus, FinalityWatcher
 from exporters.retry import RetryingSubstrate
 
@@ -87,6 +88,18 @@ class BlockHashMemo:
 
     def clear(self) -> None:
         self._memo.clear()
+
+    async def fresh_block_hash(self, block: int) -> str:
+        """The node's hash at ``block`` read now, past this memo and the SDK's own cache
+        (``exporters.chain_trust.uncached_block_hash``), then remembered for this poll: the
+        chain check must never be answered from memory, and the reads it clears use it."""
+        task = asyncio.ensure_future(uncached_block_hash(self._inner, block))
+        self._memo[block] = task
+        try:
+            return await asyncio.shield(task)
+        except Exception:
+            self._memo.pop(block, None)
+            raise
 
     async def block_hash(self, block: int | None = None) -> str:
         if block is None:

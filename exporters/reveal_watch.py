@@ -117,6 +117,16 @@ class RevealWatch:
                 )
 
 
+def watched_validators(watched: Sequence[Any], subnets: Mapping[int, Any]) -> list[Pair]:
+    """The watched hotkeys holding a validator permit on a commit-reveal subnet."""
+    out = []
+    for w in watched:
+        view = subnets.get(w.netuid)
+        if w.neuron and w.neuron.validator_permit and view and view.rules.commit_reveal:
+            out.append((w.netuid, w.hotkey))
+    return out
+
+
 def _key(pair: Pair) -> str:
     return f"{pair[0]}:{pair[1]}"
 

@@ -169,10 +169,15 @@ class ChainSnapshot:
         default_factory=lambda: MappingProxyType({})
     )
     # Set ("rewound" or "changed") when the endpoint's chain is not the trusted one: the
-    # snapshot then holds the head alone, no subnets and no watched neurons.
+    # snapshot then holds that endpoint's head and the last trusted poll's values.
     chain_mismatch: str | None = None
     # Chain events (``exporters.events.EventsView``) when the poller watches them.
     events: Any = None
+    # The block the values were read at, when older than ``chain.head`` (kept through a
+    # lagging, rewound or foreign endpoint); None when read at the head.
+    values_block: int | None = None
+    # ``exporters.deregistration.chain_identity`` of the trusted history the values belong to.
+    chain_id: str | None = None
     # The runtime's version and upgrades (``exporters.runtime_version.RuntimeView``).
     runtime: Any = None
     # Watched validators' commits: pending, revealed, missed (exporters.reveal_watch).
@@ -181,6 +186,11 @@ class ChainSnapshot:
     @property
     def block(self) -> int:
         return self.chain.head
+
+    @property
+    def source_block(self) -> int:
+        """The block every chain value of this snapshot was read at."""
+        return self.values_block if self.values_block is not None else self.chain.head
 
 
 # --- building a SubnetView from SDK objects ------------------------------------------------

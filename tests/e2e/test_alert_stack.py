@@ -519,10 +519,13 @@ async def test_partial_errors_page_the_error_ratio_and_a_rewound_or_other_chain_
             await stack.wait_for_query("bittensor_exporter_up == 1", DEADLINE)
             saved = state.read_bytes()
 
-            # The same URL, a restarted chain: rewound, never deregistered.
+            # The same URL, a restarted chain (a fresh genesis): another chain, never
+            # deregistered.
             sim.stop()
             sim = start_simnet(block_time=0.25, port=port)
-            await receiver.wait_for(_is(SLACK, "firing", "BittensorRpcEndpointRewound"), DEADLINE)
+            await receiver.wait_for(
+                _is(SLACK, "firing", "BittensorRpcEndpointChainChanged"), DEADLINE
+            )
             await stack.wait_for_query(
                 'bittensor_exporter_chain_mismatches_total{kind="changed"} >= 1', DEADLINE
             )
@@ -532,7 +535,9 @@ async def test_partial_errors_page_the_error_ratio_and_a_rewound_or_other_chain_
             other = start_simnet(block_time=0.25)
             agent = spawn("agent", ["agent", "--config", agent_config(other.network)], tmp_path)
             await stack.wait_for_query(
-                "bittensor_exporter_chain_mismatch == 1 and bittensor_exporter_up == 1", DEADLINE
+                "bittensor_exporter_chain_mismatch == 1"
+                " and on (job, instance) bittensor_exporter_up == 1",
+                DEADLINE,
             )
             await asyncio.sleep(3)  # a few more evaluations: room for a wrong page to arrive
             await stack.wait_for_query("bittensor_exporter_chain_mismatch == 1", DEADLINE)

@@ -74,6 +74,7 @@ async def test_a_different_chain_behind_the_url_counts_nothing_and_reports_a_cha
     world, state, poller, sub, reg, hk = watched
     assert await poller.poll()
     saved = state.read_bytes()
+    trusted = world.chain.head
     assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
 
     # Another chain, ahead in height, where the watched hotkeys were never registered.
@@ -84,10 +85,13 @@ async def test_a_different_chain_behind_the_url_counts_nothing_and_reports_a_cha
         other.step()
         assert await poller.poll()
 
-    assert val(reg, "bittensor_exporter_chain_mismatch") == 1
+    assert val(reg, "bittensor_exporter_chain_mismatch", kind="changed") == 1
+    assert val(reg, "bittensor_exporter_chain_mismatch", kind="rewound") == 0
     assert val(reg, "bittensor_exporter_chain_mismatches_total", kind="changed") == 1
-    # Withheld, not 0: no registered series, no deregistration, the state file untouched.
-    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) is None
+    # The last trusted values, not the other chain's 0: no deregistration, the state file
+    # untouched, and the values say which block they are from.
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
+    assert val(reg, "bittensor_exporter_source_block") == trusted
     assert poller.tracker.count(world.netuid, hk) == 0
     assert state.read_bytes() == saved
     # The chain-stall logic follows the head this endpoint really has.
@@ -97,7 +101,8 @@ async def test_a_different_chain_behind_the_url_counts_nothing_and_reports_a_cha
     sub.inner = SimSubstrate(world.chain)
     world.chain.step()
     assert await poller.poll()
-    assert val(reg, "bittensor_exporter_chain_mismatch") == 0
+    assert val(reg, "bittensor_exporter_chain_mismatch", kind="changed") == 0
+    assert val(reg, "bittensor_exporter_source_block") == world.chain.head
     assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
     assert val(reg, "bittensor_neuron_deregistrations_total", netuid=world.netuid, hotkey=hk) == 0
 
@@ -145,6 +150,95 @@ async def test_a_node_a_few_blocks_behind_keeps_the_trusted_values_and_raises_no
     behind.step(world.chain.head - 3)
     sub.inner = SimSubstrate(behind)
     assert await poller.poll()
-    assert val(reg, "bittensor_exporter_chain_mismatch") == 0
+    assert val(reg, "bittensor_exporter_chain_mismatch", kind="rewound") == 0
     assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 1
     assert val(reg, "bittensor_chain_head_block") == behind.head
+
+
+def neuron_samples(registry: CollectorRegistry) -> dict[tuple, float]:
+    """Every neuron and subnet sample, by name and labels."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in registry.collect()
+        for s in family.samples
+        if s.name.startswith(("bittensor_neuron_", "bittensor_subnet_"))
+    }
+
+
+async def test_a_rewound_endpoint_keeps_every_neuron_value_of_the_last_trusted_block(
+    watched: Watched,
+):
+    world, _, poller, sub, reg, hk = watched
+    assert await poller.poll()
+    trusted = world.chain.head
+    before = neuron_samples(reg)
+    chain_info = val(reg, "bittensor_exporter_trusted_chain_info", chain=poller.tracker.chain)
+
+    resyncing = Chain()
+    resyncing.step(2)
+    sub.inner = SimSubstrate(resyncing)
+    for _ in range(3):
+        resyncing.step()
+        assert await poller.poll()
+
+    # Nothing an alert reads moves or goes: the values are the trusted block's, marked so.
+    assert poller.status.chain_mismatch == "rewound"
+    assert neuron_samples(reg) == before
+    assert val(reg, "bittensor_exporter_chain_mismatch", kind="rewound") == 1
+    assert val(reg, "bittensor_exporter_source_block") == trusted
+    assert val(reg, "bittensor_chain_head_block") == resyncing.head
+    # The same trusted history before, during and after: the rules' chain label holds.
+    assert chain_info == 1
+    assert val(reg, "bittensor_exporter_trusted_chain_info", chain=poller.tracker.chain) == 1
+
+    sub.inner = SimSubstrate(world.chain)
+    world.chain.step()
+    assert await poller.poll()
+    assert poller.status.chain_mismatch is None
+    assert val(reg, "bittensor_exporter_trusted_chain_info", chain=poller.tracker.chain) == 1
+    assert poller.tracker.count(world.netuid, hk) == 0
+
+
+async def test_adopting_another_chain_under_a_running_poller_starts_a_new_history_counting_nothing(
+    watched: Watched, tmp_path: Path
+):
+    from exporters.chain_trust import AdoptionRefused, adopt_chain, check_chain
+
+    world, state, poller, sub, reg, hk = watched
+    assert await poller.poll()
+    old_chain = poller.tracker.chain
+    ep = poller.pool.endpoints[0]
+
+    # Adopting the chain the agent already trusts is refused.
+    await poller.pool.probe()
+    same = await check_chain(ep.memo, poller.tracker.anchor, ep.head, lag_blocks=10)
+    with pytest.raises(AdoptionRefused, match="already trusts"):
+        adopt_chain(state, ep.label, same, ep.head)
+
+    # A reset dev chain where the watched miners never registered.
+    other = Chain(seed=7)
+    other.step(world.chain.head + 5)
+    sub.inner = SimSubstrate(other)
+    assert await poller.poll()
+    assert poller.status.chain_mismatch == "changed"
+
+    await poller.pool.probe()
+    check = await check_chain(ep.memo, poller.tracker.anchor, ep.head, lag_blocks=10)
+    adoption = adopt_chain(state, ep.label, check, ep.head, clock=lambda: 1700000000)
+    assert adoption.verdict == "changed"
+    assert adoption.archived == state.with_name(
+        f"{state.name}.{old_chain.replace('@', '-')}.1700000000"
+    )
+    assert json.loads(adoption.archived.read_text())["chain"] == old_chain
+
+    # The running poller takes the new file up at its next poll: trusted, a new chain
+    # label, the miners unregistered there and nothing counted as a deregistration.
+    other.step()
+    assert await poller.poll()
+    assert poller.status.chain_mismatch is None
+    assert poller.tracker.chain == adoption.chain != old_chain
+    assert val(reg, "bittensor_exporter_trusted_chain_info", chain=adoption.chain) == 1
+    assert val(reg, "bittensor_exporter_trusted_chain_info", chain=old_chain) is None
+    assert val(reg, "bittensor_neuron_registered", netuid=world.netuid, hotkey=hk) == 0
+    assert val(reg, "bittensor_neuron_deregistrations_total", netuid=world.netuid, hotkey=hk) == 0
+    assert json.loads(state.read_text())["chain"] == adoption.chain

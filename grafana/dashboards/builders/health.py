@@ -216,10 +216,14 @@ def build(knobs: c.Knobs):
                 "Endpoint off the trusted chain",
                 "1 while the active RPC endpoint is rewound (far behind the last trusted "
                 "block, or another block at a trusted height) or serves another chain "
-                "(another genesis hash): neuron values are withheld and no deregistration "
-                "is counted. The rewound alert fires at 1 and stays up for its lookback.",
+                "(changed: another genesis hash): neuron values stay at the last trusted "
+                "block and no deregistration is counted. The rewound and chain-changed "
+                "alerts fire at 1 and stay up for their lookback.",
                 c.NONE,
-                c.query(f"max by (instance) ({E.EXPORTER_CHAIN_MISMATCH})", "{{instance}}"),
+                c.query(
+                    f"max by (instance, kind) ({E.EXPORTER_CHAIN_MISMATCH})",
+                    "{{instance}} {{kind}}",
+                ),
                 thresholds=c.rising(None, 1),
                 min_value=0,
                 max_value=1,

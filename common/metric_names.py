@@ -12,14 +12,14 @@ neuron holds one, ``coldkey`` (ss58 of the owner) on identity-style series.
 """
 
 from common.runtime_series import Probe, Runtime
-from common.series import Series, SeriesGroup, cached
+from common.series import Series, cached
+from common.status_series import StatusSeries
 
 __all__ = ["Exporter", "Probe", "Runtime"]
 
 WATCH = ("netuid", "hotkey")
 NEURON = ("netuid", "hotkey", "uid")
 SUBNET = ("netuid",)
-ENDPOINT = ("endpoint",)
 
 
 def _neuron(name: str, help_: str) -> Series:
@@ -30,8 +30,10 @@ def _subnet(name: str, help_: str, labels: tuple[str, ...] = SUBNET) -> Series:
     return Series(name, "gauge", cached(help_), labels)
 
 
-class Exporter(SeriesGroup):
-    """Series the agent's chain exporter yields (``agent`` on :9946 ``/metrics``)."""
+class Exporter(StatusSeries):
+    """Series the agent's chain exporter yields (``agent`` on :9946 ``/metrics``); the chain's
+    and the exporter's own are declared in :class:`common.status_series.StatusSeries` and
+    inherited here."""
 
     # -- neurons (exporters/neurons.py): per watched hotkey and subnet --------------------
     NEURON_REGISTERED = Series(
@@ -138,6 +140,44 @@ class Exporter(SeriesGroup):
         cached("The axon the neuron serves (ip and port as labels; value always 1)."),
         (*NEURON, "ip", "port"),
     )
+    # -- the reveal watch (exporters/reveal_watch.py): per watched validator ----------------
+    NEURON_WEIGHT_COMMITS_PENDING = Series(
+        "bittensor_neuron_weight_commits_pending",
+        "gauge",
+        cached(
+            "A watched validator's weight commits the chain still holds unrevealed "
+            "(commit-reveal subnets)."
+        ),
+        WATCH,
+    )
+    NEURON_WEIGHT_REVEALS = Series(
+        "bittensor_neuron_weight_reveals",
+        "counter",
+        cached("A watched validator's commits the chain was seen to reveal."),
+        WATCH,
+    )
+    NEURON_WEIGHT_REVEALS_MISSED = Series(
+        "bittensor_neuron_weight_reveals_missed",
+        "counter",
+        cached(
+            "A watched validator's commits that left the chain's queue without a reveal "
+            "(unopenable, or refused by the weight checks); kept across restarts."
+        ),
+        WATCH,
+    )
+    # -- eviction ETA (exporters/eviction.py) ---------------------------------------------
+    NEURON_REGISTRATIONS_UNTIL_PRUNED = _neuron(
+        "bittensor_neuron_registrations_until_pruned",
+        "Registrations on the subnet until this neuron is evicted: free uids first, "
+        "then one per place in the eviction order; for an immune neuron, counted from "
+        "the end of its immunity. Divided by the subnet's registration rate, the "
+        "expected time to eviction. Absent where no registration can evict it.",
+    )
+    NEURON_PRUNING_POSITION_AFTER_IMMUNITY = _neuron(
+        "bittensor_neuron_pruning_position_after_immunity",
+        "For an immune neuron: its place in the eviction order were its immunity over "
+        "now, at today's emissions (0 = next). Absent for a neuron not immune.",
+    )
     # -- mechanisms (exporters/mechanisms.py): only on subnets with more than one ---------
     NEURON_MECHANISM_INCENTIVE = Series(
         "bittensor_neuron_mechanism_incentive",
@@ -181,6 +221,16 @@ class Exporter(SeriesGroup):
         "Median validator trust among the subnet's validators (permit holders that have set "
         "weights since registering; miners with spare permits are left out), 0..1. Absent "
         "while the subnet has none.",
+    )
+    SUBNET_VALIDATORS = _subnet(
+        "bittensor_subnet_validators",
+        "Validators on the subnet: permit holders that have set weights since registering.",
+    )
+    SUBNET_VALIDATOR_WEIGHTS_AGE_MEDIAN_BLOCKS = _subnet(
+        "bittensor_subnet_validator_weights_age_median_blocks",
+        "Median blocks since the subnet's validators last set weights: high when most of "
+        "them are stale at once (a stall of the chain or the subnet, not of one validator). "
+        "Absent while the subnet has none.",
     )
 
     # -- economy (exporters/economy.py): today's chain rules and emission tiers -----------
@@ -287,148 +337,6 @@ class Exporter(SeriesGroup):
         "bittensor_chain_emission_bar_rank",
         "EmissionBarRank: the bar is the demand share at this rank.",
         (),
-    )
-
-    # -- the chain (exporters/subnets.py): no labels --------------------------------------
-    CHAIN_HEAD_BLOCK = _subnet(
-        "bittensor_chain_head_block", "Chain head block at the last successful poll.", ()
-    )
-    CHAIN_FINALIZED_BLOCK = Series(
-        "bittensor_chain_finalized_block",
-        "gauge",
-        "Finalized block at the last successful poll, as pushed by the endpoint's "
-        "finalized-heads subscription (chain_subscribeFinalizedHeads), not read per "
-        "poll; while that subscription has delivered nothing for "
-        "poll.finality_stale_blocks block times (default 5; hung or reconnecting) each "
-        "poll reads it directly instead. Absent until known.",
-    )
-    CHAIN_BLOCK_TIME_SECONDS = Series(
-        "bittensor_chain_block_time_seconds",
-        "gauge",
-        "Target seconds per block, from the chain's runtime. Cached: read once per "
-        "connection to an endpoint.",
-        unit="seconds",
-    )
-    CHAIN_HEAD_TIMESTAMP_SECONDS = Series(
-        "bittensor_chain_head_timestamp_seconds",
-        "gauge",
-        cached(
-            "Unix time at which this agent first saw the current head; it stops advancing "
-            "when the chain stalls."
-        ),
-        unit="seconds",
-    )
-
-    # -- the exporter itself (exporters/status.py) ----------------------------------------
-    EXPORTER_UP = Series(
-        "bittensor_exporter_up", "gauge", "1 if the last poll of the chain succeeded, else 0."
-    )
-    EXPORTER_POLL_DURATION_SECONDS = Series(
-        "bittensor_exporter_poll_duration_seconds",
-        "gauge",
-        "Seconds the last poll took.",
-        unit="seconds",
-    )
-    EXPORTER_LAST_SUCCESS_TIMESTAMP_SECONDS = Series(
-        "bittensor_exporter_last_success_timestamp_seconds",
-        "gauge",
-        "Unix time of the last successful poll; values are as of then.",
-        unit="seconds",
-    )
-    EXPORTER_SOURCE_BLOCK = Series(
-        "bittensor_exporter_source_block",
-        "gauge",
-        "Block every cached chain value was read at: the last trusted poll's head "
-        "(older than bittensor_chain_head_block while the endpoint lags, is rewound or "
-        "serves another chain).",
-    )
-    EXPORTER_TRUSTED_CHAIN_INFO = Series(
-        "bittensor_exporter_trusted_chain_info",
-        "gauge",
-        "The trusted chain's history the values belong to (label chain: its genesis "
-        "hash, short, @ the block first trusted); a new one after an adoption "
-        "(taowatch agent --adopt-chain). Value always 1.",
-        ("chain",),
-    )
-    EXPORTER_POLL_INTERVAL_SECONDS = Series(
-        "bittensor_exporter_poll_interval_seconds",
-        "gauge",
-        "Configured seconds between polls.",
-        unit="seconds",
-    )
-    EXPORTER_POLLS = Series("bittensor_exporter_polls", "counter", "Polls attempted.")
-    EXPORTER_POLL_ERRORS = Series(
-        "bittensor_exporter_poll_errors", "counter", "Failed polls by reason.", ("reason",)
-    )
-    EXPORTER_RPC_ENDPOINT_UP = Series(
-        "bittensor_exporter_rpc_endpoint_up",
-        "gauge",
-        "1 if the endpoint answered its last head probe, else 0.",
-        ENDPOINT,
-    )
-    EXPORTER_RPC_ENDPOINT_ACTIVE = Series(
-        "bittensor_exporter_rpc_endpoint_active",
-        "gauge",
-        "1 for the endpoint the poll reads from, else 0.",
-        ENDPOINT,
-    )
-    EXPORTER_RPC_ENDPOINT_HEAD_LAG_BLOCKS = Series(
-        "bittensor_exporter_rpc_endpoint_head_lag_blocks",
-        "gauge",
-        "Blocks the endpoint's head is behind the best head among the endpoints.",
-        ENDPOINT,
-    )
-    EXPORTER_RPC_ENDPOINT_PROBES = Series(
-        "bittensor_exporter_rpc_endpoint_probes",
-        "counter",
-        "Head probes sent to the endpoint (one per poll).",
-        ENDPOINT,
-    )
-    EXPORTER_RPC_ENDPOINT_ERRORS = Series(
-        "bittensor_exporter_rpc_endpoint_errors",
-        "counter",
-        "Failed probes and reads on the endpoint by reason; divided by the probes, the "
-        "share of polls the endpoint failed.",
-        ("endpoint", "reason"),
-    )
-    EXPORTER_CHAIN_MISMATCH = Series(
-        "bittensor_exporter_chain_mismatch",
-        "gauge",
-        "1 while the active endpoint is rewound (kind rewound: far behind, or another block "
-        "at the trusted height) or serves another chain (kind changed: another genesis "
-        "hash): neuron and subnet series keep their last trusted values and no "
-        "deregistration is counted until it matches again.",
-        ("kind",),
-    )
-    EXPORTER_CHAIN_MISMATCHES = Series(
-        "bittensor_exporter_chain_mismatches",
-        "counter",
-        "Times the active endpoint was found rewound or on another chain, by kind.",
-        ("kind",),
-    )
-    EXPORTER_SHARDS = Series(
-        "bittensor_exporter_shards",
-        "gauge",
-        "Agents the watched subnets are split over; this one reads netuid n when "
-        "n % count equals its shard_index (1 and 0 when one agent reads them all).",
-        ("shard_index",),
-    )
-    # -- the InfluxDB sink (agent/influx.py) ----------------------------------------------
-    EXPORTER_INFLUX_POINTS_WRITTEN = Series(
-        "bittensor_exporter_influx_points_written", "counter", "Points InfluxDB accepted."
-    )
-    EXPORTER_INFLUX_WRITE_ERRORS = Series(
-        "bittensor_exporter_influx_write_errors",
-        "counter",
-        "Failed InfluxDB write attempts (each retry counts).",
-    )
-    EXPORTER_INFLUX_POINTS_DROPPED = Series(
-        "bittensor_exporter_influx_points_dropped",
-        "counter",
-        "Points dropped: buffer full, or a batch InfluxDB rejected as invalid.",
-    )
-    EXPORTER_INFLUX_BUFFER_POINTS = Series(
-        "bittensor_exporter_influx_buffer_points", "gauge", "Points waiting to be written."
     )
 
 

@@ -119,6 +119,13 @@ class Runtime(SeriesGroup):
         "Reveals of this validator's commits the chain was seen to make.",
         BASE,
     )
+    VALIDATOR_WEIGHT_REVEALS_MISSED = Series(
+        "bittensor_validator_weight_reveals_missed",
+        "counter",
+        "This validator's commits that left the chain's queue past their reveal epoch "
+        "without being revealed (unopenable, or refused by the weight checks).",
+        BASE,
+    )
     VALIDATOR_LAST_COMMIT_BLOCK = Series(
         "bittensor_validator_last_weight_commit_block",
         "gauge",

@@ -69,7 +69,14 @@ class SeriesGroup:
     declaration order."""
 
     def __init_subclass__(cls) -> None:
-        cls._series = tuple(v for v in vars(cls).values() if isinstance(v, Series))
+        # A group may inherit another's declarations (a module split by concern); its own
+        # come first, then each base's, each series once.
+        seen: dict[str, Series] = {}
+        for klass in cls.__mro__:
+            for v in vars(klass).values():
+                if isinstance(v, Series):
+                    seen.setdefault(str(v), v)
+        cls._series = tuple(seen.values())
 
     @classmethod
     def all(cls) -> tuple[Series, ...]:

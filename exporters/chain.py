@@ -3,54 +3,21 @@
 Cost of one steady-state poll, in Substrate calls (asserted call by call in
 ``tests/exporters/test_poll.py::test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_and_two_hashes``):
 
-* 1 ``block_number`` per configured endpoint (the head; it also tells endpoint health and lag),
-* 1 ``block_hash`` for the pinned head: the chain check reads it from the node past every
-  cache, and the endpoint's ``BlockHashMemo`` (``exporters/endpoints.py``) answers every
-  pinned read with that hash,
-* 1 ``block_hash`` at the last block the deregistration tracker trusted (skipped while the
-  head has not moved), so an endpoint that came back rewound or on another chain is caught
-  before any of its reads counts (``ChainPoller._judge``; the genesis hash is read only when
-  that check fails or there is no trusted block yet),
-* per read subnet, 2 runtime calls at the pinned block: ``neurons.all`` (scores incl.
-  validator trust) and ``subnets.metagraph(commitments=False)`` (registration blocks, stakes
-  and subnet parameters),
-* 14 chain-wide reads, whatever M (``exporters/economics.py``): ``get_all_dynamic_info``
-  (every subnet's EMA price and ``tao_in_emission``: one subnet's distance to the emission bar
-  needs them all), ``query_map`` of ``Yuma3On``, ``SubnetEpochConsensus`` (null consensus),
-  ``MinNonImmuneUids`` (the pruning floor), ``ImmuneOwnerUidsLimit`` (the owner's immune set),
-  ``SubnetEmissionEnabled``, ``MinerBurned`` and the four storage-only switches of
-  ``exporters/storage_switches.py``: what the metagraph lacks (per subnet they would cost 10
-  reads each; as maps 10 per poll),
-  and the gate's ``EmissionGateBar``, ``EmissionGateExponent`` and ``EmissionBarRank``.
+* 1 ``block_number`` per configured endpoint (the head; also endpoint health and lag),
+* 1 ``block_hash`` for the pinned head (read past every cache; the memo answers the rest),
+* 1 ``block_hash`` at the last trusted block (the chain check), skipped while the head stays,
+* per read subnet, ``neurons.all`` and ``subnets.metagraph(commitments=False)``,
+* 14 chain-wide reads (``exporters/economics.py``), 1 ``spec_version``
+  (``exporters/runtime_version.py``), 1 ``query_map`` per commit-reveal subnet with a
+  watched validator (``exporters/reveal_watch.py``).
 
-Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent`` per
-poll, and 1 ``query_batch`` of the per-mechanism ``Incentive`` per read subnet that runs more
-than one mechanism (none on single-mechanism subnets).
-
-So with one endpoint a poll of M subnets, K of them with several mechanisms, costs
-17 + 2M + K SDK calls (``client.block()``, the trusted-block hash, the mechanism counts, the
-fourteen chain-wide reads, two reads per subnet and one per multi-mechanism subnet; ``at(head)``
-is the memoized hash). The finalized head costs nothing per poll: each endpoint's
-``FinalityWatcher`` (``exporters/finality.py``) holds a finalized-heads subscription open, and
-the poll takes its latest number (absent until the first header). Only when that stream has
-delivered nothing for ``finality_stale_blocks`` block times (hung, or reconnecting) does a
-poll add 1 ``finalized_block_number`` read, on every such poll until the stream speaks again,
-so a quiet stream never passes for a fresh one.
-
-The first poll on a connection also pays ``connect`` (which reads the token symbols unless
-cached on disk) and one ``block_time`` read; a failed read is retried once on each other
-healthy endpoint.
-
-Chain events (``exporters/events/``) add 6 ``query_batch`` per poll whatever the number of
-keys (coldkey swap announcements, disputes and successors, take, children, pending
-children); storage
-diffs, not ``System.Events``, which would cost one read per block since the last poll
-(``bench/bench_events.py``: +5 calls at any gap against +1, +19, +199 at 1, 10, 100 blocks).
-
-Coldkey watches cost nothing extra on subnets already read: hotkeys are matched against the
-coldkey column of the same records. A coldkey watched on *every* subnet is discovered with
-``owned_hotkeys`` (1 storage read) plus ``netuids_for_hotkey`` per owned hotkey (1 map read
-each), every ``rediscover_every_polls`` polls; the subnets found are then read every poll.
+Mechanisms (``exporters/mechanisms.py``): 1 ``query_map`` of ``MechanismCountCurrent``, and
+1 ``query_batch`` per read subnet with more than one mechanism: 18 + 2M + K SDK calls with K
+such subnets. The finalized head comes pushed (``exporters/finality.py``), read only while
+that stream is quiet. Chain events (``exporters/events/``) add 6 ``query_batch`` (one per
+storage item the kinds read).
+Each read after the chain check fails alone (``exporters/reads.py``), transient failures
+retried within the deadline (``exporters/retry.py``); a failed poll tries each other endpoint.
 """
 
 from __future__ import annotations
@@ -74,9 +41,12 @@ from exporters.deregistration import (
     AgentState,
 )
 from exporters.economics import read_chain_wide
-from exporters.endpoints import EndpointPool, error_reason
+from exporters.endpoints import ERROR_REASONS, EndpointPool, error_reason
 from exporters.events import EventWatcher
 from exporters.mechanisms import mechanism_counts, mechanism_incentives
+from exporters.reads import UNREAD, ReadBook, ready
+from exporters.reveal_watch import RevealWatch, watched_validators
+from exporters.runtime_version import RuntimeWatch
 from exporters.snapshot import ChainSnapshot, ChainView, SubnetView, WatchedNeuron, build_subnet
 from exporters.status import Change, PollStatus
 from exporters.watch_plan import ColdkeyWatch, WatchPlan
@@ -87,7 +57,7 @@ __all__ = ["ChainPoller", "Change", "ColdkeyWatch", "PollStatus", "WatchPlan"]
 # Mainnet's block time, for when an endpoint has not told its own yet.
 DEFAULT_BLOCK_TIME = 12.0
 
-POLL_ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
+POLL_ERROR_REASONS = ERROR_REASONS
 
 
 class ChainPoller:
@@ -104,6 +74,7 @@ class ChainPoller:
         finality_stale_blocks: float = 5,
         max_concurrent_subnets: int = 32,
         events: EventWatcher | None = None,
+        reads: ReadBook | None = None,
     ):
         if max_concurrent_subnets < 1:
             raise ValueError("max_concurrent_subnets must be at least 1")
@@ -115,6 +86,9 @@ class ChainPoller:
         self.pool = pool
         self.tracker = tracker
         self.events = events
+        self.reads = reads or ReadBook(logger=logger)
+        self.runtime = RuntimeWatch(tracker.section("runtime"), logger=logger)
+        self.reveal_watch = RevealWatch(tracker.section("reveals"), logger=logger)
         self.timeout = timeout
         self._clock = clock
         self._log = logger or structlog.get_logger("taowatch.exporter")
@@ -186,6 +160,7 @@ class ChainPoller:
                 **self._mismatch_fields(snapshot.chain_mismatch),
                 up=True,
                 polls=self._status.polls + 1,
+                reads=self.reads.view(),
                 last_poll_at=now,
                 last_success_at=now,
                 last_duration=duration,
@@ -229,6 +204,7 @@ class ChainPoller:
             up=False,
             polls=self._status.polls + 1,
             errors=MappingProxyType(errors),
+            reads=self.reads.view(),
             last_poll_at=now,
             last_duration=duration,
             last_error=message,
@@ -283,33 +259,50 @@ class ChainPoller:
             self.plan.fixed_netuids() | {n for n in self._discovered if self.plan.owns(n)}
         )
         snap = await client.at(head)
+        book = self.reads
         # Per poll, not per poller: a semaphore belongs to the loop it was first used on.
         gate = asyncio.Semaphore(self.max_concurrent_subnets)
         # Read alongside the subnets, not before them: only the per-mechanism reads wait on it.
-        counts = asyncio.ensure_future(mechanism_counts(snap)) if netuids else None
+        counts = asyncio.ensure_future(mechanism_counts(snap, book)) if netuids else None
 
         async def read_subnet(netuid: int) -> tuple[list, Any, tuple]:
+            # Each read fails alone (exporters/reads.py): an unread one is UNREAD, and a
+            # subnet missing either record is left out of this poll, not reported gone.
             async with gate:
                 return await asyncio.gather(
-                    snap.neurons.all(netuid),
-                    snap.subnets.metagraph(netuid, commitments=False),
-                    mechanism_incentives(snap, netuid, counts),
+                    book.read("neurons", snap.neurons.all(netuid), context=netuid, failed=UNREAD),
+                    book.read(
+                        "metagraph",
+                        snap.subnets.metagraph(netuid, commitments=False),
+                        context=netuid,
+                        failed=UNREAD,
+                    ),
+                    mechanism_incentives(snap, netuid, counts, book),
                 )
 
         # Finality comes pushed by the endpoint's subscription; read it only when that has
         # gone quiet (or is not running), so a stalled stream cannot pose as a live one.
         watcher = ep.finality
         stale_after = self.finality_stale_blocks * (ep.block_time or DEFAULT_BLOCK_TIME)
-        if watcher is not None and watcher.fresh(stale_after):
-            finalized, source = watcher.latest, "subscription"
-            wide, *reads = await asyncio.gather(
-                read_chain_wide(snap), *(read_subnet(n) for n in netuids)
-            )
-        else:
-            finalized, wide, *reads = await asyncio.gather(
-                client.finalized_block(), read_chain_wide(snap), *(read_subnet(n) for n in netuids)
-            )
-            source = "read"
+        fresh = watcher is not None and watcher.fresh(stale_after)
+        finalized_read = (
+            ready(watcher.latest) if fresh else book.read("finalized", client.finalized_block())
+        )
+        source = "subscription" if fresh else "read"
+        finalized, spec, wide, *all_reads = await asyncio.gather(
+            finalized_read,
+            book.read("spec_version", client.spec_version()),
+            read_chain_wide(snap, book),
+            *(read_subnet(n) for n in netuids),
+        )
+        read = {
+            n: r
+            for n, r in zip(netuids, all_reads, strict=True)
+            if r[0] is not UNREAD and r[1] is not UNREAD
+        }
+        netuids = sorted(read)
+        reads = [read[n] for n in netuids]
+        runtime = self.runtime.observe(spec, head) if spec is not None else self.runtime.view
         now = self._clock()
         subnets = {
             n: replace(
@@ -327,6 +320,8 @@ class ChainPoller:
         }
         watched = self._watch(subnets, head)
         events = await self._observe_events(snap, head, subnets, reads, watched)
+        validators = watched_validators(watched, subnets)
+        reveals = await self.reveal_watch.observe(client, snap, head, validators, self.reads)
         if verdict == TRUSTED:
             self.tracker.trust(genesis, head, head_hash)
         previous = self._snapshot
@@ -346,11 +341,16 @@ class ChainPoller:
             deregistrations=MappingProxyType(self.tracker.counts()),
             events=events,
             chain_wide=wide,
+            runtime=runtime,
+            reveals=reveals,
             registration_cost_alert_tao=MappingProxyType(
                 dict(self.plan.registration_cost_alert_tao)
             ),
             chain_id=self.tracker.chain,
         )
+        # Saved by poll()'s _commit_state, with the rest of the state file.
+        self.tracker.set_section("runtime", self.runtime.state())
+        self.tracker.set_section("reveals", self.reveal_watch.state())
         self._record_changes(previous, snapshot)
         return snapshot
 
@@ -360,7 +360,7 @@ class ChainPoller:
             return None
         mgs = {n: r[1] for n, r in zip(subnets, reads, strict=True)}  # subnets is in read order
         coldkeys = [cw.coldkey for cw in self.plan.coldkeys]
-        for e in await self.events.observe(snap, head, subnets, mgs, watched, coldkeys):
+        for e in await self.events.observe(snap, head, subnets, mgs, watched, coldkeys, self.reads):
             self.changes.append(Change(self._clock(), e.block, e.netuid, e.key, e.kind, e.detail))
         self.tracker.set_section("events", self.events.state())
         return self.events.view
@@ -395,6 +395,8 @@ class ChainPoller:
         self._log.warning("adopted a new chain", chain=self.tracker.chain)
         if self.events is not None:
             self.events = EventWatcher(self.tracker.section("events"), logger=self._log)
+        self.runtime = RuntimeWatch(self.tracker.section("runtime"), logger=self._log)
+        self.reveal_watch = RevealWatch(self.tracker.section("reveals"), logger=self._log)
         self._discovered = {}
         for netuid, hotkey, source in self.tracker.known("coldkey:"):
             self._discovered.setdefault(netuid, set()).add((hotkey, source))
@@ -455,15 +457,24 @@ class ChainPoller:
             self._polls_since_discovery = n + 1
             return
         snap = await client.at(head)
+        found = await self.reads.read("coldkey_discovery", self._discover(snap, everywhere))
+        if found is None:
+            return  # failed alone: the subnets found before are read, and the next poll retries
+        for netuid, hk, source in found:
+            self._discovered.setdefault(netuid, set()).add((hk, source))
+        self._polls_since_discovery = 1
+
+    @staticmethod
+    async def _discover(snap: Any, everywhere: list[ColdkeyWatch]) -> list[tuple[int, str, str]]:
+        found = []
         for cw in everywhere:
             hotkeys = await snap.neurons.owned_hotkeys(cw.coldkey)
             memberships = await asyncio.gather(
                 *(snap.neurons.netuids_for_hotkey(hk) for hk in hotkeys)
             )
             for hk, netuids in zip(hotkeys, memberships, strict=True):
-                for n in netuids:
-                    self._discovered.setdefault(int(n), set()).add((hk, cw.source))
-        self._polls_since_discovery = 1
+                found += [(int(n), hk, cw.source) for n in netuids]
+        return found
 
     def _watch(self, subnets: dict[int, SubnetView], head: int) -> tuple[WatchedNeuron, ...]:
         """The watched (netuid, hotkey) pairs at this block, and deregistration bookkeeping."""

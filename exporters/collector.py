@@ -28,8 +28,19 @@ from exporters import mechanisms, neurons, status, subnets
 from exporters.economy_series import economy_families
 from exporters.events import event_families
 from exporters.family import Family
+from exporters.reveal_watch import reveal_families
+from exporters.runtime_version import runtime_families
 from exporters.snapshot import ChainSnapshot
 from exporters.status import PollStatus
+
+
+def _runtime(snap: ChainSnapshot) -> list[Family]:
+    return runtime_families(snap.runtime)
+
+
+def _reveals(snap: ChainSnapshot) -> list[Family]:
+    return reveal_families(snap.reveals)
+
 
 # Every area's families of one snapshot, in exposition order.
 AREAS: tuple[Callable[[ChainSnapshot], list[Family]], ...] = (
@@ -39,6 +50,8 @@ AREAS: tuple[Callable[[ChainSnapshot], list[Family]], ...] = (
     economy_families,
     subnets.chain_families,
     event_families,
+    _runtime,
+    _reveals,
 )
 
 

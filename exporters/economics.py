@@ -23,7 +23,7 @@ stands against the gate.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 import bittensor as bt
 
 from exporters.emission_gate import EmissionStanding, GateState, standings
+from exporters.reads import ReadBook
 from exporters.storage_switches import read_switches, subnet_values
 
 ROOT_NETUID = 0
@@ -45,9 +46,14 @@ I96F32_ONE = 1 << 32
 class ChainWide:
     """What the per-poll reads say about every subnet (keys are netuids)."""
 
-    yuma3: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
-    null_consensus: Mapping[int, bool] = field(default_factory=lambda: MappingProxyType({}))
-    min_non_immune_uids: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Each of these three is None when its read failed this poll or the runtime lacks the
+    # item (exporters/reads.py); ``lacks`` names the latter (READS names), whose rule the
+    # runtime does not apply at all.
+    yuma3: Mapping[int, bool] | None = field(default_factory=lambda: MappingProxyType({}))
+    null_consensus: Mapping[int, bool] | None = field(default_factory=lambda: MappingProxyType({}))
+    min_non_immune_uids: Mapping[int, int] | None = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     immune_owner_uids_limit: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
     standings: Mapping[int, EmissionStanding] = field(default_factory=lambda: MappingProxyType({}))
     gate: GateState = field(default_factory=GateState)
@@ -55,6 +61,7 @@ class ChainWide:
     switches: Mapping[str, Mapping[int, float]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    lacks: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,11 @@ class SubnetRules:
     null_consensus: bool | None = None
     min_burn_tao: float | None = None
     max_burn_tao: float | None = None
-    min_non_immune_uids: int = DEFAULT_MIN_NON_IMMUNE_UIDS
+    # None: not read this poll, or a runtime without the rule (then absent, not today's 10).
+    min_non_immune_uids: int | None = DEFAULT_MIN_NON_IMMUNE_UIDS
+    # The floor the eviction order applies: the rule's value; 0 on a runtime without the
+    # rule (it evicts among the non-immune while any exist); the default when unread.
+    pruning_floor: int = DEFAULT_MIN_NON_IMMUNE_UIDS
     immune_owner_uids_limit: int = DEFAULT_IMMUNE_OWNER_UIDS_LIMIT
     # Every storage-only switch by storage name (exporters.storage_switches); empty when the
     # chain-wide maps were not read.
@@ -95,10 +106,18 @@ def subnet_rules(netuid: int, raw: Mapping[str, Any], wide: ChainWide | None) ->
     # runtime's default (Yuma3 off, Yuma consensus, the default floor). Without the maps
     # (no ChainWide read) the switches are unknown and their gauges absent.
     known = wide is not None
-    wide = wide or ChainWide()
-    yuma3 = wide.yuma3.get(netuid, False) if known else None
-    null = wide.null_consensus.get(netuid, False) if known else None
-    floor = wide.min_non_immune_uids.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS)
+    # A map that was not read (failed, or the runtime lacks it) leaves its rule absent.
+    wide = wide or ChainWide(yuma3=None, null_consensus=None)
+    yuma3 = None if wide.yuma3 is None else wide.yuma3.get(netuid, False)
+    null = None if wide.null_consensus is None else wide.null_consensus.get(netuid, False)
+    floors = wide.min_non_immune_uids
+    floor = None if floors is None else floors.get(netuid, DEFAULT_MIN_NON_IMMUNE_UIDS)
+    if floor is not None:
+        pruning_floor = floor
+    elif "min_non_immune_uids" in wide.lacks:
+        pruning_floor = 0
+    else:
+        pruning_floor = DEFAULT_MIN_NON_IMMUNE_UIDS
     owner_limit = wide.immune_owner_uids_limit.get(netuid, DEFAULT_IMMUNE_OWNER_UIDS_LIMIT)
     standing = wide.standings.get(netuid)
     settings = (
@@ -125,6 +144,7 @@ def subnet_rules(netuid: int, raw: Mapping[str, Any], wide: ChainWide | None) ->
         min_burn_tao=_tao(raw.get("min_burn")),
         max_burn_tao=_tao(raw.get("max_burn")),
         min_non_immune_uids=floor,
+        pruning_floor=pruning_floor,
         immune_owner_uids_limit=owner_limit,
         settings=MappingProxyType(settings),
     )
@@ -146,16 +166,9 @@ def is_null_consensus(value: Any) -> bool:
     return value == 1
 
 
-async def _optional(read: Awaitable[Any]) -> Any:
-    """A read of a storage item a runtime may not have (added after spec 440): None if not."""
-    try:
-        return await read
-    except Exception:
-        return None
-
-
-async def read_chain_wide(snap: Any) -> ChainWide:
-    """The fourteen chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`."""
+async def read_chain_wide(snap: Any, book: ReadBook) -> ChainWide:
+    """The fourteen chain-wide reads at ``snap``'s block, folded into a :class:`ChainWide`;
+    the dynamic info and the three rule maps each fail alone (``book``)."""
     storage = bt.storage.SubtensorModule
     (
         dynamic,
@@ -170,16 +183,20 @@ async def read_chain_wide(snap: Any) -> ChainWide:
         rank,
         switches,
     ) = await asyncio.gather(
-        snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
-        snap.query_map(storage.Yuma3On),
-        snap.query_map(storage.SubnetEpochConsensus),
-        snap.query_map(storage.MinNonImmuneUids),
-        _optional(snap.query_map(storage.ImmuneOwnerUidsLimit)),
-        _optional(snap.query_map(storage.SubnetEmissionEnabled)),
-        _optional(snap.query_map(storage.MinerBurned)),
-        _optional(snap.query(storage.EmissionGateBar)),
-        _optional(snap.query(storage.EmissionGateExponent)),
-        _optional(snap.query(storage.EmissionBarRank)),
+        book.read(
+            "dynamic_info",
+            snap.runtime(bt.runtime_api.SubnetInfoRuntimeApi.get_all_dynamic_info, []),
+        ),
+        book.read("yuma3", snap.query_map(storage.Yuma3On)),
+        book.read("epoch_consensus", snap.query_map(storage.SubnetEpochConsensus)),
+        book.read("min_non_immune_uids", snap.query_map(storage.MinNonImmuneUids)),
+        # Items a runtime may not have (added after spec 440): None, and named unsupported.
+        book.read("immune_owner_uids_limit", snap.query_map(storage.ImmuneOwnerUidsLimit)),
+        book.read("emission_enabled", snap.query_map(storage.SubnetEmissionEnabled)),
+        book.read("miner_burned", snap.query_map(storage.MinerBurned)),
+        book.read("emission_gate_bar", snap.query(storage.EmissionGateBar)),
+        book.read("emission_gate_exponent", snap.query(storage.EmissionGateExponent)),
+        book.read("emission_bar_rank", snap.query(storage.EmissionBarRank)),
         read_switches(snap),
     )
     gate = GateState(
@@ -187,8 +204,11 @@ async def read_chain_wide(snap: Any) -> ChainWide:
         exponent=None if exponent is None else fixed_of(exponent, 64),
         bar_rank=None if rank is None else int(rank),
     )
+    lacks = frozenset(
+        r for r in ("yuma3", "epoch_consensus", "min_non_immune_uids") if book.lacks(r)
+    )
     wide = fold_chain_wide(
-        dynamic or [], yuma3 or [], consensus or [], floors or [], enabled, burned or [], gate
+        dynamic or [], yuma3, consensus, floors, enabled, burned or [], gate, lacks=lacks
     )
     limits = {_key(k): int(v) for k, v in owner_limits or []}
     return replace(
@@ -200,22 +220,30 @@ async def read_chain_wide(snap: Any) -> ChainWide:
 
 def fold_chain_wide(
     dynamic: Sequence[Any],
-    yuma3: Sequence[tuple[Any, Any]],
-    consensus: Sequence[tuple[Any, Any]],
-    floors: Sequence[tuple[Any, Any]],
+    yuma3: Sequence[tuple[Any, Any]] | None,
+    consensus: Sequence[tuple[Any, Any]] | None,
+    floors: Sequence[tuple[Any, Any]] | None,
     enabled: Sequence[tuple[Any, Any]] | None = None,
     burned: Sequence[tuple[Any, Any]] = (),
     gate: GateState | None = None,
+    *,
+    lacks: frozenset[str] = frozenset(),
 ) -> ChainWide:
+    """The reads folded; a rule map given as None (not read) stays None."""
     gate = gate or GateState()
     rows = [d for d in dynamic if isinstance(d, Mapping) and int(d["netuid"]) != ROOT_NETUID]
     prices = {int(d["netuid"]): price_of(d.get("moving_price")) for d in rows}
     injected = {int(d["netuid"]): _rao(d.get("tao_in_emission")) for d in rows}
     switches = None if enabled is None else {_key(k): bool(v) for k, v in enabled}
+
+    def fold(rows: Sequence[tuple[Any, Any]] | None, value: Any) -> Mapping | None:
+        return None if rows is None else MappingProxyType({_key(k): value(v) for k, v in rows})
+
     return ChainWide(
-        yuma3=MappingProxyType({_key(k): bool(v) for k, v in yuma3}),
-        null_consensus=MappingProxyType({_key(k): is_null_consensus(v) for k, v in consensus}),
-        min_non_immune_uids=MappingProxyType({_key(k): int(v) for k, v in floors}),
+        yuma3=fold(yuma3, bool),
+        null_consensus=fold(consensus, is_null_consensus),
+        min_non_immune_uids=fold(floors, int),
+        lacks=lacks,
         standings=MappingProxyType(
             standings(
                 prices,

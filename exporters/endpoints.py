@@ -35,6 +35,7 @@ import structlog
 from common.chain import SubstrateBackends
 from exporters.chain_trust import uncached_block_hash
 from exporters.finality import FinalityStatus, FinalityWatcher
+from exporters.retry import RetryingSubstrate
 
 
 def endpoint_label(network: str) -> str:
@@ -52,6 +53,11 @@ def endpoint_label(network: str) -> str:
     except ValueError:
         port = None
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+# Every reason error_reason gives: the reason label of the poll, endpoint and read error
+# counters, each exported at 0 from start-up.
+ERROR_REASONS = ("timeout", "unreachable", "rpc_error", "internal")
 
 
 def error_reason(exc: BaseException) -> str:
@@ -131,7 +137,9 @@ class Endpoint:
     block_time: float | None = None
     probes: int = 0
     failures: int = 0
-    errors_by_reason: dict[str, int] = field(default_factory=dict)
+    errors_by_reason: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(ERROR_REASONS, 0)
+    )
     # Set once the client has connected; the finality watcher waits for it.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     finality: FinalityWatcher | None = None
@@ -168,7 +176,9 @@ def open_endpoint(
     """network -> substrate -> block-hash memo -> client: one unconnected endpoint."""
     # One client per endpoint; failover is the pool's, so the SDK must not rotate.
     access = backends.substrate_for(network, timeout=timeout, fallback_endpoints=[])
-    memo = BlockHashMemo(access.substrate)
+    # Reads retried on transient failures (exporters/retry.py) under the memo, so a memoized
+    # hash that failed once is asked again, not remembered as failed.
+    memo = BlockHashMemo(RetryingSubstrate(access.substrate))
     client = bt.Client(access.label, substrate=memo)
     return Endpoint(network, label, client, memo)
 

@@ -18,6 +18,7 @@ import bittensor as bt
 
 from common.metric_names import Exporter as N
 from exporters.family import Family
+from exporters.reads import ReadBook
 from exporters.snapshot import U16_MAX, ChainSnapshot, NeuronView, exported_neurons
 
 GLOBAL_MAX_SUBNET_COUNT = 4096  # storage index = mechid * 4096 + netuid
@@ -30,25 +31,36 @@ def _netuid(key: Any) -> int:
     return int(key)
 
 
-async def mechanism_counts(snap: Any) -> dict[int, int]:
-    """netuid -> mechanism count, for subnets that store one (absent: 1)."""
-    rows = await snap.query_map(bt.storage.SubtensorModule.MechanismCountCurrent)
-    return {_netuid(k): int(v or 1) for k, v in rows}
+async def mechanism_counts(snap: Any, book: ReadBook) -> dict[int, int]:
+    """netuid -> mechanism count, for subnets that store one (absent: 1). A runtime without
+    the item runs one mechanism everywhere (its default); a failed read exports no
+    per-mechanism series this poll."""
+    rows = await book.read(
+        "mechanism_counts",
+        snap.query_map(bt.storage.SubtensorModule.MechanismCountCurrent),
+        fallback=[],
+    )
+    return {_netuid(k): int(v or 1) for k, v in rows or ()}
 
 
 async def mechanism_incentives(
-    snap: Any, netuid: int, counts: Awaitable[dict[int, int]] | None
+    snap: Any, netuid: int, counts: Awaitable[dict[int, int]] | None, book: ReadBook
 ) -> tuple[tuple[float, ...], ...]:
-    """Per mechanism (index = mechid), each uid's incentive 0..1; empty for one mechanism.
-    ``counts`` is the poll's :func:`mechanism_counts` read, shared by every subnet."""
+    """Per mechanism (index = mechid), each uid's incentive 0..1; empty for one mechanism
+    and when the read failed. ``counts`` is the poll's :func:`mechanism_counts` read, shared
+    by every subnet."""
     count = (await counts).get(netuid, 1) if counts is not None else 1
     if count <= 1:
         return ()
-    rows = await snap.query_batch(
-        bt.storage.SubtensorModule.Incentive,
-        [[mechid * GLOBAL_MAX_SUBNET_COUNT + netuid] for mechid in range(count)],
+    rows = await book.read(
+        "mechanism_incentives",
+        snap.query_batch(
+            bt.storage.SubtensorModule.Incentive,
+            [[mechid * GLOBAL_MAX_SUBNET_COUNT + netuid] for mechid in range(count)],
+        ),
+        context=netuid,
     )
-    return tuple(tuple(int(v or 0) / U16_MAX for v in (row or ())) for row in rows)
+    return tuple(tuple(int(v or 0) / U16_MAX for v in (row or ())) for row in rows or ())
 
 
 def mechanism_samples(

@@ -12,6 +12,7 @@ from operator import attrgetter
 
 from common.metric_names import Exporter as N
 from common.series import Series
+from exporters.eviction import eviction_families
 from exporters.family import Family, num
 from exporters.snapshot import ChainSnapshot, exported_neurons
 
@@ -82,6 +83,7 @@ def families(snap: ChainSnapshot) -> list[Family]:
             N.NEURON_VALIDATOR_TRUST_RANK, labels, [num(v.validator_trust_rank) for v in neurons]
         )
     )
+    out += eviction_families(snap, neurons, labels)
     served = [(v, lab) for v, lab in zip(neurons, labels, strict=True) if v.axon is not None]
     out.append(
         Family(

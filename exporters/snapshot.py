@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from exporters.economics import ROOT_NETUID, ChainWide, SubnetRules, subnet_rules
+from exporters.eviction import positions_after_immunity
 
 U16_MAX = 65535
 RAO_PER_TOKEN = 1e9
@@ -67,6 +68,9 @@ class NeuronView:
     # Place among the subnet's validators (``acts_as_validator``) by validator trust
     # (0 = highest); None for a neuron that is not one (no permit, or never set weights).
     validator_trust_rank: int | None
+    # An immune neuron's place in the eviction order were its immunity over now
+    # (exporters/eviction.py); None otherwise.
+    pruning_position_after_immunity: int | None = None
     # Alpha staked on the hotkey itself (its stakers' positions, before inheritance); None
     # where the runtime record lists no positions. A childkey change moves ``stake_alpha``
     # but never this.
@@ -95,6 +99,10 @@ class SubnetView:
     registrations_recent: int = 0
     registration_window_blocks: int = 0
     validator_trust_median: float | None = None
+    # Validators (as for the vtrust median) and the median of their blocks since last_update:
+    # when most validators of a subnet are stale at once, the stall is the subnet's.
+    validators: int = 0
+    validator_weights_age_median_blocks: float | None = None
     rules: SubnetRules = field(default_factory=SubnetRules)
     # exporters.mechanisms: per mechid, each uid's incentive; empty with one mechanism.
     mechanism_incentives: tuple[tuple[float, ...], ...] = ()
@@ -153,8 +161,8 @@ class ChainSnapshot:
     deregistrations: Mapping[tuple[int, str], int] = field(
         default_factory=lambda: MappingProxyType({})
     )
-    # Every subnet's switches and emission standing (exporters/economics.py); None when the
-    # poll could not read them.
+    # Every subnet's switches and emission standing (exporters/economics.py); a map in it
+    # is None when its read failed or the runtime lacks it (exporters/reads.py).
     chain_wide: ChainWide | None = None
     # netuid -> the operator's registration-cost alert threshold in TAO (agent config).
     registration_cost_alert_tao: Mapping[int, float] = field(
@@ -170,6 +178,10 @@ class ChainSnapshot:
     values_block: int | None = None
     # ``exporters.deregistration.chain_identity`` of the trusted history the values belong to.
     chain_id: str | None = None
+    # The runtime's version and upgrades (``exporters.runtime_version.RuntimeView``).
+    runtime: Any = None
+    # Watched validators' commits: pending, revealed, missed (exporters.reveal_watch).
+    reveals: Any = None
 
     @property
     def block(self) -> int:
@@ -333,18 +345,17 @@ def build_subnet(
         rules.immune_owner_uids_limit,
     )
     # Root has no registrations to evict by: no positions there.
-    positions = (
-        {}
+    candidates = (
+        []
         if netuid == ROOT_NETUID
-        else pruning_order(
-            [
-                (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
-                for n, m in rows
-                if n.hotkey not in owner_immune
-            ],
-            rules.min_non_immune_uids,
-        )
+        else [
+            (n.uid, int(n.raw.get("emission") or 0), reg_block(m), immunity_left(m) > 0)
+            for n, m in rows
+            if n.hotkey not in owner_immune
+        ]
     )
+    positions = pruning_order(candidates, rules.pruning_floor)
+    after_immunity = positions_after_immunity(candidates, rules.pruning_floor, pruning_order)
 
     validators = sorted(
         (
@@ -356,6 +367,8 @@ def build_subnet(
     )
     vtrust_rank = {uid: pos for pos, (_, uid) in enumerate(validators)}
     vtrust_median = statistics.median(v / U16_MAX for v, _ in validators) if validators else None
+    validator_uids = {uid for _, uid in validators}
+    ages = [block - int(n.last_update) for n, _m in rows if n.uid in validator_uids]
 
     views = []
     for n, m in rows:
@@ -389,6 +402,7 @@ def build_subnet(
                 blocks_since_last_update=max(0, block - int(n.last_update)),
                 pruning_position=positions.get(n.uid),
                 validator_trust_rank=vtrust_rank.get(n.uid),
+                pruning_position_after_immunity=after_immunity.get(n.uid),
                 stake_alpha_own=own_stake(r.get("stake")),
             )
         )
@@ -411,6 +425,8 @@ def build_subnet(
         registrations_recent=registrations_recent,
         registration_window_blocks=window,
         validator_trust_median=vtrust_median,
+        validators=len(validators),
+        validator_weights_age_median_blocks=float(statistics.median(ages)) if ages else None,
         rules=rules,
         neurons=tuple(views),
         by_hotkey=MappingProxyType({v.hotkey: v for v in views}),

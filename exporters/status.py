@@ -1,7 +1,7 @@
 """The exporter itself: its part of what a poll leaves behind (:class:`PollStatus`, swapped
 as a whole after every poll attempt, and the :class:`Change` log entries) and its families:
-poll outcome, endpoints, chain trust and sharding. They come from the status, not the
-snapshot, so they follow the snapshot's families in every exposition."""
+poll outcome, endpoints, chain trust, sharding and each read's failures. They come from the
+status, not the snapshot, so they follow the snapshot's families in every exposition."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from common.metric_names import Exporter as N
 from exporters.deregistration import MISMATCH_KINDS
 from exporters.endpoints import EndpointStatus
 from exporters.family import Family, num
+from exporters.reads import ReadsView, read_families
 from exporters.snapshot import ChainSnapshot
 
 
@@ -60,6 +61,8 @@ class PollStatus:
     )
     # (index, count) of the subnets this agent reads; (0, 1) when it reads them all.
     shard: tuple[int, int] = (0, 1)
+    # Each read's failures and whether the runtime lacks its item (exporters/reads.py).
+    reads: ReadsView = field(default_factory=ReadsView)
 
 
 def families(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
@@ -117,4 +120,4 @@ def families(snap: ChainSnapshot | None, st: PollStatus) -> list[Family]:
     )
     index, count = st.shard
     out.append(Family(N.EXPORTER_SHARDS, ((str(index),),), (float(count),)))
-    return out
+    return out + read_families(st.reads)

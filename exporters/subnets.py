@@ -19,6 +19,8 @@ GAUGES: tuple[tuple[Series, str], ...] = (
     (N.SUBNET_ALPHA_PRICE_TAO, "alpha_price_tao"),
     (N.SUBNET_REGISTRATIONS_RECENT, "registrations_recent"),
     (N.SUBNET_VALIDATOR_TRUST_MEDIAN, "validator_trust_median"),
+    (N.SUBNET_VALIDATORS, "validators"),
+    (N.SUBNET_VALIDATOR_WEIGHTS_AGE_MEDIAN_BLOCKS, "validator_weights_age_median_blocks"),
 )
 
 

@@ -274,6 +274,12 @@ class NeuronMetrics:
             BASE_LABELS,
             registry=reg,
         )
+        self._reveals_missed = Counter(
+            R.VALIDATOR_WEIGHT_REVEALS_MISSED,
+            R.VALIDATOR_WEIGHT_REVEALS_MISSED.help,
+            BASE_LABELS,
+            registry=reg,
+        )
         self._step_duration = Histogram(
             R.VALIDATOR_STEP_DURATION_SECONDS,
             R.VALIDATOR_STEP_DURATION_SECONDS.help,
@@ -302,6 +308,7 @@ class NeuronMetrics:
             self._child(self._step_duration)
             self._child(self._commits)
             self._child(self._reveals)
+            self._child(self._reveals_missed)
         self._init_connection_metrics(role)
 
     def set_state_source(self, source: Callable[[], RuntimeState]) -> None:
@@ -345,6 +352,9 @@ class NeuronMetrics:
 
     def weights_revealed(self, count: int = 1) -> None:
         self._child(self._reveals).inc(count)
+
+    def weight_reveals_missed(self, count: int = 1) -> None:
+        self._child(self._reveals_missed).inc(count)
 
     def step(self, seconds: float) -> None:
         self._child(self._step_duration).observe(seconds)

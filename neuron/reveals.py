@@ -11,19 +11,24 @@ dropped by the chain (unreadable, or it failed the weight checks) and is not a r
 The unrevealed gauge is the chain's count of our queued commits (read once at start-up too,
 so a restart keeps what the last run left pending), so it drains by itself when commits stop,
 whether they were revealed or dropped.
+
+So each commit is told apart as one of three: **revealed** (left the queue with our
+``TimelockedWeightsRevealed``), **pending** (still queued: inside its window, or in its
+reveal epoch while the chain retries opening it) and **missed** (left the queue past its
+reveal epoch without a reveal: the chain could not open it, or it failed the weight checks).
+A missed commit is weights that never landed: vtrust decays for a tempo or more before the
+staleness alerts would say so, so ``missed`` is counted (and paged on) at once. When the
+blocks since the last check were too many to scan, a commit that left is not called missed
+(its reveal may lie in the blocks not scanned).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import bittensor as bt
 
-REVEALED_EVENT = ("SubtensorModule", "TimelockedWeightsRevealed")
-# More blocks than this between two checks (a long chain outage) are not all scanned: a
-# reveal in the older ones is not counted, though the unrevealed gauge still drains.
-MAX_SCAN_BLOCKS = 32
+from common.reveal_events import MAX_SCAN_BLOCKS, reveals_in
 
 
 @dataclass(frozen=True)
@@ -33,13 +38,7 @@ class CommitRevealState:
     last_commit_block: int | None = None
     last_reveal_block: int | None = None
     unrevealed: int = 0
-
-
-def _event_parts(record: Any) -> tuple[str, str, list]:
-    event = record.get("event", record) if isinstance(record, dict) else {}
-    attrs = event.get("attributes", record.get("attributes") if isinstance(record, dict) else None)
-    values = list(attrs.values()) if isinstance(attrs, dict) else list(attrs or [])
-    return str(event.get("module_id", "")), str(event.get("event_id", "")), values
+    missed: int = 0  # commits that left the queue unrevealed, since start-up
 
 
 class RevealTracker:
@@ -54,9 +53,13 @@ class RevealTracker:
         self.last_commit_block: int | None = None
         self.last_reveal_block: int | None = None
         self.unrevealed = 0
+        self.missed = 0
+        self.missed_last = 0  # missed found by the last observe()
 
     def state(self) -> CommitRevealState:
-        return CommitRevealState(self.last_commit_block, self.last_reveal_block, self.unrevealed)
+        return CommitRevealState(
+            self.last_commit_block, self.last_reveal_block, self.unrevealed, self.missed
+        )
 
     def committed(self, block: int) -> None:
         self._outstanding.add(block)
@@ -66,7 +69,9 @@ class RevealTracker:
             self._checked_at = block - 1
 
     async def observe(self, head: int) -> int:
-        """Reveals newly seen on chain up to ``head`` (0 while nothing is outstanding)."""
+        """Reveals newly seen on chain up to ``head`` (0 while nothing is outstanding); the
+        commits found missed are in ``missed_last`` (and added to ``missed``)."""
+        self.missed_last = 0
         # The first look always reads the queue: a restarted validator picks up the commits
         # its previous run left pending, so the gauge is the chain's count from the start.
         if not self._outstanding and self._checked_at is not None:
@@ -90,16 +95,14 @@ class RevealTracker:
         revealed = min(len(gone), len(blocks))
         if revealed:
             self.last_reveal_block = max(blocks)
+        if head - since <= MAX_SCAN_BLOCKS:
+            self.missed_last = len(gone) - revealed
+            self.missed += self.missed_last
         return revealed
 
     async def _reveal_blocks(self, since: int, head: int) -> list[int]:
         found = []
         for block in range(max(since + 1, head - MAX_SCAN_BLOCKS + 1), head + 1):
             records = await self._client.query(bt.storage.System.Events, block=block)
-            for record in records or []:
-                module, event, values = _event_parts(record)
-                if (module, event) != REVEALED_EVENT:
-                    continue
-                if self._hotkey in values and self._netuid in values:
-                    found.append(block)
+            found += [block] * reveals_in(records, self._netuid, self._hotkey)
         return found

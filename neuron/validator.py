@@ -91,6 +91,8 @@ class Validator:
         self.last_set_weights_block: int | None = None
         self._next_weights_block = 0
         self.reveals = RevealTracker(self.client, config.chain.netuid, self.wallet.hotkey_ss58)
+        # (when last logged, failures kept quiet since): reveal-check failures, once a minute.
+        self._reveal_failures: tuple[float | None, int] = (None, 0)
         self.metrics.set_state_source(self._state)
         self.metagraph.listeners.append(self._on_sync)
         self._session: aiohttp.ClientSession | None = None
@@ -305,8 +307,27 @@ class Validator:
         try:
             revealed = await self.reveals.observe(head)
         except Exception as exc:
-            self.log.warning("reveal check failed", error=f"{type(exc).__name__}: {exc}")
+            # Once a minute, not every check: a runtime without the commit queue (an older
+            # node) fails it every second for as long as it runs.
+            now, (last, quiet) = time.monotonic(), self._reveal_failures
+            if last is None or now - last >= 60:
+                self.log.warning(
+                    "reveal check failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    failures_since_last_line=quiet + 1,
+                )
+                self._reveal_failures = (now, 0)
+            else:
+                self._reveal_failures = (last, quiet + 1)
             return
+        if self.reveals.missed_last:
+            self.metrics.weight_reveals_missed(self.reveals.missed_last)
+            self.log.warning(
+                "weight commit never revealed",
+                missed=self.reveals.missed_last,
+                last_commit_block=self.reveals.last_commit_block,
+                unrevealed=self.reveals.unrevealed,
+            )
         if revealed:
             self.metrics.weights_revealed(revealed)
             self.log.info(

@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--tao", type=float, required=True, help="amount in TAO")
     f.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
 
-    st = sub.add_parser("status", help="show a running simnet's head, halt state and faults")
+    st = sub.add_parser(
+        "status", help="show a running simnet's head, halt state, faults and runtime"
+    )
     st.add_argument("--network", default=DEFAULT_NETWORK, help=f"default {DEFAULT_NETWORK}")
 
     fl = sub.add_parser("faults", help="inject RPC faults into a running simnet (0 clears)")

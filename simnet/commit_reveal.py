@@ -51,6 +51,22 @@ class CommitReveal:
         self._ledger = ledger
         self._weights = weights
         self._openers = openers
+        # A scenario fault (the ``unopenable_commit`` event): (netuid, hotkey or None for
+        # any) -> how many more of its commits the chain fails to open, and so drops.
+        self.unopenable: dict[tuple[int, str | None], int] = {}
+
+    def fail_to_open(self, netuid: int, hotkey: str | None = None, count: int = 1) -> None:
+        """The next ``count`` commits of ``hotkey`` (any, if None) on ``netuid`` that come
+        up for their reveal fail to open, as an unreadable commit does on chain."""
+        key = (netuid, hotkey)
+        self.unopenable[key] = self.unopenable.get(key, 0) + count
+
+    def _forced_unopenable(self, netuid: int, hotkey: str) -> bool:
+        for key in ((netuid, hotkey), (netuid, None)):
+            if self.unopenable.get(key, 0) > 0:
+                self.unopenable[key] -= 1
+                return True
+        return False
 
     def current_epoch(self, sn: Subnet, block: int) -> int:
         """subtensor's ``current_epoch_with_lookahead``."""
@@ -124,6 +140,8 @@ class CommitReveal:
             return
         waiting = []
         for commit in sn.timelocked_commits.pop(reveal_epoch):
+            if self._forced_unopenable(sn.netuid, commit.hotkey):
+                continue  # dropped as unreadable, no reveal event
             try:
                 payload = self._open(commit)
             except TimelockUnreadable:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from bittensor._transport.errors import StorageFunctionNotFound
 from bittensor.balance import Balance
 from bittensor.result import ChainError, RpcConnectionError
 
@@ -28,6 +29,7 @@ from simnet import wire
 from simnet.calls import compose, signing_payload
 from simnet.escrow import ClientEscrow, commit_ciphertext, escrow_message, process_escrow
 from simnet.protocol import remote_members
+from simnet.runtime import STORAGE_NOT_FOUND
 
 SIM_SCHEME = "sim"
 
@@ -105,6 +107,8 @@ class _Http:
             if error.get("kind") == "chain" and isinstance(error.get("value"), ChainError):
                 raise error["value"]
             message = str(error.get("message", "unknown error"))
+            if error.get("kind") == STORAGE_NOT_FOUND:
+                raise StorageFunctionNotFound(message)
             if status >= 500 or error.get("kind") == "rpc":
                 raise RpcConnectionError(f"simnet at {self.base}: {message}")
             raise ChainError(message, error.get("kind"))

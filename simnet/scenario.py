@@ -32,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from common.config import ConfigError, StrictModel, load_config
 from simnet import scenario_emission as emission
 from simnet import scenario_mechanisms as mech
+from simnet.runtime import Runtime, RuntimeSpec
 from simnet.scenario_commits import commit_in_escrow
 from simnet.scenario_economy import Emission, Root, apply_emission, create_root, stake_on_root
 from simnet.scenario_events import Event, FaultSpec, GovernanceEvents
@@ -242,6 +243,8 @@ class Scenario(StrictModel):
     # Netuid 0 with TAO stake, and the ranked block emission (simnet.scenario_economy).
     root: Root | None = None
     emission: Emission | None = None
+    # The runtime simnet answers as (simnet.runtime); today's when absent.
+    runtime: RuntimeSpec | None = None
     events: list[Event] = []
 
     @cached_property
@@ -358,6 +361,7 @@ class World:
 
     def _build(self) -> World:
         sc, chain = self.scenario, self.chain
+        chain.runtime = Runtime.of(sc.runtime)
         if sc.emission is not None:
             apply_emission(chain, sc.emission)
         if sc.root is not None:
@@ -514,6 +518,14 @@ class World:
                 self._note(block, f"hyperparameter {h.name} on {h.netuid}: {old} -> {h.value}")
             elif ev.mechanism_split:
                 self._note(block, mech.fire_split(self.chain, ev.mechanism_split))
+            elif u := ev.unopenable_commit:
+                who = self.hotkey(u.hotkey) if u.hotkey else None
+                self.chain.commit_reveal.fail_to_open(u.netuid, who, u.count)
+                self._note(block, f"next {u.count} commit(s) of {who or 'any'} will not open")
+            elif ev.runtime_upgrade:
+                old = self.chain.runtime
+                new = self.chain.runtime = old.upgraded(ev.runtime_upgrade)
+                self._note(block, f"runtime upgraded: {old.describe()} -> {new.describe()}")
             elif ev.emission_switch:
                 self._note(block, emission.fire_switch(self.chain, ev.emission_switch))
             elif ev.price_move:

@@ -15,6 +15,8 @@ runtime events are the ones a signed call would leave:
 * ``childkeys`` — the parent's owner proposes children; they are pending until the cooldown.
 * ``registration_burst`` — ``count`` fresh seeded keys register in one block: every
   registration bumps the burn and, on a full subnet, prunes a neuron.
+* ``unopenable_commit`` — the chain fails to open the next ``count`` weight commits of a
+  hotkey (any validator when absent) on a subnet, and drops them unrevealed.
 
 ``emission_switch`` and ``price_move`` are :mod:`simnet.scenario_emission`'s.
 
@@ -35,6 +37,7 @@ from pydantic import Field, field_validator, model_validator
 from common.config import StrictModel
 from simnet.governance import U64_MAX, coldkey_hash
 from simnet.records import RAO_PER_TAO, ChainFailure
+from simnet.runtime import RuntimeUpgrade
 from simnet.scenario_emission import EmissionSwitch, PriceMove
 from simnet.scenario_mechanisms import MechanismSplit
 
@@ -148,6 +151,15 @@ class Childkeys(StrictModel):
         return self
 
 
+class UnopenableCommit(StrictModel):
+    """The chain fails to open the next ``count`` commits of ``hotkey`` (any when absent) on
+    ``netuid`` at their reveal (``simnet.commit_reveal.CommitReveal.fail_to_open``)."""
+
+    netuid: int
+    hotkey: str | None = None
+    count: PosInt = 1
+
+
 class RegistrationBurst(StrictModel):
     netuid: int
     count: Annotated[int, Field(gt=0, le=4096)]
@@ -164,6 +176,8 @@ EVENT_KINDS = (
     "childkeys",
     "registration_burst",
     "mechanism_split",
+    "runtime_upgrade",
+    "unopenable_commit",
     "emission_switch",
     "price_move",
 )
@@ -181,6 +195,8 @@ class Event(StrictModel):
     childkeys: Childkeys | None = None
     registration_burst: RegistrationBurst | None = None
     mechanism_split: MechanismSplit | None = None
+    runtime_upgrade: RuntimeUpgrade | None = None  # simnet.runtime
+    unopenable_commit: UnopenableCommit | None = None
     emission_switch: EmissionSwitch | None = None
     price_move: PriceMove | None = None
 
@@ -208,6 +224,7 @@ class Event(StrictModel):
             or self.childkeys
             or self.registration_burst
             or self.mechanism_split
+            or self.unopenable_commit
             or self.emission_switch
             or self.price_move
         )
@@ -216,7 +233,11 @@ class Event(StrictModel):
     @property
     def neuron_refs(self) -> list[str]:
         """Every simulated-neuron name or ss58 the event refers to (checked by the scenario)."""
-        refs = [getattr(self.deregister or self.stake or self.take, "hotkey", None)]
+        refs = [
+            getattr(
+                self.deregister or self.stake or self.take or self.unopenable_commit, "hotkey", None
+            )
+        ]
         if self.coldkey_swap:
             refs.append(self.coldkey_swap.coldkey)
         if self.childkeys:

@@ -26,11 +26,13 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from bittensor._transport.errors import StorageFunctionNotFound
 
 from simnet import wire
 from simnet.calls import compose, verify_signature
 from simnet.escrow import acceptable, escrow_message
 from simnet.protocol import FEE_ESTIMATES, SIGNED_WRITES, read_parameters
+from simnet.runtime import STORAGE_NOT_FOUND
 from simnet.state import ChainFailure
 
 log = structlog.get_logger("simnet.server")
@@ -186,6 +188,9 @@ class SimnetServer:
         except Exception as exc:
             from bittensor.result import ChainError
 
+            if isinstance(exc, StorageFunctionNotFound):
+                # The item this runtime lacks: the client raises the SDK's own error again.
+                return _error(200, STORAGE_NOT_FOUND, str(exc))
             if isinstance(exc, ChainError):
                 return web.Response(
                     body=wire.dumps({"error": {"kind": "chain", "value": exc}}),
@@ -260,6 +265,11 @@ class SimnetServer:
             "halted": self.chain.halted,
             "faults": self.faults.describe(),
             "calls": self.calls,
+            # simnet.runtime: the spec version and the storage items it lacks.
+            "runtime": {
+                "spec_version": self.chain.runtime.spec_version,
+                "lacks": sorted(self.chain.runtime.lacks),
+            },
         }
 
     async def _admin_fund(self, ss58: str, tao: float) -> int:

@@ -35,7 +35,6 @@ BASKETS_NEVER_FILLED: Mapping[str, Any] = MappingProxyType(
     {"get_root_basket_owed": 0, "get_root_basket_positions": ()}
 )
 MECHANISM_STRIDE = 4096  # LastUpdate/Weights/Bonds are keyed by mechid * 4096 + netuid
-SPEC_VERSION = 438
 NETWORK_REGISTRATION_COST_RAO = 1_000 * RAO_PER_TAO
 
 

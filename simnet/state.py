@@ -78,6 +78,7 @@ from simnet.records import (
     Subnet,
 )
 from simnet.registration import Registrar
+from simnet.runtime import Runtime
 from simnet.stake import StakePool
 from simnet.subnet_epoch import EpochOutcome, run_subnet_epoch
 from simnet.subnets import HYPERPARAMETERS, Subnets
@@ -132,6 +133,9 @@ class Chain:
         """``timelock_openers`` open commit-reveal commits, tried in order; by default the
         chain's own :attr:`drand_pulses` then :attr:`timelock_escrow`."""
         self.halted = False
+        # The runtime reads are answered as (simnet.runtime): today's unless a scenario
+        # starts an older one or upgrades it.
+        self.runtime = Runtime()
         # Set by a running BlockClock: submissions then wait for the next produced block
         # instead of producing one themselves.
         self.auto_blocks = False

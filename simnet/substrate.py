@@ -141,7 +141,7 @@ class SimSubstrate:
         return int(await self.constant("Aura", "SlotDuration")) / 1000.0
 
     async def spec_version(self) -> int:
-        return shapes.SPEC_VERSION
+        return self.chain.runtime.spec_version
 
     async def get_block(
         self, block_number: int | None = None, block_hash: str | None = None
@@ -198,6 +198,7 @@ class SimSubstrate:
         params: list | None = None,
         block_hash: str | None = None,
     ) -> Any:
+        self.chain.runtime.check(module, storage_function)
         rec = self._record(block_hash)
         try:
             return shapes.query(rec, module, storage_function, params or [], mev_key=self._mev_key)
@@ -220,6 +221,7 @@ class SimSubstrate:
         params: list | None = None,
         block_hash: str | None = None,
     ) -> list[tuple[Any, Any]]:
+        self.chain.runtime.check(module, storage_function)
         rec = self._record(block_hash)
         try:
             return shapes.query_map(rec, module, storage_function, params or [])
@@ -233,6 +235,7 @@ class SimSubstrate:
         param_sets: list[list],
         block_hash: str | None = None,
     ) -> list[Any]:
+        self.chain.runtime.check(module, storage_function)
         rec = self._record(block_hash)
         try:
             return [
@@ -503,7 +506,7 @@ class SimSubstrate:
             tip_asset_id=None,
             genesis_hash=self.chain.block_hash(0),
             era_block_hash=head_hash,
-            spec_version=shapes.SPEC_VERSION,
+            spec_version=self.chain.runtime.spec_version,
             transaction_version=1,
             metadata_hash=metadata_hash,
             payload=payload,

@@ -226,6 +226,21 @@ class Demo:
             [f"http://127.0.0.1:{self.port(VALIDATOR_METRICS_PORT)}/metrics"],
         )
 
+    def probe_config(self) -> dict:
+        """The agent's signed probe of the watched axons (our miners), with a probe hotkey of
+        its own (owner-only file, no stake needed), so the probe panels have data."""
+        from bittensor.keyfiles import Keyfile, Keypair
+
+        key_file = self.workdir / "probe-hotkey"
+        prober = Keypair.create_from_uri("//taowatch/demo/prober")
+        Keyfile(key_file, "probe").set_keypair(prober, encrypt=False, overwrite=True)
+        return {
+            "enabled": True,
+            "hotkey_file": str(key_file),
+            "interval_seconds": 5,
+            "timeout_seconds": 2,
+        }
+
     def start_agent(self, hotkeys: dict[str, str]) -> None:
         from simnet.scenario import neuron_coldkey, neuron_keypair
 
@@ -249,6 +264,7 @@ class Demo:
             ],
             "export_all_neurons": [NETUID],
             "state_file": str(self.workdir / "agent-state.json"),
+            "probe": self.probe_config(),
         }
         self.agent_url = f"http://127.0.0.1:{self.port(AGENT_PORT)}"
         self.spawn(

@@ -63,8 +63,13 @@ class Childkeys(EventKind):
             return ()
         sm = bt.storage.SubtensorModule
         return (
-            Read("children", sm.ChildKeys, [[hk, n] for n, hk in poll.pairs]),
-            Read("pending", sm.PendingChildKeys, [[n, hk] for n, hk in poll.pairs]),
+            Read("children", sm.ChildKeys, [[hk, n] for n, hk in poll.pairs], book="child_keys"),
+            Read(
+                "pending",
+                sm.PendingChildKeys,
+                [[n, hk] for n, hk in poll.pairs],
+                book="pending_child_keys",
+            ),
         )
 
     def diff(self, poll: Poll, results: Mapping[str, Sequence[Any]]) -> list[EventChange]:

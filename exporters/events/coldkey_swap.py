@@ -71,8 +71,20 @@ class ColdkeySwaps(EventKind):
         sm = bt.storage.SubtensorModule
         keys = [[ck] for ck in poll.coldkeys]
         return (
-            Read("announcements", sm.ColdkeySwapAnnouncements, keys),
-            Read("disputes", sm.ColdkeySwapDisputes, keys),
+            Read(
+                "announcements",
+                sm.ColdkeySwapAnnouncements,
+                keys,
+                book="coldkey_swap_announcements",
+                absent_when_lacking=True,
+            ),
+            Read(
+                "disputes",
+                sm.ColdkeySwapDisputes,
+                keys,
+                book="coldkey_swap_disputes",
+                absent_when_lacking=True,
+            ),
             Read("successors", sm.ColdkeySuccessor, keys, optional=True),
         )
 

@@ -57,7 +57,7 @@ class DelegateTake(EventKind):
         if not poll.hotkeys:
             return ()
         keys = [[hk] for hk in poll.hotkeys]
-        return (Read("takes", bt.storage.SubtensorModule.Delegates, keys),)
+        return (Read("takes", bt.storage.SubtensorModule.Delegates, keys, book="delegate_take"),)
 
     def diff(self, poll: Poll, results: Mapping[str, Sequence[Any]]) -> list[EventChange]:
         out = []

@@ -69,6 +69,13 @@ class Read:
     # A storage item only newer runtimes have: where the read fails, the kind gets None
     # instead of the poll failing.
     optional: bool = False
+    # Its name in ``exporters.reads.READS``: the read fails alone, counted under that name,
+    # and a kind with a failed read skips its diff this poll (a refused read is never an
+    # announcement gone or a take changed). Empty for an ``optional`` read.
+    book: str = ""
+    # Where the runtime lacks the item, every key reads as the chain's default (no entry)
+    # instead of as a failure (the coldkey-swap maps of older runtimes).
+    absent_when_lacking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

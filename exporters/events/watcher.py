@@ -47,6 +47,7 @@ import structlog
 
 from exporters.events.kind import EventChange, EventKind, Poll, Read
 from exporters.family import Family
+from exporters.reads import ReadBook
 from exporters.snapshot import SubnetView, WatchedNeuron
 
 
@@ -108,9 +109,12 @@ class EventWatcher:
         metagraphs: Mapping[int, Any],
         watched: Sequence[WatchedNeuron],
         coldkeys: Sequence[str],
+        book: ReadBook | None = None,
     ) -> list[EventChange]:
         """Read every kind's storage at the pinned ``snap`` and diff it against the last
-        observation. A block not newer than the last one observed changes nothing."""
+        observation. A block not newer than the last one observed changes nothing. Each
+        read fails alone (``book``, ``exporters/reads.py``): a kind with a failed read is
+        not diffed this poll, the others are."""
         if self._block is not None and block <= self._block:
             return []
         poll = Poll(
@@ -123,9 +127,13 @@ class EventWatcher:
             watched=watched,
         )
         reads = [kind.reads(poll) for kind in self.kinds]
-        results = await _read_batches(snap, [r for per_kind in reads for r in per_kind])
+        results = await _read_batches(
+            snap, [r for per_kind in reads for r in per_kind], book or ReadBook()
+        )
         out: list[EventChange] = []
         for kind, kind_reads in zip(self.kinds, reads, strict=True):
+            if any(not r.optional and results[id(r)] is None for r in kind_reads):
+                continue  # its diff waits for a poll that read it
             out += kind.diff(poll, {r.name: results[id(r)] for r in kind_reads})
         self._block = block
         self._view = EventsView(tuple(f for kind in self.kinds for f in kind.families(poll)))
@@ -134,16 +142,19 @@ class EventWatcher:
         return out
 
 
-async def _read_batches(snap: Any, reads: Sequence[Read]) -> dict[int, Any]:
-    """Every kind's batched reads at once, one ``query_batch`` each; an optional one that
-    fails (an item the runtime lacks) reads as None."""
-    values = await asyncio.gather(*(_read(snap, r) for r in reads))
+async def _read_batches(snap: Any, reads: Sequence[Read], book: ReadBook) -> dict[int, Any]:
+    """Every kind's batched reads at once, one ``query_batch`` each, each failing alone
+    (None); an optional one that fails (an item the runtime lacks) reads as None too."""
+    values = await asyncio.gather(*(_read(snap, r, book) for r in reads))
     return {id(r): v for r, v in zip(reads, values, strict=True)}
 
 
-async def _read(snap: Any, read: Read) -> Any:
+async def _read(snap: Any, read: Read, book: ReadBook) -> Any:
     if not read.optional:
-        return await snap.query_batch(read.storage, read.keys)
+        lacking = [None] * len(read.keys) if read.absent_when_lacking else None
+        return await book.read(
+            read.book, snap.query_batch(read.storage, read.keys), fallback=lacking
+        )
     try:
         return await snap.query_batch(read.storage, read.keys)
     except Exception:

@@ -62,6 +62,8 @@ def test_the_example_config_passes_amtool_check_config():
         (["alertname=BittensorDelegateTakeChanged", "severity=warning", "hotkey=5H"],
          "slack-warning"),
         (["alertname=SomethingInformational", "severity=info"], "blackhole"),
+        (["alertname=BittensorChainRuntimeUpgraded", "severity=info", "notify=once"],
+         "slack-warning"),
         (["alertname=UnlabelledByMistake"], "slack-warning"),
     ],
 )  # fmt: skip

@@ -507,8 +507,10 @@ async def test_partial_errors_page_the_error_ratio_and_a_rewound_or_other_chain_
                     f'netuid_hotkey:bittensor_neuron_registered:max{{hotkey="{hotkey}"}} == 1',
                     DEADLINE,
                 )
-            # 30% of RPC calls fail: most polls fail, a few get through, and the ratio pages.
-            await set_faults(sim, error_rate=0.3)
+            # 90% of RPC calls fail: reads are retried (exporters/retry.py), which carries a
+            # poll through 30% (tests/e2e/test_read_losses.py) but not this; most polls fail,
+            # a few get through, and the ratio pages.
+            await set_faults(sim, error_rate=0.9)
             await receiver.wait_for(
                 _is(SLACK, "firing", "BittensorExporterPollErrorRatio"), DEADLINE * 2
             )

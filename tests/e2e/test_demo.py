@@ -4,6 +4,7 @@ import random
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -71,6 +72,10 @@ def test_the_demo_runs_every_component_and_stops_cleanly_after_its_duration(tmp_
     assert "validator vtrust=" in out
     # The validator's own weights story: commits it made and reveals it saw the chain make.
     assert "validator commits=" in out and " reveals=" in out
+    # The agent probes the demo's miners, with a probe key of its own (owner-only file).
+    probe = yaml.safe_load((tmp_path / "agent.yaml").read_text())["probe"]
+    assert probe["enabled"] is True
+    assert (Path(probe["hotkey_file"]).stat().st_mode & 0o777) == 0o600
     # Servers hold hotkeys only: no coldkey private key file is left in the demo's wallets.
     assert not list((tmp_path / "wallets").glob("*/coldkey"))
     assert list((tmp_path / "wallets").glob("*/coldkeypub.txt"))

@@ -206,12 +206,14 @@ async def test_a_poll_costs_two_calls_per_subnet_fourteen_chain_wide_the_head_an
         # runtime call), ten maps (Yuma3On, SubnetEpochConsensus, MinNonImmuneUids,
         # ImmuneOwnerUidsLimit, SubnetEmissionEnabled, MinerBurned, and the storage-only
         # switches of exporters/storage_switches.py: BondsResetOn, AlphaSigmoidSteepness,
-        # BurnHalfLife, BurnIncreaseMult) and the gate's three values (EmissionGateBar,
-        # EmissionGateExponent, EmissionBarRank; exporters/economics.py); the finalized head
-        # came pushed by the subscription.
+        # BurnHalfLife, BurnIncreaseMult), the gate's three values (EmissionGateBar,
+        # EmissionGateExponent, EmissionBarRank; exporters/economics.py) and the runtime's
+        # spec version (exporters/runtime_version.py, cached by the SDK's transport on a real
+        # node); the finalized head came pushed by the subscription.
         assert dict(sub.calls) == {
             "block_number": 1,
             "block_hash": 2,
+            "spec_version": 1,
             "query_map": 1 + 10,
             "query": 3,
             "runtime_call": 2 * 3 + 1,

@@ -788,3 +788,15 @@ def test_preview_of_the_committed_dashboards_queries_every_panel(tmp_path, capsy
     panels = sum(1 for uid, _ in all_panels() if uid in {"taowatch-fleet", "taowatch-health"})
     assert len(pngs) == panels
     assert f"rendered {panels} panels of 2 dashboards" in capsys.readouterr().out
+
+
+def test_a_panel_whose_series_exists_only_after_an_event_says_so_in_its_description():
+    from tests.support.live_dashboards import MAY_BE_EMPTY
+
+    panels = {
+        (uid, panel.get("title")): panel.get("description", "") for uid, panel in all_panels()
+    }
+    assert MAY_BE_EMPTY
+    for uid, title, _ref in MAY_BE_EMPTY:
+        description = panels[(uid, title)]
+        assert re.search(r"exists only|Empty while", description), (uid, title, description)

@@ -67,6 +67,7 @@ async def test_a_commit_the_chain_drops_drains_the_gauge_without_counting_a_reve
         assert await tracker.observe(chain.head) == 0
     assert tracker.state().unrevealed == 0
     assert tracker.state().last_reveal_block is None
+    assert tracker.state().missed == 1
 
 
 async def test_a_restarted_validator_counts_the_commits_its_last_run_left_pending(
@@ -83,3 +84,32 @@ async def test_a_restarted_validator_counts_the_commits_its_last_run_left_pendin
         run_to_next_epoch(chain, netuid)
         assert await restarted.observe(chain.head) == 1
     assert restarted.state().unrevealed == 0
+
+
+async def test_a_commit_the_chain_fails_to_open_is_missed_once_and_the_next_one_revealed(
+    world, monkeypatch
+):
+    chain, netuid, validator = world.chain, world.netuid, world.validators[0]
+    real = bittensor_core.get_encrypted_commit_v2
+    monkeypatch.setattr(bittensor_core, "get_encrypted_commit_v2", chain.timelock_escrow.wrap(real))
+    hotkey = validator.hotkey.ss58_address
+    chain.commit_reveal.fail_to_open(netuid, hotkey)  # the scenario's unopenable_commit fault
+    async with sim_client(chain) as client:
+        tracker = RevealTracker(client, netuid, hotkey)
+        tracker.committed(await commit(client, world, validator))
+        missed = []
+        while tracker.state().unrevealed or not missed:
+            chain.step()
+            assert await tracker.observe(chain.head) == 0
+            missed.append(tracker.missed_last)
+        assert sum(missed) == 1 and missed[-1] == 1  # told once, when it left the queue
+        assert tracker.state().missed == 1
+        # The fault was for one commit: the next one is revealed, and nothing more is missed.
+        run_to_next_epoch(chain, netuid)
+        tracker.committed(await commit(client, world, validator))
+        revealed = 0
+        for _ in range(4 * (chain.subnet(netuid).tempo + 1)):
+            chain.step()
+            revealed += await tracker.observe(chain.head)
+    assert revealed == 1
+    assert tracker.state().missed == 1

@@ -297,3 +297,20 @@ async def test_fresh_connection_queries_show_a_miner_that_only_serves_its_kept_a
     # ... steps 2 and 4 open a new one, and the miner turns it away at its cap.
     assert m.sample(R.VALIDATOR_FRESH_CONNECTION_QUERIES + "_total", outcome="miner_error") == 2
     assert m.sample(R.VALIDATOR_FRESH_CONNECTION_QUERIES + "_total", outcome="correct") == 0
+
+
+async def test_a_reveal_check_that_fails_every_second_is_logged_once_a_minute():
+    from bittensor._transport.errors import StorageFunctionNotFound
+
+    validator = _validator()
+    lines: list[dict] = []
+    validator.log = type("Log", (), {"warning": lambda self, event, **kw: lines.append(kw)})()
+
+    async def lacking(head: int) -> int:
+        raise StorageFunctionNotFound("storage function TimelockedWeightCommits not found")
+
+    validator.reveals.observe = lacking
+    for head in range(30):  # one check a second for half a minute: an older runtime
+        await validator.observe_reveals(head)
+    assert len(lines) == 1
+    assert "TimelockedWeightCommits not found" in lines[0]["error"]

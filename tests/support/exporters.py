@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import random
 import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from bittensor._transport.errors import RpcPolicyRejection
 from prometheus_client import CollectorRegistry
 
 from exporters.chain import ChainPoller, WatchPlan
@@ -24,7 +26,9 @@ from simnet.testing import in_process_backends
 
 
 class CountingSubstrate:
-    """Wraps a Substrate, counting calls per method; ``fail`` makes every read raise it.
+    """Wraps a Substrate, counting calls per method; ``fail`` makes every read raise it, and
+    ``refuse`` (0..1) refuses that share of calls at random (seeded) with the SDK's rate-limit
+    rejection, as a public endpoint under load does.
 
     ``spared`` names the methods ``fail`` leaves alone (a node that still answers its head
     probe, say). Block streams (``blocks``) count one call per subscription. ``drop_stream``
@@ -40,6 +44,9 @@ class CountingSubstrate:
         self.drop_stream: BaseException | None = None
         self.hold_stream = False
         self.open_streams = 0
+        self.refuse = 0.0
+        self.refused = 0
+        self.rng = random.Random(0)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._inner, name)
@@ -52,6 +59,9 @@ class CountingSubstrate:
             self.calls[name] += 1
             if self.fail is not None and name not in self.spared:
                 raise self.fail
+            if self.refuse and name not in {"connect", "close"} and self.rng.random() < self.refuse:
+                self.refused += 1
+                raise RpcPolicyRejection("rate limited", status_code=429)
             return await target(*args, **kwargs)
 
         return wrapped

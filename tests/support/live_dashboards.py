@@ -33,6 +33,10 @@ CONDITIONAL_NAMES: dict[str, str] = {
 # (dashboard uid, panel title, refId) -> why that query may be empty in this system.
 MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {
     ("taowatch-subnet", "Served axons and the last pruned emission", "B"): _NO_PRUNING,
+    ("taowatch-neuron", "Registrations until pruned, over the rate", "A"): (
+        "the ETA divides by the subnet's registration rate, which exists once the agent has "
+        "seen a registration; this system registers its neurons before the agent starts"
+    ),
 }
 
 

@@ -66,7 +66,8 @@ def subnet_panels() -> list:
         c.timeseries_panel(
             "Served axons and the last pruned emission",
             "Neurons serving an axon (a fall far below the trailing median is an axon "
-            "collapse), and the alpha the last pruned neuron earned in its last epoch.",
+            "collapse), and the alpha the last pruned neuron earned in its last epoch (that "
+            "series exists only once the agent has seen a pruning on the subnet).",
             c.COUNT,
             c.query(
                 f"max by (netuid) ({c.series(churn.AXONS_SERVED, c.SUBNET)})",

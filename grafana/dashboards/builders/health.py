@@ -233,6 +233,8 @@ def build(knobs: c.Knobs):
         )
     )
 
+    dash = _reads(dash)
+
     dash = dash.with_row(c.row("Scrapes and runtimes"))
     dash = (
         dash.with_panel(
@@ -312,3 +314,49 @@ def build(knobs: c.Knobs):
         )
     )
     return dash
+
+
+def _reads(dash):
+    """Reads that fail alone, and the runtime they read from (exporters/reads.py)."""
+    dash = dash.with_row(c.row("Chain reads and runtime"))
+    return (
+        dash.with_panel(
+            c.timeseries_panel(
+                "Failed reads by read",
+                "Chain reads that failed after retries, per second, by read: only that "
+                "read's series were absent for the poll; the rest was exported.",
+                c.OPS,
+                c.query(
+                    f"sum by (read) (rate({c.total(E.EXPORTER_READ_ERRORS)}[$__rate_interval]))",
+                    "{{read}}",
+                ),
+                min_value=0,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Reads the runtime lacks",
+                "1 for each read whose storage item the chain's runtime does not have (an "
+                "older node, or an upgrade that removed it): its series are absent or at the "
+                "chain's default.",
+                c.NONE,
+                c.query(f"max by (read) ({E.EXPORTER_READ_UNSUPPORTED})", "{{read}}"),
+                min_value=0,
+                max_value=1,
+                stepped=True,
+                width=8,
+            )
+        )
+        .with_panel(
+            c.timeseries_panel(
+                "Runtime spec version and upgrades",
+                "The chain runtime's spec_version, and upgrades seen (a step is an upgrade).",
+                c.NONE,
+                c.query(f"max({E.CHAIN_RUNTIME_SPEC_VERSION})", "spec version"),
+                c.query(f"max({c.total(E.CHAIN_RUNTIME_UPGRADES)})", "upgrades"),
+                stepped=True,
+                width=8,
+            )
+        )
+    )

@@ -12,7 +12,7 @@ from common.metric_names import Exporter as E
 from common.metric_names import Probe as P
 from common.metric_names import Runtime as R
 
-from . import _events, _shared
+from . import _events, _eviction, _shared
 from . import common as c
 
 UID = "taowatch-neuron"
@@ -212,6 +212,8 @@ def build(knobs: c.Knobs):
             )
         )
     )
+
+    dash = _eviction.panels(dash, knobs)
 
     dash = dash.with_row(c.row("Runtime: what the neuron was doing"))
     runtime = c.NEURON

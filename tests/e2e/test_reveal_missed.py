@@ -7,6 +7,7 @@ are revealed and page nothing more."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from bittensor.keyfiles import Keypair
@@ -60,7 +61,9 @@ async def test_a_commit_the_chain_cannot_open_pages_once_and_later_reveals_page_
                 )
 
             page = await receiver.wait_for(missed_page, DEADLINE)
-            assert "1 weight commit(s) left the" in page.text  # the description, not only the name
+            # The description, not only the name. Its count is increase()'s, which extrapolates
+            # to the window's end: one missed commit can read as 2 on a young series.
+            assert re.search(r"\b[1-9]\d* weight commit\(s\) left the", page.text), page.text
             # The fault was for one commit: the ones after it are revealed.
             await stack.wait_for_query("bittensor_validator_weight_reveals_total >= 2", DEADLINE)
             await stack.wait_for_query(

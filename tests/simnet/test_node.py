@@ -193,12 +193,18 @@ async def test_finalized_heads_follow_finality_two_blocks_behind_the_head(world)
 
 async def test_the_exporters_chain_wide_read_is_the_same_over_ws(world):
     from exporters.economics import read_chain_wide
+    from exporters.reads import ReadBook
 
+    ws_book, ref_book = ReadBook(), ReadBook()
     async with Node(world.chain) as node, bt.Client(node.url) as ws, sim_client(world.chain) as ref:
         block = await ref.block()
-        over_ws = await read_chain_wide(await ws.at(block))
-        in_process = await read_chain_wide(await ref.at(block))
+        over_ws = await read_chain_wide(await ws.at(block), ws_book)
+        in_process = await read_chain_wide(await ref.at(block), ref_book)
     assert over_ws == in_process
+    # Each read fails alone, so equal results could hide a read failing on both paths.
+    for book in (ws_book, ref_book):
+        assert not any(book.view().errors.values())
+        assert not any(book.view().unsupported.values())
 
 
 async def test_every_sdk_read_answers_over_ws_as_it_does_in_process(world):

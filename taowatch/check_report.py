@@ -72,7 +72,6 @@ class NeuronRow:
     tempos_since_weights: float | None = None
     immunity_left_blocks: int | None = None
     pruning_position: int | None = None
-    # Blocks until the next registrations would evict it, where the exporter estimates it.
     # The exporter's bittensor_neuron_registrations_until_pruned; the ETA in time needs the
     # registration rate Prometheus sees over a window, which one poll does not have.
     registrations_until_evicted: int | None = None
